@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { KeyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Actor, MemberService } from '../members/member-service.js';
+import type { RoleCatalog } from '../roles/catalog.js';
+import type { KeyRecord, KeyRepository, ListPage } from '../store/key-repository.js';
+import { decodeCursor } from '../store/key-repository.js';
+import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
+
+export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than 100 characters (11–99).';
+export const NAME_RULE = 'Name must be 1–64 characters.';
+
+/** What an admin submits to create a key. */
+export const createKeyInput = z.object({
+  name: z.string({ message: NAME_RULE }).trim().min(1, { message: NAME_RULE }).max(64, { message: NAME_RULE }),
+  description: z.string({ message: DESCRIPTION_RULE }).trim().min(11, { message: DESCRIPTION_RULE }).max(99, { message: DESCRIPTION_RULE }),
+  roles: z.array(z.string(), { message: 'Pick at least one role.' }).min(1, { message: 'Pick at least one role.' }),
+});
+export type CreateKeyInput = z.infer<typeof createKeyInput>;
+
+export const listStatuses = ['active', 'revoked', 'all'] as const;
+export type ListStatus = (typeof listStatuses)[number];
+
+export interface ListOptions {
+  status?: ListStatus;
+  search?: string;
+  /** Page size, at most 10 (one Slack message). */
+  limit?: number;
+  after?: string;
+  before?: string;
+}
+
+export type VerifyResult =
+  | { valid: true; key: KeyRecord }
+  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked'; keyId?: string };
+
+/** Called after a revocation is recorded; failures are logged (the sweeper covers them). */
+export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
+
+export interface KeyServiceOptions {
+  prefix: string;
+  pepper?: string;
+}
+
+/** The rules of API keys. Knows nothing of Slack, HTTP or queues. */
+export class KeyService {
+  private readonly listeners: RevokedListener[] = [];
+
+  constructor(
+    private readonly repo: KeyRepository,
+    private readonly members: MemberService,
+    private readonly roles: RoleCatalog,
+    private readonly audit: AuditLog,
+    private readonly log: Logger,
+    private readonly opts: KeyServiceOptions,
+  ) {}
+
+  /** Registers work to do after each revocation (enqueue notifications, drop caches). */
+  onRevoked(listener: RevokedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Validates without creating: the modal uses it to show errors inline. */
+  validate(input: unknown): CreateKeyInput {
+    const parsed = createKeyInput.safeParse(input);
+    const fields: Record<string, string> = {};
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const f = String(issue.path[0] ?? 'input');
+        fields[f] ??= issue.message;
+      }
+    } else {
+      const unknown = parsed.data.roles.filter((r) => !this.roles.has(r));
+      if (unknown.length) fields.roles = `Unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`;
+    }
+    if (!parsed.success || Object.keys(fields).length) {
+      throw new KeyError('invalid_input', Object.values(fields).join(' '), fields);
+    }
+    return { ...parsed.data, roles: [...new Set(parsed.data.roles)] };
+  }
+
+  /** Creates a key. The token is returned here once and exists nowhere else. */
+  async create(actor: Actor, input: unknown): Promise<{ key: KeyRecord; token: string }> {
+    await this.members.requireAdmin(actor, 'create API keys');
+    const data = this.validate(input);
+    const token = generateToken(this.opts.prefix);
+    const key = await this.repo.insert({
+      communityId: actor.communityId,
+      keyId: generateKeyId(),
+      name: data.name,
+      description: data.description,
+      roles: data.roles,
+      tokenHash: hashToken(token, this.opts.pepper),
+      hint: tokenHint(token),
+      createdBy: actor.userId,
+      createdAt: new Date(),
+    });
+    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles } });
+    this.log.info({ communityId: key.communityId, keyId: key.keyId, by: actor.userId }, 'api key created');
+    return { key, token };
+  }
+
+  async list(actor: Actor, opts: ListOptions = {}): Promise<ListPage> {
+    await this.members.requireMember(actor, 'list API keys');
+    const words = (opts.search ?? '').split(/\s+/).filter(Boolean).slice(0, 8).map((w) => w.slice(0, 64));
+    return this.repo.list({
+      communityId: actor.communityId,
+      status: opts.status ?? 'active',
+      words,
+      limit: Math.min(Math.max(opts.limit ?? 10, 1), 10),
+      after: decodeCursor(opts.after),
+      before: decodeCursor(opts.before),
+    });
+  }
+
+  async show(actor: Actor, keyId: string): Promise<KeyRecord> {
+    await this.members.requireMember(actor, 'see API keys');
+    const key = await this.repo.find(actor.communityId, normalizeKeyId(keyId));
+    if (!key) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
+    return key;
+  }
+
+  /**
+   * Revokes a key: one conditional update, idempotent and irreversible. `changed` is false
+   * when it was already revoked (nothing is recorded or sent twice).
+   */
+  async revoke(actor: Actor, keyId: string): Promise<{ key: KeyRecord; changed: boolean }> {
+    await this.members.requireAdmin(actor, 'revoke API keys');
+    const id = normalizeKeyId(keyId);
+    const revoked = await this.repo.revoke(actor.communityId, id, actor.userId, new Date());
+    if (!revoked) {
+      const current = await this.repo.find(actor.communityId, id);
+      if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
+      return { key: current, changed: false };
+    }
+    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.revoked', target: id, details: { name: revoked.name } });
+    this.log.info({ communityId: revoked.communityId, keyId: id, by: actor.userId }, 'api key revoked');
+    for (const listener of this.listeners) {
+      try {
+        await listener(revoked);
+      } catch (e) {
+        this.log.warn({ keyId: id, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
+      }
+    }
+    return { key: revoked, changed: true };
+  }
+
+  /** Checks a presented token. Shape and checksum are checked before any I/O. */
+  async verify(token: string): Promise<VerifyResult> {
+    if (!checkToken(token, this.opts.prefix).ok) return { valid: false, reason: 'malformed' };
+    const hash = hashToken(token, this.opts.pepper);
+    const key = await this.repo.findByTokenHash(hash);
+    if (!key || !sameHash(key.tokenHash, hash)) return { valid: false, reason: 'unknown' };
+    const { tokenHash: _omit, ...record } = key;
+    if (record.status !== 'active') return { valid: false, reason: 'revoked', keyId: record.keyId };
+    return { valid: true, key: record };
+  }
+}
+
+/** keyIds are typed by people: forgive case and stray backticks. */
+export const normalizeKeyId = (s: string) => s.trim().replace(/^`|`$/g, '').toLowerCase();

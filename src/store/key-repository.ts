@@ -1,0 +1,187 @@
+import type { Types } from 'mongoose';
+import type { Models } from './mongo.js';
+import type { ApiKeyDoc } from './models/api-key.js';
+
+/** An API key as the rest of the code sees it: everything but the hash. */
+export interface KeyRecord {
+  communityId: string;
+  keyId: string;
+  name: string;
+  description: string;
+  roles: string[];
+  status: 'active' | 'revoked';
+  hint: string;
+  createdBy: string;
+  createdAt: Date;
+  revokedAt?: Date;
+  revokedBy?: string;
+  lastUsedAt?: Date;
+  notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
+}
+
+/** Keyset cursor: the (createdAt, _id) of the row a page starts after or ends before. */
+export interface Cursor { t: number; id: string }
+
+export const encodeCursor = (c: Cursor) => `${c.t.toString(36)}.${c.id}`;
+export function decodeCursor(s: string | undefined): Cursor | undefined {
+  const m = s?.match(/^([0-9a-z]{1,12})\.([0-9a-f]{24})$/);
+  return m ? { t: parseInt(m[1]!, 36), id: m[2]! } : undefined;
+}
+
+export interface ListQuery {
+  communityId: string;
+  status: 'active' | 'revoked' | 'all';
+  /** Words; each must match name, description or keyId (case-insensitive, literally). */
+  words: string[];
+  limit: number;
+  after?: Cursor;
+  before?: Cursor;
+}
+
+export interface ListPage {
+  items: KeyRecord[];
+  /** Cursor for the next (older) page, when there is one. */
+  next?: string;
+  /** Cursor for the previous (newer) page, when there is one. */
+  prev?: string;
+}
+
+/** Escapes every regex metacharacter so user input matches literally. */
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+type Row = ApiKeyDoc & { _id: Types.ObjectId };
+
+function toRecord(d: Row): KeyRecord {
+  const n = d.notification ?? { state: 'none' };
+  return {
+    communityId: d.communityId,
+    keyId: d.keyId,
+    name: d.name,
+    description: d.description,
+    roles: [...d.roles],
+    status: d.status as KeyRecord['status'],
+    hint: d.hint,
+    createdBy: d.createdBy,
+    createdAt: d.createdAt,
+    revokedAt: d.revokedAt ?? undefined,
+    revokedBy: d.revokedBy ?? undefined,
+    lastUsedAt: d.lastUsedAt ?? undefined,
+    notification: {
+      state: (n.state ?? 'none') as KeyRecord['notification']['state'],
+      total: n.total ?? 0,
+      delivered: n.delivered ?? 0,
+      failed: n.failed ?? 0,
+      gone: n.gone ?? 0,
+      pendingSince: n.pendingSince ?? undefined,
+      doneAt: n.doneAt ?? undefined,
+    },
+  };
+}
+
+export class KeyRepository {
+  constructor(private readonly m: Models) {}
+
+  async insert(key: Omit<KeyRecord, 'notification' | 'status'> & { tokenHash: string }): Promise<KeyRecord> {
+    const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
+    return toRecord(doc.toObject() as Row);
+  }
+
+  async find(communityId: string, keyId: string): Promise<KeyRecord | undefined> {
+    const d = await this.m.apiKeys.findOne({ communityId, keyId }).lean<Row>();
+    return d ? toRecord(d) : undefined;
+  }
+
+  /** Used by the worker, which gets only a keyId in its job data. */
+  async findByKeyId(keyId: string): Promise<KeyRecord | undefined> {
+    const d = await this.m.apiKeys.findOne({ keyId }).lean<Row>();
+    return d ? toRecord(d) : undefined;
+  }
+
+  /** The verify path: one indexed equality lookup on the unique hash. */
+  async findByTokenHash(tokenHash: string): Promise<(KeyRecord & { tokenHash: string }) | undefined> {
+    const d = await this.m.apiKeys.findOne({ tokenHash }).lean<Row>();
+    return d ? { ...toRecord(d), tokenHash: d.tokenHash } : undefined;
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    const and: Record<string, unknown>[] = [{ communityId: q.communityId }];
+    if (q.status !== 'all') and.push({ status: q.status });
+    for (const w of q.words) {
+      const re = { $regex: escapeRegex(w), $options: 'i' };
+      and.push({ $or: [{ name: re }, { description: re }, { keyId: re }] });
+    }
+    const backwards = Boolean(q.before && !q.after);
+    const c = q.after ?? q.before;
+    if (c) {
+      const t = new Date(c.t);
+      const op = backwards ? '$gt' : '$lt';
+      and.push({ $or: [{ createdAt: { [op]: t } }, { createdAt: t, _id: { [op]: c.id } }] });
+    }
+    const dir = backwards ? 1 : -1;
+    const rows = await this.m.apiKeys
+      .find({ $and: and })
+      .sort({ createdAt: dir, _id: dir })
+      .limit(q.limit + 1)
+      .lean<Row[]>();
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    if (backwards) page.reverse();
+    const first = page[0];
+    const last = page[page.length - 1];
+    const cur = (r: Row) => encodeCursor({ t: r.createdAt.getTime(), id: r._id.toHexString() });
+    return {
+      items: page.map(toRecord),
+      next: last && (backwards || more) ? cur(last) : undefined,
+      prev: first && (backwards ? more : Boolean(q.after)) ? cur(first) : undefined,
+    };
+  }
+
+  /**
+   * The one conditional update that revokes: status active → revoked, and the pending
+   * notification recorded in the same document write. Null when the key was not active.
+   */
+  async revoke(communityId: string, keyId: string, by: string, at: Date): Promise<KeyRecord | undefined> {
+    const d = await this.m.apiKeys
+      .findOneAndUpdate(
+        { communityId, keyId, status: 'active' },
+        {
+          $set: {
+            status: 'revoked', revokedAt: at, revokedBy: by,
+            notification: { state: 'pending', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+          },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<Row>();
+    return d ? toRecord(d) : undefined;
+  }
+
+  async setNotification(keyId: string, fields: Partial<Record<'state' | 'total' | 'delivered' | 'failed' | 'gone', string | number>> & { enqueuedAt?: Date; doneAt?: Date }): Promise<void> {
+    const set: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields)) set[`notification.${k}`] = v;
+    await this.m.apiKeys.updateOne({ keyId }, { $set: set });
+  }
+
+  /** Revocations recorded as pending (or enqueued but never finished) since before `olderThan`. */
+  async unfinishedNotifications(olderThan: Date, limit: number): Promise<KeyRecord[]> {
+    const rows = await this.m.apiKeys
+      .find({ 'notification.state': { $in: ['pending', 'enqueued'] }, 'notification.pendingSince': { $lt: olderThan } })
+      .limit(limit)
+      .lean<Row[]>();
+    return rows.map(toRecord);
+  }
+
+  /** Batched lastUsedAt: one bulk write, and never moves a date backwards. */
+  async touchLastUsed(seen: Map<string, Date>): Promise<void> {
+    if (seen.size === 0) return;
+    await this.m.apiKeys.bulkWrite(
+      [...seen].map(([keyId, at]) => ({
+        updateOne: {
+          filter: { keyId, $or: [{ lastUsedAt: { $exists: false } }, { lastUsedAt: null }, { lastUsedAt: { $lt: at } }] },
+          update: { $set: { lastUsedAt: at } },
+        },
+      })),
+      { ordered: false },
+    );
+  }
+}

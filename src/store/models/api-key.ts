@@ -1,0 +1,50 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/** State of the revocation notification, written in the same update that revokes the key. */
+export const notificationStates = ['none', 'pending', 'enqueued', 'done'] as const;
+
+const notificationSchema = new Schema(
+  {
+    state: { type: String, enum: notificationStates, required: true, default: 'none' },
+    pendingSince: Date,
+    enqueuedAt: Date,
+    doneAt: Date,
+    total: { type: Number, default: 0 },
+    delivered: { type: Number, default: 0 },
+    failed: { type: Number, default: 0 },
+    gone: { type: Number, default: 0 },
+  },
+  { _id: false },
+);
+
+export const apiKeySchema = new Schema(
+  {
+    communityId: { type: String, required: true },
+    keyId: { type: String, required: true },
+    name: { type: String, required: true },
+    description: { type: String, required: true },
+    roles: { type: [String], required: true },
+    status: { type: String, enum: ['active', 'revoked'], required: true, default: 'active' },
+    tokenHash: { type: String, required: true },
+    hint: { type: String, required: true },
+    createdBy: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    revokedAt: Date,
+    revokedBy: String,
+    lastUsedAt: Date,
+    notification: { type: notificationSchema, default: () => ({ state: 'none' }) },
+  },
+  { collection: 'api_keys', versionKey: false, autoIndex: false },
+);
+
+apiKeySchema.index({ tokenHash: 1 }, { unique: true });
+apiKeySchema.index({ keyId: 1 }, { unique: true });
+// Lists: one community, one status, newest first, _id breaks ties for keyset paging.
+apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
+apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
+// The sweeper's scan.
+apiKeySchema.index({ 'notification.state': 1, 'notification.pendingSince': 1 });
+
+export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema>;
+export const apiKeyModel = (conn: Connection): Model<ApiKeyDoc> =>
+  (conn.models.ApiKey as Model<ApiKeyDoc> | undefined) ?? conn.model<ApiKeyDoc>('ApiKey', apiKeySchema);

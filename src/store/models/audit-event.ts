@@ -1,0 +1,19 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/** Append-only: nothing updates or deletes these. */
+export const auditEventSchema = new Schema(
+  {
+    communityId: { type: String, required: true },
+    at: { type: Date, required: true },
+    actor: { type: String, required: true },
+    action: { type: String, required: true },
+    target: { type: String, required: true },
+    details: { type: Schema.Types.Mixed, default: {} },
+  },
+  { collection: 'audit_events', versionKey: false, autoIndex: false },
+);
+auditEventSchema.index({ communityId: 1, target: 1, at: -1 });
+
+export type AuditEventDoc = InferSchemaType<typeof auditEventSchema>;
+export const auditEventModel = (conn: Connection): Model<AuditEventDoc> =>
+  (conn.models.AuditEvent as Model<AuditEventDoc> | undefined) ?? conn.model<AuditEventDoc>('AuditEvent', auditEventSchema);
