@@ -128,13 +128,24 @@ export class KeyService {
   async revoke(actor: Actor, keyId: string): Promise<{ key: KeyRecord; changed: boolean }> {
     await this.members.requireAdmin(actor, 'revoke API keys');
     const id = normalizeKeyId(keyId);
-    const revoked = await this.repo.revoke(actor.communityId, id, actor.userId, new Date());
-    if (!revoked) {
-      const current = await this.repo.find(actor.communityId, id);
-      if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
-      return { key: current, changed: false };
+    const current = await this.repo.find(actor.communityId, id);
+    if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
+    if (current.status === 'revoked') return { key: current, changed: false };
+
+    // The audit event with a deterministic id decides which caller revokes: MongoDB would
+    // serialise the conditional update below on its own, but compatible servers such as
+    // FerretDB v1 let concurrent conditional updates all succeed.
+    const eventId = `key.revoked:${actor.communityId}:${id}`;
+    const at = new Date();
+    const won = await this.audit.recordOnce(eventId, { communityId: actor.communityId, actor: actor.userId, action: 'key.revoked', target: id, details: { name: current.name }, at });
+    if (!won) {
+      // Someone else won. Apply their revocation too, in case they died between the two
+      // writes: the key must never stay active once a revocation is recorded.
+      const winner = await this.audit.find(eventId);
+      await this.repo.revoke(actor.communityId, id, winner?.actor ?? actor.userId, winner?.at ?? at);
+      return { key: (await this.repo.find(actor.communityId, id)) ?? current, changed: false };
     }
-    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.revoked', target: id, details: { name: revoked.name } });
+    const revoked = (await this.repo.revoke(actor.communityId, id, actor.userId, at)) ?? (await this.repo.find(actor.communityId, id))!;
     this.log.info({ communityId: revoked.communityId, keyId: id, by: actor.userId }, 'api key revoked');
     for (const listener of this.listeners) {
       try {

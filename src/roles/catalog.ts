@@ -5,8 +5,8 @@ import { z } from 'zod';
 
 /** One role a key can be granted. */
 export const roleSchema = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, { message: 'role id must be 2-40 lowercase letters, digits or _' }),
-  label: z.string().trim().min(1).max(32, { message: 'role label must be at most 32 characters' }),
+  id: z.string().regex(/^[a-z][a-z0-9_]{1,29}$/, { message: 'role id must be 2-30 lowercase letters, digits or _' }),
+  label: z.string().trim().min(1).max(42, { message: 'role label must be at most 42 characters' }),
 });
 export type Role = z.infer<typeof roleSchema>;
 

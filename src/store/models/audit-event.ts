@@ -1,8 +1,10 @@
-import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { Schema, Types, type Connection, type InferSchemaType, type Model } from 'mongoose';
 
 /** Append-only: nothing updates or deletes these. */
 export const auditEventSchema = new Schema(
   {
+    /** A string so that events which must happen once (a revocation) can carry a deterministic id. */
+    _id: { type: String, default: () => new Types.ObjectId().toHexString() },
     communityId: { type: String, required: true },
     at: { type: Date, required: true },
     actor: { type: String, required: true },
