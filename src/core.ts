@@ -1,5 +1,7 @@
 import { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config/env.js';
+import { DependentRepository } from './dependents/dependent-repository.js';
+import { DependentService } from './dependents/dependent-service.js';
 import { KeyService } from './keys/key-service.js';
 import type { Logger } from './log.js';
 import { MemberService } from './members/member-service.js';
@@ -17,6 +19,7 @@ export interface Core {
   members: MemberService;
   keyRepo: KeyRepository;
   keys: KeyService;
+  dependents: DependentService;
 }
 
 export function createCore(config: Config, log: Logger, mongo: Mongo, roles: RoleCatalog = loadRoleCatalog(config.ROLES_FILE)): Core {
@@ -27,5 +30,8 @@ export function createCore(config: Config, log: Logger, mongo: Mongo, roles: Rol
     prefix: config.KEY_PREFIX,
     pepper: config.KEY_PEPPER,
   });
-  return { config, log, mongo, roles, audit, members, keyRepo, keys };
+  const dependents = new DependentService(new DependentRepository(mongo.models), keyRepo, members, audit, log.child({ component: 'dependents' }), {
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+  });
+  return { config, log, mongo, roles, audit, members, keyRepo, keys, dependents };
 }

@@ -1,0 +1,76 @@
+import type { Models } from '../store/mongo.js';
+import type { DependentDoc } from '../store/models/dependent.js';
+
+export const dependentKinds = ['playbook', 'cti_connector'] as const;
+export type DependentKind = (typeof dependentKinds)[number];
+export type DependentStatus = 'active' | 'gone' | 'unlinked';
+
+/** A dependent as the rest of the code sees it: never its signing secret. */
+export interface DependentRecord {
+  communityId: string;
+  dependentId: string;
+  keyId: string;
+  kind: DependentKind;
+  name: string;
+  webhookUrl: string;
+  status: DependentStatus;
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** What the webhook worker alone gets: the record and the secret to sign with. */
+export type SigningDependent = DependentRecord & { signingSecret: string };
+
+function toRecord(d: DependentDoc): DependentRecord {
+  return {
+    communityId: d.communityId,
+    dependentId: d.dependentId,
+    keyId: d.keyId,
+    kind: d.kind as DependentKind,
+    name: d.name,
+    webhookUrl: d.webhookUrl,
+    status: d.status as DependentStatus,
+    createdBy: d.createdBy,
+    createdAt: d.createdAt,
+  };
+}
+
+/** Dependents in MongoDB. Only {@link findForSigning} returns a secret. */
+export class DependentRepository {
+  constructor(private readonly m: Models) {}
+
+  async insert(d: DependentRecord & { signingSecret: string }): Promise<DependentRecord> {
+    const doc = await this.m.dependents.create(d);
+    return toRecord(doc.toObject());
+  }
+
+  async find(communityId: string, dependentId: string): Promise<DependentRecord | undefined> {
+    const d = await this.m.dependents.findOne({ communityId, dependentId }).lean<DependentDoc>();
+    return d ? toRecord(d) : undefined;
+  }
+
+  /** Every dependent of a key that was ever linked, oldest first. */
+  async forKey(communityId: string, keyId: string): Promise<DependentRecord[]> {
+    const rows = await this.m.dependents.find({ communityId, keyId }).sort({ createdAt: 1, dependentId: 1 }).lean<DependentDoc[]>();
+    return rows.map(toRecord);
+  }
+
+  /** Active dependents of a key (the worker's fan-out list), oldest first. */
+  async activeForKey(keyId: string): Promise<DependentRecord[]> {
+    const rows = await this.m.dependents.find({ keyId, status: 'active' }).sort({ createdAt: 1, dependentId: 1 }).lean<DependentDoc[]>();
+    return rows.map(toRecord);
+  }
+
+  async findForSigning(dependentId: string): Promise<SigningDependent | undefined> {
+    const d = await this.m.dependents.findOne({ dependentId }).lean<DependentDoc>();
+    return d ? { ...toRecord(d), signingSecret: d.signingSecret } : undefined;
+  }
+
+  /** Conditional status change: returns the record when it changed from `from`. */
+  async setStatus(dependentId: string, from: DependentStatus, to: DependentStatus, communityId?: string): Promise<DependentRecord | undefined> {
+    const d = await this.m.dependents
+      .findOneAndUpdate({ dependentId, status: from, ...(communityId ? { communityId } : {}) }, { $set: { status: to } }, { returnDocument: 'after' })
+      .lean<DependentDoc>();
+    return d ? toRecord(d) : undefined;
+  }
+}
