@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '../config/env.js';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/env.js';
 import { createCore, type Core } from '../core.js';
 import { createLogger, type Logger } from '../log.js';
 import { connectMongo } from '../store/mongo.js';
@@ -17,6 +17,7 @@ export interface Part {
 export async function run(name: string, start: (core: Core) => Promise<Part[]>): Promise<void> {
   let config: Config;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (e) {
     if (e instanceof ConfigError) {

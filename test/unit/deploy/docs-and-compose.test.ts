@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { configTable, envSchema } from '../../../src/config/env.js';
+
+const known = new Set(Object.keys(envSchema.shape));
+const read = (f: string) => readFileSync(new URL(`../../../${f}`, import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('carries the configuration table generated from the schema', () => {
+    const readme = read('README.md');
+    const table = readme.split('<!-- config-table:start -->\n')[1]?.split('\n\n<!-- config-table:end -->')[0];
+    expect(table, 'regenerate with: npm run docs:config').toBe(configTable());
+  });
+
+  it('gives the two set-up commands', () => {
+    expect(read('README.md')).toMatch(/```sh\nnpm install\nnpm test\n```/);
+  });
+});
+
+describe('.env.example', () => {
+  it('names only variables the config schema knows', () => {
+    for (const name of Object.keys(parseEnv(read('.env.example')))) expect(known, name).toContain(name);
+  });
+});
+
+describe('docker-compose.yml (what `docker compose config` checks, without an engine)', () => {
+  const compose = parse(read('docker-compose.yml')) as {
+    services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: { test: unknown }; volumes?: string[] }>;
+    volumes: Record<string, unknown>;
+  };
+
+  it('has mongo, redis, bot and worker', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['bot', 'mongo', 'redis', 'worker']);
+  });
+
+  it('passes only variables the config schema knows', () => {
+    for (const name of ['bot', 'worker']) {
+      for (const v of Object.keys(compose.services[name]!.environment ?? {})) expect(known, `${name}: ${v}`).toContain(v);
+    }
+  });
+
+  it('runs MongoDB as a replica set and Redis with AOF and noeviction, both on volumes', () => {
+    const { mongo, redis } = compose.services;
+    expect(mongo!.command).toEqual(expect.arrayContaining(['--replSet']));
+    expect(redis!.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']));
+    for (const s of [mongo!, redis!]) {
+      const volume = s.volumes![0]!.split(':')[0]!;
+      expect(compose.volumes).toHaveProperty(volume);
+      expect(s.healthcheck?.test).toBeDefined();
+    }
+    expect(compose.services.bot!.environment!.MONGODB_URI).toMatch(/replicaSet=rs0/);
+  });
+
+  it('starts bot and worker from one image, after healthy dependencies', () => {
+    const { bot, worker } = compose.services;
+    expect(bot!.build).toBeDefined();
+    expect(worker!.image).toBe(bot!.image);
+    expect(bot!.command).toEqual(['src/main/bot.ts']);
+    expect(worker!.command).toEqual(['src/main/worker.ts']);
+    for (const s of [bot!, worker!]) {
+      expect(s.depends_on!.mongo!.condition).toBe('service_healthy');
+      expect(s.depends_on!.redis!.condition).toBe('service_healthy');
+    }
+    const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+    expect(scripts['start:bot']).toContain('src/main/bot.ts');
+    expect(scripts['start:worker']).toContain('src/main/worker.ts');
+  });
+});
+
+describe('Dockerfile', () => {
+  const df = read('Dockerfile');
+  it('is multi-stage, production-only, non-root, with a health check on /healthz', () => {
+    expect(df.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(df).toMatch(/npm ci --omit=dev/);
+    expect(df).toMatch(/^USER node$/m);
+    expect(df).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+  });
+});
