@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isKeyError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ErrorResponse, HttpErrorCode } from './schemas.js';
+
+/** An expected HTTP failure: a status and a code the client can switch on. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The caller's `x-request-id` when it is a sane token, else a fresh one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Writes a JSON body with its length (no chunked encoding for small answers). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
+}
+
+const fromDomain: Record<ErrorCode, [number, HttpErrorCode]> = {
+  not_found: [404, 'not_found'],
+  already_revoked: [409, 'invalid_request'],
+  forbidden: [401, 'unauthorized'],
+  invalid_input: [400, 'invalid_request'],
+  conflict: [409, 'invalid_request'],
+  unavailable: [503, 'unavailable'],
+};
+
+/**
+ * The one place an error becomes an answer: `{error:{code,message,requestId}}`. Unexpected
+ * errors are logged with the request id and answered 500 without their message.
+ */
+export function sendError(res: ServerResponse, err: unknown, requestId: string, log: Logger): void {
+  let status = 500;
+  let code: HttpErrorCode = 'internal';
+  let message = 'Internal error.';
+  let headers: Record<string, string> = {};
+  if (err instanceof HttpError) {
+    ({ status, code, message, headers } = err);
+  } else if (isKeyError(err)) {
+    [status, code] = fromDomain[err.code];
+    message = err.message;
+  } else {
+    log.error({ requestId, err }, 'unhandled error in http request');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body: ErrorResponse = { error: { code, message, requestId } };
+  sendJson(res, status, body, headers);
+}

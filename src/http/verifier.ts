@@ -1,0 +1,190 @@
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Core } from '../core.js';
+import type { VerifyResult } from '../keys/key-service.js';
+import { checkToken, hashToken } from '../keys/token.js';
+import { RevocationEpoch } from './revocation-epoch.js';
+import type { VerifyResponse } from './schemas.js';
+
+/** Where an answer came from: the token's shape, this process's cache, or MongoDB. */
+export type VerifySource = 'format' | 'cache' | 'store';
+
+export interface VerifyOutcome {
+  body: VerifyResponse;
+  source: VerifySource;
+}
+
+export interface Verifier {
+  /** Answers "is this key good, and with which roles?" as the verify API returns it. */
+  verify(token: string): Promise<VerifyOutcome>;
+  /** True when this process's Redis connection answers PING (for /readyz). */
+  redisReachable(): Promise<boolean>;
+  /** Flushes pending lastUsedAt writes and closes the Redis connections. */
+  close(): Promise<void>;
+}
+
+export interface VerifierOptions {
+  /** Freshness lease of the revocation epoch, ms; revocations wait this long. Default 20. */
+  leaseMs?: number;
+  /** How often recorded uses are written as lastUsedAt, ms. Default 60 000 (once a minute per key at most). */
+  touchIntervalMs?: number;
+}
+
+interface Entry {
+  body: VerifyResponse;
+  /** The key, for keyId → hash invalidation (absent for `unknown`). */
+  keyId?: string;
+  /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
+  epoch?: string;
+}
+
+const MALFORMED: VerifyOutcome = { body: { valid: false, reason: 'malformed' }, source: 'format' };
+
+function toBody(r: VerifyResult): VerifyResponse {
+  if (!r.valid) return { valid: false, reason: r.reason };
+  const { keyId, name, roles, communityId } = r.key;
+  return { valid: true, keyId, name, roles, communityId };
+}
+
+/**
+ * The verification path of one process: format check, then a bounded LRU keyed by the
+ * token's hash (never the token), then MongoDB. See RevocationEpoch for why a cached
+ * `valid` is never served after a revocation returned, on any replica.
+ *
+ * Negative entries are safe to cache: tokens carry ≥160 random bits from crypto.randomBytes
+ * and a token exists only once its key is stored (the creator learns it after the insert),
+ * so a token answered `unknown` cannot later become a key; and `revoked` is final.
+ */
+export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier {
+  const { config, log } = core;
+  const vlog = log.child({ component: 'verifier' });
+  const prefix = config.KEY_PREFIX;
+  const ttl = config.VERIFY_CACHE_TTL_MS;
+  const enabled = ttl > 0 && config.VERIFY_CACHE_MAX > 0;
+
+  let lastErrorLog = 0;
+  const onRedisError = (err: Error, doing: string) => {
+    // Redis down means one line per 10 s, not one per request.
+    if (Date.now() - lastErrorLog < 10_000) return;
+    lastErrorLog = Date.now();
+    vlog.warn({ err: err.message }, `verifier could not ${doing}; positive cache hits go to MongoDB meanwhile`);
+  };
+
+  // Commands fail fast while disconnected: a verify must never queue behind a dead Redis.
+  const redis = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+  const sub = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify-sub', maxRetriesPerRequest: null });
+  redis.on('error', (e: Error) => onRedisError(e, 'reach Redis'));
+  sub.on('error', (e: Error) => onRedisError(e, 'reach Redis (revocation channel)'));
+
+  const epoch = new RevocationEpoch(
+    redis, `${config.QUEUE_PREFIX}:verify-epoch`, `${config.QUEUE_PREFIX}:key-revoked`, opts.leaseMs ?? 20, 5, onRedisError,
+  );
+
+  redis.on('ready', () => void epoch.fresh(performance.now()));
+
+  const byKeyId = new Map<string, string>();
+  const cache = enabled
+    ? new LRUCache<string, Entry>({
+        max: config.VERIFY_CACHE_MAX,
+        ttl,
+        dispose: (entry, hash) => {
+          if (entry.keyId && byKeyId.get(entry.keyId) === hash) byKeyId.delete(entry.keyId);
+        },
+      })
+    : undefined;
+  /** Bumped by every local or announced revocation: MongoDB reads in flight across it are not cached. */
+  let generation = 0;
+  let closed = false;
+
+  const dropKey = (keyId: string) => {
+    generation++;
+    const hash = byKeyId.get(keyId);
+    if (hash !== undefined) cache?.delete(hash);
+  };
+
+  // Drop the entry here synchronously, before revoke() returns, then announce it everywhere.
+  core.keys.onRevoked(async (key) => {
+    if (closed) return;
+    dropKey(key.keyId);
+    epoch.invalidate();
+    await epoch.bump(key.keyId);
+  });
+
+  sub.on('message', (_channel: string, message: string) => {
+    try {
+      const { keyId } = JSON.parse(message) as { keyId?: unknown };
+      if (typeof keyId === 'string') dropKey(keyId);
+    } catch {
+      vlog.warn('ignored a malformed message on the revocation channel');
+    }
+  });
+  sub.subscribe(epoch.channel).catch((e: Error) => onRedisError(e, 'subscribe to the revocation channel'));
+
+  // lastUsedAt: uses are remembered here and written in one bulk write per interval.
+  let seen = new Map<string, number>();
+  const flush = async () => {
+    if (seen.size === 0) return;
+    const batch = new Map([...seen].map(([k, t]) => [k, new Date(t)] as const));
+    seen = new Map();
+    try {
+      await core.keyRepo.touchLastUsed(batch);
+    } catch (e) {
+      vlog.warn({ err: (e as Error).message, keys: batch.size }, 'could not record lastUsedAt; dropped this batch');
+    }
+  };
+  const timer = setInterval(() => void flush(), opts.touchIntervalMs ?? 60_000);
+  timer.unref();
+
+  const answered = (body: VerifyResponse, source: VerifySource): VerifyOutcome => {
+    if (body.valid) seen.set(body.keyId, Date.now());
+    return { body, source };
+  };
+
+  const load = async (token: string, hash: string): Promise<VerifyOutcome> => {
+    const gen = generation;
+    // A `valid` can only be cached with an epoch to stamp it; the first miss reads one.
+    const stamp = epoch.known ?? (cache ? await epoch.fresh(performance.now()) : undefined);
+    const started = performance.now();
+    const body = toBody(await core.keys.verify(token));
+    const left = ttl - (performance.now() - started);
+    if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
+      const keyId = body.valid ? body.keyId : undefined;
+      cache.set(hash, { body, keyId, epoch: body.valid ? stamp : undefined }, { ttl: Math.floor(left) });
+      if (keyId) byKeyId.set(keyId, hash);
+    }
+    return answered(body, 'store');
+  };
+
+  return {
+    async verify(token) {
+      const arrival = performance.now();
+      if (!checkToken(token, prefix).ok) return MALFORMED;
+      const hash = hashToken(token, config.KEY_PEPPER);
+      const hit = cache?.get(hash);
+      if (hit) {
+        if (!hit.body.valid) return { body: hit.body, source: 'cache' };
+        const current = epoch.peek(arrival) ?? (await epoch.fresh(arrival));
+        if (current !== undefined && current === hit.epoch) return answered(hit.body, 'cache');
+      }
+      return load(token, hash);
+    },
+
+    async redisReachable() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await flush();
+      redis.disconnect();
+      sub.disconnect();
+    },
+  };
+}
