@@ -1,0 +1,24 @@
+import type { App } from '@slack/bolt';
+import type { SlackDeps } from '../deps.js';
+import { actionIds } from '../ids.js';
+import { addKeyAction } from './add-key-button.js';
+import { editKeyAction } from './edit-button.js';
+import { homeFilterAction } from './home-filter.js';
+import { listPageAction } from './list-page-button.js';
+import { revokeKeyAction } from './revoke-button.js';
+import { unlinkDependentAction } from './unlink-button.js';
+
+/** Registers every button and select. */
+export function register(app: App, deps: SlackDeps): void {
+  const page = listPageAction(deps);
+  app.action(actionIds.listPrev, page);
+  app.action(actionIds.listNext, page);
+  app.action(actionIds.editKey, editKeyAction(deps));
+  app.action(actionIds.revokeKey, revokeKeyAction(deps));
+  app.action(actionIds.addKey, addKeyAction(deps));
+  const filter = homeFilterAction(deps);
+  app.action(actionIds.homeSearchInput, filter);
+  app.action(actionIds.homeSearch, filter);
+  app.action(actionIds.homeStatus, filter);
+  app.action(actionIds.unlinkDependent, unlinkDependentAction(deps));
+}

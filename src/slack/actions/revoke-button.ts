@@ -1,0 +1,40 @@
+import { keyModal, parseKeyModalMeta } from '../blocks/key-details.js';
+import { revokedReply } from '../blocks/messages.js';
+import { code } from '../blocks/text.js';
+import type { SlackDeps } from '../deps.js';
+import { expectedFailure, explainToClicker } from '../explain.js';
+import { refreshHome } from '../home/publish-home.js';
+import { defaultListState, parseListState } from '../list-state.js';
+import { parseAction, type ActionArgs } from './context.js';
+
+/**
+ * The danger `Revoke` (confirmation message or key modal): revokes through the domain, which
+ * checks the caller is an admin, then updates the surface that asked and the caller's Home.
+ */
+export function revokeKeyAction(deps: SlackDeps) {
+  return async ({ ack, body: raw, client, respond }: ActionArgs): Promise<void> => {
+    await ack();
+    const { body, actor, action } = parseAction(raw);
+    const { core } = deps;
+    let result;
+    try {
+      result = await core.keys.revoke(actor, action.value ?? '');
+    } catch (e) {
+      return explainToClicker({ body, client, respond }, expectedFailure(e));
+    }
+    const { key, changed } = result;
+    const inModal = body.container.type === 'view' && body.view?.type === 'modal';
+    const meta = inModal ? parseKeyModalMeta(body.view?.private_metadata) : undefined;
+    if (inModal && body.view) {
+      const dependents = (await deps.dependents?.listForKey(actor, key.keyId)) ?? [];
+      const notice = changed ? `:no_entry: Revoked. ${code(key.keyId)} no longer works; linked dependents are being told.` : ':information_source: This key was already revoked. Nothing changed.';
+      await client.views.update({
+        view_id: body.view.id,
+        view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta: meta ?? { k: key.keyId }, notice }),
+      });
+    } else if (respond) {
+      await respond({ replace_original: true, ...revokedReply(key, changed) });
+    }
+    if (changed) await refreshHome(deps, client, actor, meta?.h ? parseListState(meta.h) : defaultListState);
+  };
+}

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, HTTPReceiver } from '@slack/bolt';
+import type { RetryOptions } from '@slack/web-api';
+import type { Core } from '../core.js';
+import { isKeyError } from '../errors.js';
+import type { DependentsPort, SlackDeps } from './deps.js';
+import { slackLogger } from './logging.js';
+import { registerListeners } from './register.js';
+
+/** The Slack side of the API process. */
+export interface SlackApp {
+  /** HTTP mode: serve `POST /slack/events` with it. Undefined in Socket Mode. */
+  requestListener?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Socket Mode: connects. HTTP mode: nothing to do (the shared server listens). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SlackAppOptions {
+  /** Web API retries (default: the client's, ten over ~30 minutes); tests use `{ retries: 0 }`. */
+  retryConfig?: RetryOptions;
+}
+
+/**
+ * Builds the Bolt app: HTTP mode (an HTTPReceiver whose listener the shared HTTP server
+ * mounts at /slack/events) or Socket Mode when SLACK_APP_TOKEN is set. Resolves once the
+ * bot token is verified (`auth.test`).
+ */
+export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Promise<SlackApp> {
+  const { config } = core;
+  const log = core.log.child({ component: 'slack' });
+  const logger = slackLogger(log);
+  const clientOptions = {
+    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+    ...(opts.retryConfig ? { retryConfig: opts.retryConfig } : {}),
+    logger: slackLogger(log.child({ component: 'slack-web-api' }), { dropDebug: true }),
+  };
+  const socketMode = Boolean(config.SLACK_APP_TOKEN);
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', logger, processBeforeResponse: false });
+  const app = new App({
+    token: config.SLACK_BOT_TOKEN,
+    logger,
+    clientOptions,
+    // auth.test runs in init(), awaited below, so a bad token fails start-up with its error.
+    deferInitialization: true,
+    ...(receiver ? { receiver } : { socketMode: true, appToken: config.SLACK_APP_TOKEN, signingSecret: config.SLACK_SIGNING_SECRET }),
+  });
+  await app.init();
+
+  const dependents = (core as Core & { dependents?: DependentsPort }).dependents;
+  const deps: SlackDeps = { core, log, ...(dependents ? { dependents } : {}) };
+  registerListeners(app, deps);
+
+  app.error(async (error) => {
+    // KeyErrors are answered in the handlers; anything reaching here is a bug or an outage.
+    const original = (error as { original?: unknown }).original ?? error;
+    if (isKeyError(original)) log.warn({ code: original.code, err: original.message }, 'unanswered expected failure');
+    else log.error({ err: (original as Error).message, code: (error as { code?: string }).code }, 'slack handler failed');
+  });
+
+  if (!receiver) {
+    return { start: async () => { await app.start(); }, stop: async () => { await app.stop(); } };
+  }
+  return {
+    requestListener: (req, res) => {
+      try {
+        receiver.requestListener(req, res);
+      } catch {
+        // Not POST /slack/events: Bolt throws to let the caller route it elsewhere.
+        if (!res.headersSent) res.writeHead(404).end();
+      }
+    },
+    start: async () => undefined,
+    stop: async () => undefined,
+  };
+}

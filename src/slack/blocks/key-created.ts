@@ -1,0 +1,46 @@
+import type { KnownBlock, ModalView } from '@slack/types';
+import type { KeyRecord } from '../../store/key-repository.js';
+import { callbackIds } from '../ids.js';
+import { bold, code, limits, md, plain, truncate } from './text.js';
+
+const vaultAdvice = 'Store it in your secrets vault now (e.g. HashiCorp Vault, 1Password, AWS Secrets Manager) — Keywarden keeps only a hash and cannot show it again.';
+
+/** The modal after a create, while the secret goes to the DM: no secret in it. */
+export function keyCreatedModal(key: KeyRecord): ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackIds.keyCreated,
+    title: plain('API key created', limits.viewTitle),
+    close: plain('Done', limits.viewTitle),
+    blocks: [
+      { type: 'section', text: md(`:white_check_mark: Created ${bold(truncate(key.name, 64))} (${code(key.keyId)}).`) },
+      { type: 'section', text: md('The key is on its way to your direct messages with Keywarden. It is shown *only once*.') },
+    ],
+  };
+}
+
+/** The secret itself, in a code block, with the vault advice. Only for the creator's eyes. */
+export function secretBlocks(key: KeyRecord, token: string): KnownBlock[] {
+  return [
+    { type: 'section', text: md(`:key: Your new API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}):`) },
+    { type: 'section', text: md(`\`\`\`${token}\`\`\``) },
+    { type: 'context', elements: [md(`:lock: This is the only time it is shown. ${vaultAdvice}`)] },
+  ];
+}
+
+/** Fallback text of the DM (notifications show it instead of blocks): no secret. */
+export const secretMessageText = (key: KeyRecord) => `Your new API key ${key.name} (${key.keyId}) — open Slack to copy it; it is shown only once.`;
+
+/** The modal shows the secret when the DM could not be delivered. */
+export function secretModal(key: KeyRecord, token: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackIds.keyCreated,
+    title: plain('API key created', limits.viewTitle),
+    close: plain('Done', limits.viewTitle),
+    blocks: [
+      { type: 'section', text: md(':warning: I could not send the key to your direct messages, so here it is. Copy it before closing this window.') },
+      ...secretBlocks(key, token),
+    ],
+  };
+}

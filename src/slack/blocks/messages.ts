@@ -1,0 +1,92 @@
+import type { KnownBlock, ModalView } from '@slack/types';
+import type { Member } from '../../members/member-service.js';
+import type { RoleCatalog } from '../../roles/catalog.js';
+import type { KeyRecord } from '../../store/key-repository.js';
+import { usage, type UsageTopic } from '../commands/grammar.js';
+import { actionIds, blockIds, callbackIds } from '../ids.js';
+import { dependentBlocks, keyFactsBlocks, revokeButton } from './key-details.js';
+import type { DependentView } from './dependent.js';
+import { bold, button, code, escapeMrkdwn, limits, md, mention, plain, slackDate, truncate } from './text.js';
+
+/** A reply: text (always) and blocks (optional). */
+export interface Reply {
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+/** The whole usage, for `help` and an empty `/apikey`. */
+export function helpReply(): Reply {
+  const lines = (Object.keys(usage) as UsageTopic[]).map((t) => `• ${usage[t]}`);
+  return {
+    text: 'Keywarden /apikey usage',
+    blocks: [
+      { type: 'section', text: md('*Keywarden* manages this workspace’s API keys. Every secret is shown once; revoking is final.') },
+      { type: 'section', text: md(lines.join('\n')) },
+      { type: 'context', elements: [md('The *Keywarden* app’s Home tab has the same list with search and filters.')] },
+    ],
+  };
+}
+
+/** A mistake, and the usage line that fits. */
+export function usageReply(topic: UsageTopic | 'all', problem: string): Reply {
+  const lines = topic === 'all' ? (Object.keys(usage) as UsageTopic[]).map((t) => `• ${usage[t]}`).join('\n') : `Usage: ${usage[topic]}`;
+  return { text: `${problem} ${topic === 'all' ? '' : usage[topic]}`.trim(), blocks: [{ type: 'section', text: md(`${problem}\n${lines}`) }] };
+}
+
+/** One line, e.g. an explanation of why something was refused. */
+export const noticeReply = (text: string): Reply => ({ text: truncate(text, limits.sectionText), blocks: [{ type: 'section', text: md(text) }] });
+
+/** A small modal carrying one explanation, for surfaces without a response URL (Home, modals). */
+export function noticeModal(title: string, text: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackIds.notice,
+    title: plain(title, limits.viewTitle),
+    close: plain('OK', limits.viewTitle),
+    blocks: [{ type: 'section', text: md(text) }],
+  };
+}
+
+/** `/apikey show`: the details, and `Edit` for admins. */
+export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean, dependents: readonly DependentView[]): Reply {
+  const blocks: KnownBlock[] = [...keyFactsBlocks(key, catalog), ...dependentBlocks(dependents, false, 30)];
+  if (isAdmin) blocks.push({ type: 'actions', block_id: blockIds.keyActions, elements: [button({ actionId: actionIds.editKey, text: 'Edit', value: key.keyId })] });
+  return { text: `API key ${key.name} (${key.keyId})`, blocks: blocks.slice(0, limits.messageBlocks) };
+}
+
+/** `/apikey revoke`: an ephemeral confirmation with the danger button. */
+export function revokeConfirmReply(key: KeyRecord): Reply {
+  if (key.status === 'revoked') return revokedReply(key, false);
+  return {
+    text: `Revoke ${key.name} (${key.keyId})?`,
+    blocks: [
+      { type: 'section', text: md(`Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*`) },
+      { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key)] },
+    ],
+  };
+}
+
+/** After a revoke: done, or already revoked (a second click). */
+export function revokedReply(key: KeyRecord, changed: boolean): Reply {
+  const by = key.revokedBy ? ` by ${mention(key.revokedBy)}` : '';
+  const text = changed
+    ? `:no_entry: Revoked ${bold(truncate(key.name, 64))} (${code(key.keyId)}). It no longer works; linked dependents are being told.`
+    : `${bold(truncate(key.name, 64))} (${code(key.keyId)}) was already revoked${by} ${slackDate(key.revokedAt, '')}. Nothing changed.`;
+  return { text: changed ? `Revoked ${key.keyId}` : `${key.keyId} was already revoked`, blocks: [{ type: 'section', text: md(text) }] };
+}
+
+/** `/apikey members list`. */
+export function membersReply(members: readonly Member[]): Reply {
+  const line = (m: Member) => `• ${mention(m.slackUserId)} — ${m.role}${m.platformIdentity ? ` (${escapeMrkdwn(m.platformIdentity)})` : ''}`;
+  const admins = members.filter((m) => m.role === 'admin');
+  const viewers = members.filter((m) => m.role !== 'admin');
+  const chunk = (title: string, ms: Member[]) => md(`*${title}* (${ms.length})\n${ms.map(line).join('\n') || '_none_'}`);
+  return {
+    text: `${members.length} Keywarden members`,
+    blocks: [
+      { type: 'section', text: chunk('Admins', admins) },
+      { type: 'section', text: chunk('Viewers', viewers) },
+      { type: 'context', elements: [md('Admins list, create and revoke keys and manage members; viewers list and show. Change with `/apikey members add @user admin|viewer` or `remove @user`.')] },
+    ],
+  };
+}

@@ -1,0 +1,47 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { helpReply, noticeReply, usageReply } from '../blocks/messages.js';
+import type { SlackDeps } from '../deps.js';
+import { expectedFailure } from '../explain.js';
+import { commandActor, commandPayload } from '../payloads.js';
+import type { CommandContext } from './context.js';
+import { createCommand } from './create-command.js';
+import { parseApikeyCommand } from './grammar.js';
+import { linkCommand } from './link-command.js';
+import { listCommand } from './list-command.js';
+import { membersAddCommand, membersListCommand, membersRemoveCommand } from './members-command.js';
+import { revokeCommand } from './revoke-command.js';
+import { showCommand } from './show-command.js';
+
+/** `/apikey …`: ack at once (empty, nothing echoed), then answer ephemerally. */
+export function apikeyCommand(deps: SlackDeps) {
+  return async ({ ack, body, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
+    await ack();
+    const payload = commandPayload.parse(body);
+    const ctx: CommandContext = {
+      deps,
+      actor: commandActor(payload),
+      payload,
+      client,
+      reply: async (r) => {
+        await respond({ response_type: 'ephemeral', ...r });
+      },
+    };
+    const cmd = parseApikeyCommand(payload.text);
+    try {
+      switch (cmd.kind) {
+        case 'help': return await ctx.reply(helpReply());
+        case 'usage': return await ctx.reply(usageReply(cmd.topic, cmd.problem));
+        case 'list': return await listCommand(ctx, { s: cmd.status, q: cmd.search });
+        case 'create': return await createCommand(ctx, cmd.name);
+        case 'show': return await showCommand(ctx, cmd.keyId);
+        case 'revoke': return await revokeCommand(ctx, cmd.keyId);
+        case 'members_list': return await membersListCommand(ctx);
+        case 'members_add': return await membersAddCommand(ctx, cmd.userId, cmd.role);
+        case 'members_remove': return await membersRemoveCommand(ctx, cmd.userId);
+        case 'link': return await linkCommand(ctx, cmd);
+      }
+    } catch (e) {
+      await ctx.reply(noticeReply(expectedFailure(e)));
+    }
+  };
+}

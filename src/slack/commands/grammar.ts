@@ -1,0 +1,130 @@
+import { listStatuses, type ListStatus } from '../../keys/key-service.js';
+import type { MemberRole } from '../../members/member-service.js';
+
+/** The usage line of each subcommand, shown for `help` and after a mistake. */
+export const usage = {
+  list: '`/apikey list [active|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
+  create: '`/apikey create [name]` — open the form to create a key (admins)',
+  show: '`/apikey show <keyId>` — details of one key, never its secret',
+  revoke: '`/apikey revoke <keyId>` — revoke a key, after a confirmation (admins)',
+  members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
+  link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
+  help: '`/apikey help` — this help',
+} as const;
+export type UsageTopic = keyof typeof usage;
+
+export type DependentKind = 'playbook' | 'cti_connector';
+
+/** What `/apikey <text>` asks for. */
+export type ApikeyCommand =
+  | { kind: 'help' }
+  | { kind: 'list'; status: ListStatus; search: string }
+  | { kind: 'create'; name: string }
+  | { kind: 'show'; keyId: string }
+  | { kind: 'revoke'; keyId: string }
+  | { kind: 'members_list' }
+  | { kind: 'members_add'; userId: string; role: MemberRole }
+  | { kind: 'members_remove'; userId: string }
+  | { kind: 'link'; keyId: string; dependentKind: DependentKind; name: string; url: string }
+  /** A mistake: what went wrong and the usage line that fits. */
+  | { kind: 'usage'; topic: UsageTopic | 'all'; problem: string };
+
+/** Undoes Slack's escaping of `&`, `<` and `>` in command text. */
+export const unescapeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** `<@U123|name>`, `<@U123>` (escaped mentions) or a bare user id → the id. */
+export function parseMention(token: string | undefined): string | undefined {
+  if (!token) return undefined;
+  const m = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/.exec(token) ?? /^([UW][A-Z0-9]{2,})$/.exec(token);
+  return m?.[1];
+}
+
+/** `<https://…>` or `<https://…|label>` (escaped links) or a bare URL → the URL. */
+export function parseLink(token: string | undefined): string | undefined {
+  if (!token) return undefined;
+  const m = /^<(https?:\/\/[^|>]+)(?:\|[^>]*)?>$/.exec(token);
+  const raw = m?.[1] ?? token;
+  if (!/^https?:\/\/\S+$/.test(raw)) return undefined;
+  try {
+    return new URL(unescapeSlack(raw)).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+const keyIdLike = (s: string | undefined): s is string => Boolean(s && /^`?[A-Za-z0-9_-]{1,64}`?$/.test(s));
+
+const bad = (topic: UsageTopic | 'all', problem: string): ApikeyCommand => ({ kind: 'usage', topic, problem });
+
+/** Parses the text after `/apikey`. Pure: never throws, a mistake is a `usage` command. */
+export function parseApikeyCommand(text: string): ApikeyCommand {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const [sub = 'help', ...args] = words;
+  const rest = (n: number) => unescapeSlack(words.slice(n).join(' '));
+  switch (sub.toLowerCase()) {
+    case 'help':
+      return { kind: 'help' };
+    case 'list':
+    case 'ls': {
+      const first = args[0]?.toLowerCase();
+      const status = (listStatuses as readonly string[]).includes(first ?? '') ? (first as ListStatus) : undefined;
+      return { kind: 'list', status: status ?? 'active', search: rest(status ? 2 : 1) };
+    }
+    case 'create':
+    case 'new':
+      return { kind: 'create', name: rest(1) };
+    case 'show':
+    case 'revoke': {
+      const topic = sub.toLowerCase() as 'show' | 'revoke';
+      if (args.length !== 1 || !keyIdLike(args[0])) {
+        return bad(topic, args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give exactly one keyId.');
+      }
+      return { kind: topic, keyId: args[0] };
+    }
+    case 'members':
+    case 'member':
+      return parseMembers(args);
+    case 'link':
+      return parseLinkCommand(args);
+    default:
+      return bad('all', `I don't know \`${truncateWord(sub)}\`.`);
+  }
+}
+
+const truncateWord = (s: string) => (s.length > 30 ? `${s.slice(0, 30)}…` : s).replace(/`/g, "'");
+
+function parseMembers(args: string[]): ApikeyCommand {
+  const [action = 'list', target, role, ...extra] = args;
+  switch (action.toLowerCase()) {
+    case 'list':
+      return args.length <= 1 ? { kind: 'members_list' } : bad('members', '`members list` takes no arguments.');
+    case 'add': {
+      const userId = parseMention(target);
+      if (!userId) return bad('members', 'Mention the user to add, e.g. `/apikey members add @alex viewer`.');
+      const r = role?.toLowerCase();
+      if ((r !== 'admin' && r !== 'viewer') || extra.length) return bad('members', 'The role is `admin` or `viewer`.');
+      return { kind: 'members_add', userId, role: r };
+    }
+    case 'remove':
+    case 'rm': {
+      const userId = parseMention(target);
+      if (!userId || role !== undefined) return bad('members', 'Mention the one user to remove, e.g. `/apikey members remove @alex`.');
+      return { kind: 'members_remove', userId };
+    }
+    default:
+      return bad('members', `\`members ${truncateWord(action)}\` is not a members command.`);
+  }
+}
+
+function parseLinkCommand(args: string[]): ApikeyCommand {
+  const [keyId, kindWord, ...tail] = args;
+  if (!keyIdLike(keyId)) return bad('link', 'Which key? Give its keyId first.');
+  const k = kindWord?.toLowerCase();
+  const dependentKind: DependentKind | undefined = k === 'playbook' ? 'playbook' : k === 'cti' || k === 'cti_connector' ? 'cti_connector' : undefined;
+  if (!dependentKind) return bad('link', 'The kind is `playbook` or `cti`.');
+  const url = parseLink(tail[tail.length - 1]);
+  const name = unescapeSlack(tail.slice(0, -1).join(' ')).trim();
+  if (!url) return bad('link', 'End with the webhook URL (https://…).');
+  if (!name) return bad('link', 'Give the dependent a name before the URL.');
+  return { kind: 'link', keyId, dependentKind, name, url };
+}

@@ -1,0 +1,10 @@
+import { revokeConfirmReply } from '../blocks/messages.js';
+import type { CommandContext } from './context.js';
+
+/** `/apikey revoke <keyId>`: an ephemeral confirmation; the button does the revoking. */
+export async function revokeCommand(ctx: CommandContext, keyId: string): Promise<void> {
+  const { core } = ctx.deps;
+  await core.members.requireAdmin(ctx.actor, 'revoke API keys');
+  const key = await core.keys.show(ctx.actor, keyId);
+  await ctx.reply(revokeConfirmReply(key));
+}

@@ -1,0 +1,18 @@
+import type { Core } from '../core.js';
+import type { Actor } from '../members/member-service.js';
+import type { Logger } from '../log.js';
+import type { DependentView } from './blocks/dependent.js';
+
+/** The part of `DependentService` the Slack layer uses (`core.dependents`, when present). */
+export interface DependentsPort {
+  link(actor: Actor, input: { keyId: string; kind: DependentView['kind']; name: string; url: string }): Promise<{ dependent: DependentView; secret: string }>;
+  unlink(actor: Actor, dependentId: string): Promise<unknown>;
+  listForKey(actor: Actor, keyId: string): Promise<DependentView[]>;
+}
+
+/** What every Slack handler gets: the domain, a logger, and dependents when the jobs side provides them. */
+export interface SlackDeps {
+  core: Core;
+  log: Logger;
+  dependents?: DependentsPort;
+}

@@ -1,0 +1,30 @@
+import type { WebClient } from '@slack/web-api';
+import type { Actor } from '../../members/member-service.js';
+import { homeNotMemberView, homeView } from '../blocks/home.js';
+import type { SlackDeps } from '../deps.js';
+import type { ListState } from '../list-state.js';
+
+/** Renders the Home tab for one user with the given list state and publishes it. */
+export async function publishHome(deps: SlackDeps, client: WebClient, actor: Actor, state: ListState): Promise<void> {
+  const role = await deps.core.members.roleOf(actor);
+  const view = role
+    ? homeView({
+        page: await deps.core.keys.list(actor, { status: state.s, search: state.q, after: state.a, before: state.b }),
+        state,
+        isAdmin: role === 'admin',
+      })
+    : homeNotMemberView('You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.');
+  await client.views.publish({ user_id: actor.userId, view });
+}
+
+/**
+ * Refreshes a user's Home after they created or revoked a key. Best effort: the change is
+ * done and the user was already told, so a failure here is only logged.
+ */
+export async function refreshHome(deps: SlackDeps, client: WebClient, actor: Actor, state: ListState): Promise<void> {
+  try {
+    await publishHome(deps, client, actor, { s: state.s, q: state.q });
+  } catch (e) {
+    deps.log.warn({ userId: actor.userId, err: (e as Error).message }, 'could not refresh the Home tab');
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Every action_id, callback_id and block_id the app puts in Block Kit, once. Handlers and
+ * builders import these; tests drive the app with the same names.
+ */
+export const SLASH_COMMAND = '/apikey';
+
+/** `action_id`s of buttons, selects and dispatching inputs. */
+export const actionIds = {
+  /** Previous in a key list (message or Home); value: ListState JSON. */
+  listPrev: 'keys_page_prev',
+  /** Next in a key list (message or Home); value: ListState JSON. */
+  listNext: 'keys_page_next',
+  /** `Edit` on a key row (admins): opens the key modal; value: keyId. */
+  editKey: 'key_edit',
+  /** The danger `Revoke` button (confirmation message and key modal); value: keyId. */
+  revokeKey: 'key_revoke',
+  /** `+ API key` (admins): opens the create modal. */
+  addKey: 'key_add',
+  /** Home: the search box (dispatches on Enter). */
+  homeSearchInput: 'home_search_input',
+  /** Home: the Search button. */
+  homeSearch: 'home_search',
+  /** Home: the Active/Revoked/All select. */
+  homeStatus: 'home_status',
+  /** `Unlink` on a dependent in the key modal (admins); value: dependentId. */
+  unlinkDependent: 'dependent_unlink',
+  /** Create modal inputs. */
+  nameInput: 'name',
+  descriptionInput: 'description',
+  rolesInput: 'roles',
+} as const;
+
+/** `callback_id`s of views. */
+export const callbackIds = {
+  createKey: 'create_key',
+  keyCreated: 'key_created',
+  keyDetails: 'key_details',
+  notice: 'notice',
+  home: 'home',
+} as const;
+
+/** `block_id`s that handlers read state from or attach inline errors to. */
+export const blockIds = {
+  name: 'key_name',
+  description: 'key_description',
+  roles: 'key_roles',
+  homeSearch: 'home_search',
+  homeControls: 'home_controls',
+  listControls: 'list_controls',
+  listPaging: 'list_paging',
+  keyActions: 'key_actions',
+} as const;
+
+/** Which create-modal block shows the error of each KeyService input field. */
+export const fieldBlocks: Record<string, string> = {
+  name: blockIds.name,
+  description: blockIds.description,
+  roles: blockIds.roles,
+};

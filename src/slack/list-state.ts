@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { listStatuses } from '../keys/key-service.js';
+import { fitJson, limits } from './blocks/text.js';
+
+/**
+ * What a key list shows: status filter, search text and the page cursor. Carried in the
+ * Previous/Next button values and in the Home view's `private_metadata`, so every replica
+ * can render the next page without server-side session state.
+ */
+export const listState = z.object({
+  /** Status filter. */
+  s: z.enum(listStatuses).catch('active'),
+  /** Search words. */
+  q: z.string().transform((s) => s.slice(0, 500)).catch(''),
+  /** Page starts after this cursor. */
+  a: z.string().max(64).optional().catch(undefined),
+  /** Page ends before this cursor. */
+  b: z.string().max(64).optional().catch(undefined),
+});
+export type ListState = z.infer<typeof listState>;
+
+export const defaultListState: ListState = { s: 'active', q: '' };
+
+/** Reads a state from JSON text; anything unreadable is the default list. */
+export function parseListState(text: string | undefined | null): ListState {
+  if (!text) return { ...defaultListState };
+  try {
+    const parsed = listState.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : { ...defaultListState };
+  } catch {
+    return { ...defaultListState };
+  }
+}
+
+/** The state as button-value JSON (≤ 2000 characters; long searches are shortened). */
+export const encodeListState = (state: ListState, max: number = limits.buttonValue) =>
+  fitJson({ s: state.s, q: state.q, ...(state.a ? { a: state.a } : {}), ...(state.b ? { b: state.b } : {}) }, max);
