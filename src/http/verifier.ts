@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -172,6 +173,8 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
 
     async redisReachable() {
       try {
+        // Just started or reconnecting: give the connection a moment rather than fail at once.
+        if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(1_000) });
         return (await redis.ping()) === 'PONG';
       } catch {
         return false;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
+import { admin, json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
 
 let app: VerifyApp;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ describe('POST /v1/keys/verify: a good key', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('x-request-id')).toBeTruthy();
-    expect(await res.json()).toEqual({ valid: true, keyId, name: 'CTI connector', roles: ['cti_connector', 'ic_viewer'], communityId: 'T0TEST' });
+    expect(await json(res)).toEqual({ valid: true, keyId, name: 'CTI connector', roles: ['cti_connector', 'ic_viewer'], communityId: 'T0TEST' });
   });
 
   it('answers a hot key from the cache, with the same body', async () => {
@@ -30,12 +30,12 @@ describe('POST /v1/keys/verify: a good key', () => {
 
   it('says revoked once the key is revoked, even if it was cached', async () => {
     const { keyId, token } = await app.createKey();
-    expect((await (await app.verify({ key: token })).json()).valid).toBe(true);
+    expect((await json(await app.verify({ key: token }))).valid).toBe(true);
     expect((await app.verifier.verify(token)).source).toBe('cache');
     await app.core.keys.revoke(admin, keyId);
     const res = await app.verify({ key: token });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ valid: false, reason: 'revoked' });
+    expect(await json(res)).toEqual({ valid: false, reason: 'revoked' });
   });
 
   it('says unknown for a well-formed token nobody created', async () => {
@@ -43,9 +43,9 @@ describe('POST /v1/keys/verify: a good key', () => {
     const other = await app.core.keys.create(admin, { name: 'x', description: 'another key here', roles: ['ic_viewer'] });
     // A token of the right shape and checksum that is not stored: take a real one and delete its key.
     await app.mongo.models.apiKeys.deleteOne({ keyId: other.key.keyId });
-    expect(await (await app.verify({ key: other.token })).json()).toEqual({ valid: false, reason: 'unknown' });
+    expect(await json(await app.verify({ key: other.token }))).toEqual({ valid: false, reason: 'unknown' });
     expect((await app.verifier.verify(other.token)).source).toBe('cache');
-    expect((await (await app.verify({ key: token })).json()).valid).toBe(true);
+    expect((await json(await app.verify({ key: token }))).valid).toBe(true);
   });
 
   it('records lastUsedAt in a batch, not per request', async () => {
@@ -62,7 +62,7 @@ describe('POST /v1/keys/verify: a good key', () => {
     for (const type of ['application/json; charset=utf-8', 'application/vnd.keywarden+json']) {
       const res = await app.verify({ key: token }, { 'content-type': type });
       expect(res.status).toBe(200);
-      expect((await res.json()).valid).toBe(true);
+      expect((await json(res)).valid).toBe(true);
     }
   });
 });
@@ -71,12 +71,12 @@ describe('health, readiness, metrics, OpenAPI', () => {
   it('GET /healthz is 200', async () => {
     const res = await fetch(`${app.base}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(await json(res)).toEqual({ status: 'ok' });
   });
 
   it('GET /readyz is 200 with MongoDB and Redis up', async () => {
     const res = await fetch(`${app.base}/readyz`);
-    expect(await res.json()).toEqual({ status: 'ready', checks: { mongodb: 'ok', redis: 'ok' } });
+    expect(await json(res)).toEqual({ status: 'ready', checks: { mongodb: 'ok', redis: 'ok' } });
     expect(res.status).toBe(200);
   });
 
@@ -95,7 +95,7 @@ describe('health, readiness, metrics, OpenAPI', () => {
   it('GET /openapi.json describes the verify route from the zod schemas', async () => {
     const res = await fetch(`${app.base}/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = await res.json();
+    const doc = await json(res);
     expect(doc.openapi).toBe('3.1.0');
     const op = doc.paths['/v1/keys/verify'].post;
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '413']));

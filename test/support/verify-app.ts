@@ -4,6 +4,10 @@ import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createVerifier, type Verifier, type VerifierOptions } from '../../src/http/verifier.js';
 import { captureLogger, openTestMongo, testConfig } from './services.js';
 
+/** A response body as loosely typed JSON: tests assert its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON and assert on it
+export const json = (res: Response): Promise<any> => res.json();
+
 export const COMMUNITY = 'T0TEST';
 export const admin = { communityId: COMMUNITY, userId: 'UADMIN1' };
 

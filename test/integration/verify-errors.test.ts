@@ -1,0 +1,186 @@
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
+import { json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
+
+let app: VerifyApp;
+let token: string;
+beforeAll(async () => {
+  app = await startVerifyApp();
+  ({ token } = await app.createKey());
+});
+afterAll(async () => {
+  await app?.close();
+});
+// Process unharmed: whatever a test sent, a good request right after it is answered.
+afterEach(async () => {
+  const res = await app.verify({ key: token });
+  expect(await json(res)).toMatchObject({ valid: true });
+});
+
+/** Sends a body with node:http, optionally chunked (no Content-Length), and reads the answer. */
+function rawPost(path: string, body: Buffer, opts: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const url = new URL(path, app.base);
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(opts.chunked ? {} : { 'content-length': String(body.length) }), ...opts.headers },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    // The server may close while we are still writing a refused body: that is the point.
+    req.on('error', (e: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(e.code ?? '') ? undefined : reject(e)));
+    if (opts.chunked) {
+      for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024));
+      req.end();
+    } else req.end(body);
+  });
+}
+
+const wrongChecksum = (t: string) => t.slice(0, -1) + (t.endsWith('A') ? 'B' : 'A');
+
+describe('200 with valid: false', () => {
+  it.each([
+    ['a random string', 'hello world'],
+    ['an empty string', ''],
+    ['the right prefix with garbage', 'kw_not-a-real-key'],
+    ['another prefix', 'sk_live_0123456789abcdefghijklmnopqrstuv'],
+    ['a very long string', 'kw_' + 'a'.repeat(4000)],
+  ])('%s is malformed', async (_label, key) => {
+    const res = await app.verify({ key });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ valid: false, reason: 'malformed' });
+  });
+
+  it('a real token with one character changed fails its checksum: malformed', async () => {
+    expect(await json(await app.verify({ key: wrongChecksum(token) }))).toEqual({ valid: false, reason: 'malformed' });
+  });
+
+  it('extra fields are ignored', async () => {
+    expect(await json(await app.verify({ key: token, extra: 1 }))).toMatchObject({ valid: true });
+  });
+});
+
+describe('400: not {"key": string} as JSON', () => {
+  it.each([
+    ['not JSON', 'key=kw_abc'],
+    ['truncated JSON', '{"key": "kw_'],
+    ['an empty body', ''],
+    ['JSON null', 'null'],
+    ['a JSON string', '"kw_abc"'],
+    ['an array', '[{"key":"kw_abc"}]'],
+    ['no key', '{}'],
+    ['a number key', '{"key": 42}'],
+    ['a null key', '{"key": null}'],
+  ])('%s', async (_label, body) => {
+    const res = await app.verify(body);
+    expect(res.status).toBe(400);
+    const b = await json(res);
+    expect(b).toEqual({ error: { code: 'invalid_request', message: expect.any(String), requestId: expect.any(String) } });
+    expect(res.headers.get('x-request-id')).toBe(b.error.requestId);
+  });
+
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['form encoded', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['application/jsonp (not JSON)', { 'content-type': 'application/jsonp' }],
+  ])('wrong content type %s, even with a good JSON body', async (_label, headers) => {
+    const res = await app.verify({ key: token }, headers);
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: 'invalid_request', message: 'Content-Type must be application/json.' });
+  });
+
+  it('no content type at all', async () => {
+    const res = await rawPost('/v1/keys/verify', Buffer.from(JSON.stringify({ key: token })), { headers: { 'content-type': '' } });
+    expect(res.status).toBe(400);
+  });
+
+  it('keeps the caller\'s x-request-id when it is sane, replaces it when not', async () => {
+    const mine = await app.verify('nope', { 'x-request-id': 'req-123.abc' });
+    expect((await json(mine)).error.requestId).toBe('req-123.abc');
+    const odd = await app.verify('nope', { 'x-request-id': 'has spaces and <html>' });
+    expect((await json(odd)).error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('413: bodies over 8 KiB', () => {
+  const big = Buffer.from(JSON.stringify({ key: 'x'.repeat(1024 * 1024) }));
+
+  it('a 1 MB body with Content-Length is refused before it is read', async () => {
+    const res = await rawPost('/v1/keys/verify', big);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'payload_too_large' });
+    expect(res.headers.connection).toBe('close');
+  });
+
+  it('a 1 MB chunked body is refused once it passes the limit', async () => {
+    const res = await rawPost('/v1/keys/verify', big, { chunked: true });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+  });
+
+  it('a body just under the limit is read', async () => {
+    const body = JSON.stringify({ key: token, pad: 'p'.repeat(8 * 1024 - 200) });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(8 * 1024);
+    expect(await json(await app.verify(body))).toMatchObject({ valid: true });
+  });
+});
+
+describe('other routes and methods', () => {
+  it('GET /v1/keys/verify is 405 with Allow', async () => {
+    const res = await fetch(`${app.base}/v1/keys/verify`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect((await json(res)).error.code).toBe('method_not_allowed');
+  });
+
+  it('an unknown path is 404 in the same error shape', async () => {
+    const res = await fetch(`${app.base}/v2/nothing`);
+    expect(res.status).toBe(404);
+    expect((await json(res)).error).toMatchObject({ code: 'not_found', requestId: expect.any(String) });
+  });
+
+  it('/slack/events is 404 when no Slack listener is mounted', async () => {
+    expect((await fetch(`${app.base}/slack/events`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('GET /readyz with a dependency down', () => {
+  it('is 503 naming redis when Redis is at a closed port', async () => {
+    const port = await freePort();
+    const down = await startVerifyApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    try {
+      const res = await fetch(`${down.base}/readyz`);
+      expect(res.status).toBe(503);
+      const body = await json(res);
+      expect(body.checks).toEqual({ mongodb: 'ok', redis: 'down' });
+      expect(body.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('redis') });
+      expect(body.error.message).not.toContain('mongodb');
+      // Verification still works without Redis: from MongoDB, never from an unconfirmable cache.
+      const { token: t } = await down.createKey();
+      for (let i = 0; i < 3; i++) expect(await down.verifier.verify(t)).toMatchObject({ body: { valid: true }, source: 'store' });
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('is 503 naming mongodb when MongoDB is gone', async () => {
+    const other = await startVerifyApp();
+    try {
+      await other.mongo.conn.close();
+      const res = await fetch(`${other.base}/readyz`);
+      expect(res.status).toBe(503);
+      const body = await json(res);
+      expect(body.checks).toEqual({ mongodb: 'down', redis: 'ok' });
+      expect(body.error.message).toContain('mongodb');
+    } finally {
+      await other.http.close();
+      await other.verifier.close();
+      await app.mongo.conn.useDb(other.mongo.dbName).dropDatabase();
+    }
+  });
+});
