@@ -3,7 +3,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import type { RetryOptions } from '@slack/web-api';
 import type { Core } from '../core.js';
 import { isKeyError } from '../errors.js';
-import type { DependentsPort, SlackDeps } from './deps.js';
+import type { SlackDeps } from './deps.js';
 import { slackLogger } from './logging.js';
 import { registerListeners } from './register.js';
 
@@ -49,8 +49,7 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   });
   await app.init();
 
-  const dependents = (core as Core & { dependents?: DependentsPort }).dependents;
-  const deps: SlackDeps = { core, log, ...(dependents ? { dependents } : {}) };
+  const deps: SlackDeps = { core, log, dependents: core.dependents };
   registerListeners(app, deps);
 
   app.error(async (error) => {

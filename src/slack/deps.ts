@@ -10,9 +10,9 @@ export interface DependentsPort {
   listForKey(actor: Actor, keyId: string): Promise<DependentView[]>;
 }
 
-/** What every Slack handler gets: the domain, a logger, and dependents when the jobs side provides them. */
+/** What every Slack handler gets: the domain, a logger, and the dependents of keys. */
 export interface SlackDeps {
   core: Core;
   log: Logger;
-  dependents?: DependentsPort;
+  dependents: DependentsPort;
 }

@@ -12,7 +12,7 @@ export function editKeyAction(deps: SlackDeps) {
     try {
       await core.members.requireAdmin(actor, 'edit API keys');
       const key = await core.keys.show(actor, action.value ?? '');
-      const dependents = (await deps.dependents?.listForKey(actor, key.keyId)) ?? [];
+      const dependents = await deps.dependents.listForKey(actor, key.keyId);
       const meta = { k: key.keyId, ...(fromHome(body) && body.view?.private_metadata ? { h: body.view.private_metadata } : {}) };
       await client.views.open({ trigger_id: body.trigger_id ?? '', view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta }) });
     } catch (e) {

@@ -26,7 +26,7 @@ export function revokeKeyAction(deps: SlackDeps) {
     const inModal = body.container.type === 'view' && body.view?.type === 'modal';
     const meta = inModal ? parseKeyModalMeta(body.view?.private_metadata) : undefined;
     if (inModal && body.view) {
-      const dependents = (await deps.dependents?.listForKey(actor, key.keyId)) ?? [];
+      const dependents = await deps.dependents.listForKey(actor, key.keyId);
       const notice = changed ? `:no_entry: Revoked. ${code(key.keyId)} no longer works; linked dependents are being told.` : ':information_source: This key was already revoked. Nothing changed.';
       await client.views.update({
         view_id: body.view.id,

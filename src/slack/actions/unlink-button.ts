@@ -1,4 +1,3 @@
-import { KeyError } from '../../errors.js';
 import { keyModal, parseKeyModalMeta } from '../blocks/key-details.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure, explainToClicker } from '../explain.js';
@@ -11,8 +10,6 @@ export function unlinkDependentAction(deps: SlackDeps) {
     const { body, actor, action } = parseAction(raw);
     const { core, dependents } = deps;
     try {
-      if (!dependents) throw new KeyError('unavailable', 'Dependents are not available in this deployment.');
-      await core.members.requireAdmin(actor, 'unlink dependents');
       await dependents.unlink(actor, action.value ?? '');
       const meta = parseKeyModalMeta(body.view?.private_metadata);
       if (body.view && meta) {

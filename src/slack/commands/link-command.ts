@@ -1,8 +1,25 @@
+import { dependentLinkedText, dependentSecretBlocks } from '../blocks/dependent-linked.js';
 import { noticeReply } from '../blocks/messages.js';
 import type { CommandContext } from './context.js';
 import type { ApikeyCommand } from './grammar.js';
 
-/** `/apikey link …`: not available until the revocation notifications are wired in. */
-export async function linkCommand(ctx: CommandContext, _cmd: Extract<ApikeyCommand, { kind: 'link' }>): Promise<void> {
-  await ctx.reply(noticeReply('Linking dependents is not available in this deployment yet.'));
+/**
+ * `/apikey link <keyId> playbook|cti <name> <url>` (admins): registers a dependent. Its
+ * signing secret goes once to the admin's DM as an ephemeral, like a key's; when the DM
+ * fails, in the ephemeral reply to the command instead.
+ */
+export async function linkCommand(ctx: CommandContext, cmd: Extract<ApikeyCommand, { kind: 'link' }>): Promise<void> {
+  const { actor, client, deps } = ctx;
+  const { dependent, secret } = await deps.dependents.link(actor, { keyId: cmd.keyId, kind: cmd.dependentKind, name: cmd.name, url: cmd.url });
+  const blocks = dependentSecretBlocks(dependent, secret);
+  try {
+    const dm = await client.conversations.open({ users: actor.userId });
+    if (!dm.channel?.id) throw new Error('conversations.open returned no channel');
+    await client.chat.postEphemeral({ channel: dm.channel.id, user: actor.userId, text: `Webhook signing secret for ${dependent.name}`, blocks });
+  } catch (e) {
+    deps.log.warn({ dependentId: dependent.dependentId, err: (e as Error).message }, 'secret DM failed; answering ephemerally');
+    await ctx.reply({ text: `Webhook signing secret for ${dependent.name}`, blocks });
+    return;
+  }
+  await ctx.reply(noticeReply(dependentLinkedText(dependent)));
 }
