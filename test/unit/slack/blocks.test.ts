@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { RoleCatalog, loadRoleCatalog } from '../../../src/roles/catalog.js';
+import type { KeyRecord, ListPage } from '../../../src/store/key-repository.js';
+import { createKeyModal, parseCreateModalMeta, roleOptions } from '../../../src/slack/blocks/create-modal.js';
+import type { DependentView } from '../../../src/slack/blocks/dependent.js';
+import { dependentSecretBlocks } from '../../../src/slack/blocks/dependent-linked.js';
+import { homeView } from '../../../src/slack/blocks/home.js';
+import { keyCreatedModal, secretModal } from '../../../src/slack/blocks/key-created.js';
+import { keyModal, parseKeyModalMeta } from '../../../src/slack/blocks/key-details.js';
+import { keyListBlocks } from '../../../src/slack/blocks/key-list.js';
+import { helpReply, membersReply, revokeConfirmReply, revokedReply, showReply, usageReply } from '../../../src/slack/blocks/messages.js';
+import { actionIds } from '../../../src/slack/ids.js';
+import { parseListState } from '../../../src/slack/list-state.js';
+import { messageProblems, viewProblems } from './block-kit-limits.js';
+
+// The worst catalog the role file allows: 100 roles, 40-character ids, 32-character labels.
+const bigCatalog = new RoleCatalog(
+  Array.from({ length: 100 }, (_, i) => ({ id: `r${String(i).padStart(3, '0')}_${'x'.repeat(35)}`, label: `Label ${i} `.padEnd(32, 'y') })),
+);
+const catalog = loadRoleCatalog();
+
+const worstKey = (i = 0, over: Partial<KeyRecord> = {}): KeyRecord => ({
+  communityId: 'T1',
+  keyId: `ak_${String(i).padStart(12, '0')}`,
+  name: 'N'.repeat(63) + '😀', // 64 characters, ending in a surrogate pair
+  description: '<!channel> & `d` '.repeat(6).slice(0, 99),
+  roles: bigCatalog.roles.slice(0, 30).map((r) => r.id),
+  status: 'revoked',
+  hint: 'abcd',
+  createdBy: 'U0CREATOR',
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  revokedAt: new Date('2026-02-01T00:00:00Z'),
+  revokedBy: 'U0REVOKER',
+  lastUsedAt: new Date('2026-01-15T00:00:00Z'),
+  notification: { state: 'done', total: 0, delivered: 0, failed: 0, gone: 0 },
+  ...over,
+});
+
+const longSearch = 'ü"\\'.repeat(400); // escapes grow under JSON
+const fullPage: ListPage = { items: Array.from({ length: 10 }, (_, i) => worstKey(i)), next: 'zzzzzzzzzzzz.0123456789abcdef01234567', prev: 'zzzzzzzzzzzz.0123456789abcdef01234567' };
+const dependents = (n: number): DependentView[] =>
+  Array.from({ length: n }, (_, i) => ({ dependentId: `dep_${i}`, keyId: 'ak_x', kind: i % 2 ? 'playbook' : 'cti_connector', name: 'D'.repeat(64), webhookUrl: `https://${'h'.repeat(200)}.example.com/${'p'.repeat(1500)}`, status: 'active', createdAt: new Date() }));
+
+describe('Block Kit limits hold for the worst inputs', () => {
+  it.each([true, false])('a full page of keys with 64-char names, 99-char descriptions and 30 long roles (admin %s)', (isAdmin) => {
+    const state = parseListState(JSON.stringify({ s: 'all', q: longSearch }));
+    const blocks = keyListBlocks({ page: fullPage, state, isAdmin, surface: 'message' });
+    expect(messageProblems({ text: 'x', blocks })).toEqual([]);
+    expect(viewProblems(homeView({ page: fullPage, state, isAdmin }))).toEqual([]);
+  });
+
+  it('paging values carry status, search and cursor within 2000 characters', () => {
+    const state = { s: 'revoked' as const, q: longSearch.slice(0, 500) };
+    const blocks = keyListBlocks({ page: fullPage, state, isAdmin: true, surface: 'message' }) as any[];
+    const next = blocks.flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === actionIds.listNext);
+    expect(next.value.length).toBeLessThanOrEqual(2000);
+    const back = parseListState(next.value);
+    expect(back.s).toBe('revoked');
+    expect(back.a).toBe(fullPage.next);
+    expect(state.q.startsWith(back.q)).toBe(true);
+  });
+
+  it('the create modal offers at most 100 role options of at most 75 characters', () => {
+    const view = createKeyModal({ catalog: bigCatalog, name: 'x'.repeat(500), meta: { h: JSON.stringify({ s: 'all', q: longSearch }) } });
+    expect(viewProblems(view)).toEqual([]);
+    expect(roleOptions(catalog)[0]).toEqual({ text: { type: 'plain_text', text: 'ic_viewer - Intelligence Center Read-Only', emoji: true }, value: 'ic_viewer' });
+    expect(parseCreateModalMeta(view.private_metadata)).toBeDefined();
+  });
+
+  it('the key modal with 30 roles and hundreds of dependents stays under 100 blocks', () => {
+    const meta = { k: 'ak_x', h: JSON.stringify({ s: 'all', q: longSearch.slice(0, 500) }) };
+    const view = keyModal({ key: worstKey(0, { status: 'active', roles: bigCatalog.roles.slice(0, 30).map((r) => r.id) }), catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta, notice: 'n'.repeat(5000) });
+    expect(viewProblems(view)).toEqual([]);
+    expect(parseKeyModalMeta(view.private_metadata)?.k).toBe('ak_x');
+  });
+
+  it('messages: show, revoke confirmation, revoked, help, usage, members, dependent secret', () => {
+    const key = worstKey(1, { status: 'active' });
+    const msgs = [
+      showReply(key, bigCatalog, true, dependents(100)),
+      revokeConfirmReply(key),
+      revokedReply(worstKey(2), true),
+      revokedReply(worstKey(2), false),
+      helpReply(),
+      usageReply('members', 'x'.repeat(4000)),
+      membersReply(Array.from({ length: 500 }, (_, i) => ({ communityId: 'T', slackUserId: `U${i}AAAA`, role: i % 2 ? 'admin' : 'viewer', addedBy: 'U', addedAt: new Date() }))),
+      { text: 'x', blocks: dependentSecretBlocks(dependents(1)[0]!, 'whsec_abc') },
+    ];
+    for (const m of msgs) expect(messageProblems(m)).toEqual([]);
+  });
+
+  it('created and fallback-secret modals', () => {
+    expect(viewProblems(keyCreatedModal(worstKey()))).toEqual([]);
+    expect(viewProblems(secretModal(worstKey(), 'kw_' + 'a'.repeat(36)))).toEqual([]);
+  });
+});
+
+it('the limits checker itself catches oversize payloads', () => {
+  const section = { type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } };
+  expect(messageProblems({ blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) })).toEqual(['51 blocks > 50']);
+  expect(messageProblems({ blocks: [section] })).toHaveLength(1);
+  expect(viewProblems({ type: 'modal', title: { type: 'plain_text', text: 't'.repeat(25) }, blocks: [], private_metadata: 'm'.repeat(3001) })).toHaveLength(2);
+});
+
+describe('what the builders show', () => {
+  const key = worstKey(3, { status: 'active', name: 'Deploy <!here> *bot*', roles: ['ic_viewer'] });
+
+  it('escapes user text so it cannot ping or link', () => {
+    const text = JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin: false, surface: 'message' }));
+    expect(text).not.toContain('<!here>');
+    expect(text).not.toContain('<!channel>');
+    expect(text).toContain('&lt;!here&gt;');
+  });
+
+  it('admins get Edit and + API key; viewers get neither', () => {
+    const ids = (isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin, surface: 'message' }));
+    expect(ids(true)).toContain(actionIds.editKey);
+    expect(ids(true)).toContain(actionIds.addKey);
+    expect(ids(false)).not.toContain(actionIds.editKey);
+    expect(ids(false)).not.toContain(actionIds.addKey);
+  });
+
+  it('the empty state says what to do', () => {
+    const text = (q: string, s: 'active' | 'revoked', isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [] }, state: { s, q }, isAdmin, surface: 'message' }));
+    expect(text('', 'active', true)).toMatch(/\/apikey create/);
+    expect(text('', 'active', false)).toMatch(/Ask a Keywarden admin/);
+    expect(text('foo', 'active', false)).toMatch(/list all foo/);
+    expect(text('', 'revoked', true)).toMatch(/once they are revoked/);
+  });
+
+  it('the Revoke button is danger-styled with a confirm dialog that says it cannot be undone', () => {
+    const reply = revokeConfirmReply(key) as any;
+    const btn = reply.blocks[1].elements[0];
+    expect(btn.style).toBe('danger');
+    expect(btn.confirm.style).toBe('danger');
+    expect(btn.confirm.text.text).toMatch(/cannot be undone/);
+  });
+
+  it('the key modal shows Revoke only for an active key', () => {
+    const active = keyModal({ key, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId } });
+    const revoked = keyModal({ key: { ...key, status: 'revoked' }, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId } });
+    expect(JSON.stringify(active)).toContain(actionIds.revokeKey);
+    expect(JSON.stringify(revoked)).not.toContain(actionIds.revokeKey);
+    expect(JSON.stringify(active)).toContain('ic_viewer - Intelligence Center Read-Only');
+  });
+
+  it('the created modal never contains a token; the fallback does, with vault advice', () => {
+    const token = 'kw_' + 'Z'.repeat(36);
+    expect(JSON.stringify(keyCreatedModal(key))).not.toContain('kw_');
+    expect(JSON.stringify(secretModal(key, token))).toContain(token);
+    expect(JSON.stringify(secretModal(key, token))).toMatch(/vault/);
+  });
+});

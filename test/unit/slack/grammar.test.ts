@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseApikeyCommand, parseLink, parseMention, unescapeSlack } from '../../../src/slack/commands/grammar.js';
+
+describe('/apikey grammar', () => {
+  it.each([
+    ['', { kind: 'help' }],
+    ['help', { kind: 'help' }],
+    ['  HELP  ', { kind: 'help' }],
+    ['list', { kind: 'list', status: 'active', search: '' }],
+    ['list revoked', { kind: 'list', status: 'revoked', search: '' }],
+    ['list all soar  prod', { kind: 'list', status: 'all', search: 'soar prod' }],
+    ['list soar', { kind: 'list', status: 'active', search: 'soar' }],
+    ['list R&amp;D &lt;team&gt;', { kind: 'list', status: 'active', search: 'R&D <team>' }],
+    ['create', { kind: 'create', name: '' }],
+    ['create Deploy bot (prod)', { kind: 'create', name: 'Deploy bot (prod)' }],
+    ['show ak_0123456789ab', { kind: 'show', keyId: 'ak_0123456789ab' }],
+    ['revoke `ak_0123456789ab`', { kind: 'revoke', keyId: '`ak_0123456789ab`' }],
+    ['members', { kind: 'members_list' }],
+    ['members list', { kind: 'members_list' }],
+    ['members add <@U0ALEX|alex> admin', { kind: 'members_add', userId: 'U0ALEX', role: 'admin' }],
+    ['members add <@W0ALEX> Viewer', { kind: 'members_add', userId: 'W0ALEX', role: 'viewer' }],
+    ['members remove <@U0ALEX|alex>', { kind: 'members_remove', userId: 'U0ALEX' }],
+    ['link ak_0123456789ab playbook Contain host <https://soar.example.com/hook|soar>', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'playbook', name: 'Contain host', url: 'https://soar.example.com/hook' }],
+    ['link ak_0123456789ab cti Feed &amp; co https://x.example.com/a?b=1&amp;c=2', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'cti_connector', name: 'Feed & co', url: 'https://x.example.com/a?b=1&c=2' }],
+  ])('%j', (text, expected) => {
+    expect(parseApikeyCommand(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['bogus', 'all'],
+    ['show', 'show'],
+    ['show a b', 'show'],
+    ['revoke', 'revoke'],
+    ['members add alex admin', 'members'],
+    ['members add <@U0ALEX> root', 'members'],
+    ['members remove', 'members'],
+    ['members list extra', 'members'],
+    ['members nuke', 'members'],
+    ['link', 'link'],
+    ['link ak_1 kafka n <https://x.example.com>', 'link'],
+    ['link ak_1 playbook n notaurl', 'link'],
+    ['link ak_1 playbook <https://x.example.com>', 'link'],
+  ])('%j is a usage answer for %s', (text, topic) => {
+    const cmd = parseApikeyCommand(text);
+    expect(cmd.kind).toBe('usage');
+    if (cmd.kind === 'usage') expect(cmd.topic).toBe(topic);
+  });
+
+  it('never throws, and always answers something', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => {
+      expect(parseApikeyCommand(text).kind).toBeTypeOf('string');
+    }), { numRuns: 2000 });
+  });
+
+  it('list keeps every search word, in order, whatever the spacing', () => {
+    const word = fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/).filter((w) => !['active', 'revoked', 'all'].includes(w.toLowerCase()));
+    fc.assert(fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(' ', '  ', '\t'), (words, sep) => {
+      expect(parseApikeyCommand(`list all${sep}${words.join(sep)}`)).toEqual({ kind: 'list', status: 'all', search: words.join(' ') });
+    }));
+  });
+
+  it('escaped mentions round-trip to the user id', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[UW][A-Z0-9]{2,12}$/), fc.stringMatching(/^[a-z.]{0,10}$/), (id, name) => {
+      expect(parseMention(name ? `<@${id}|${name}>` : `<@${id}>`)).toBe(id);
+    }));
+    expect(parseMention('@alex')).toBeUndefined();
+    expect(parseMention('<#C123|general>')).toBeUndefined();
+  });
+
+  it('links: escaped or bare, http(s) only', () => {
+    expect(parseLink('<https://a.example.com/x|label>')).toBe('https://a.example.com/x');
+    expect(parseLink('<http://127.0.0.1:8080/h>')).toBe('http://127.0.0.1:8080/h');
+    expect(parseLink('<mailto:a@b.c|a@b.c>')).toBeUndefined();
+    expect(parseLink('ftp://x')).toBeUndefined();
+    expect(unescapeSlack('a &amp;lt; b')).toBe('a &lt; b');
+  });
+});
