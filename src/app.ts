@@ -31,7 +31,7 @@ export async function startApi(core: Core): Promise<Part[]> {
 
 /** The worker side: BullMQ workers for revocations and webhooks, and the sweeper. */
 export async function startWorkerParts(core: Core): Promise<Part[]> {
-  const workers = await startWorkers(core);
+  const workers = await startWorkers(core, { lockDuration: core.config.JOB_LOCK_MS, stalledInterval: core.config.JOB_STALLED_INTERVAL_MS });
   return [{ name: 'workers', stop: () => workers.close() }];
 }
 

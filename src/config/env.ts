@@ -52,6 +52,8 @@ export const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000).describe('Timeout of one webhook POST.'),
   WEBHOOK_CONCURRENCY: int(1, 1000).default(50).describe('Concurrent webhook deliveries per worker process.'),
   REVOCATION_CONCURRENCY: int(1, 100).default(5).describe('Concurrent revocation fan-outs per worker process.'),
+  JOB_LOCK_MS: int(1_000, 600_000).default(30_000).describe('Lock of an active job, renewed at half of it; a dead worker\'s jobs are taken over after it expires.'),
+  JOB_STALLED_INTERVAL_MS: int(1_000, 600_000).default(30_000).describe('How often workers look for jobs whose worker died (BullMQ stalled-job check).'),
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000).describe('How often the sweeper looks for pending revocations whose job is missing.'),
   SWEEP_GRACE_MS: int(0, 3_600_000).default(10_000).describe('A pending revocation older than this is re-enqueued by the sweeper.'),
   QUEUE_PREFIX: z.string().min(1).default('keywarden').describe('BullMQ key prefix; use a hash tag such as {keywarden} on Redis Cluster.'),
