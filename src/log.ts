@@ -35,7 +35,7 @@ const toBolt: Record<string, LogLevel> = {
 
 /** Bolt's Logger interface on top of a pino child logger. */
 export function boltLogger(log: Logger): SlackLogger {
-  const child = log.child({ component: 'bolt' });
+  const child = log.child({ lib: 'bolt' });
   const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
   return {
     debug: (...a: unknown[]) => child.debug(text(a)),
