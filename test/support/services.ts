@@ -8,10 +8,16 @@ import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 /** A database name of its own for each test file (and each call). */
 export const uniqueDbName = (label = 'test') => `kw_${label.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomUUID().slice(0, 8)}`;
 
-/** The MongoDB URI for a database of the test server. */
+/**
+ * The MongoDB URI for a database of the test server. Each client gets a small pool unless
+ * the base URI says otherwise: FerretDB v1 deadlocks when its own PostgreSQL pool runs dry
+ * while a database is created or dropped, so the tests keep their total in-flight operations
+ * below it (see .ci/run).
+ */
 export function mongoUriFor(dbName: string): string {
   const u = new URL(inject('mongoBaseUri'));
   u.pathname = `/${dbName}`;
+  if (!u.searchParams.has('maxPoolSize')) u.searchParams.set('maxPoolSize', '6');
   return u.toString();
 }
 
