@@ -49,6 +49,24 @@ describe('requests not signed by Slack are refused before anything happens', () 
   });
 });
 
+describe('the request listener serves only POST /slack/events', () => {
+  it.each([
+    ['GET', '/slack/events'],
+    ['POST', '/slack/other'],
+  ])('%s %s → 404, no Slack call', async (method, path) => {
+    const res = await fetch(`${h.baseUrl}${path}`, { method, ...(method === 'POST' ? { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}) });
+    expect(res.status).toBe(404);
+    expect(h.fake.calls).toEqual([]);
+  });
+
+  it('a signed body that is not a Slack payload → 400 or 401, nothing happens', async () => {
+    const res = await h.send('payload=%7Bnot-json');
+    expect([400, 401]).toContain(res.status);
+    await settle();
+    expect(h.fake.calls).toEqual([]);
+  });
+});
+
 /** One admin-only action replayed by someone else: what to send, and where the refusal shows. */
 interface Case {
   name: string;
