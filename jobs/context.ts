@@ -1,0 +1,48 @@
+import { WebClient } from '@slack/web-api';
+import type { AuditLog } from '../src/audit/audit-log.js';
+import type { Config } from '../src/config/env.js';
+import type { Core } from '../src/core.js';
+import { DeliveryRepository } from '../src/dependents/delivery-repository.js';
+import { DependentRepository } from '../src/dependents/dependent-repository.js';
+import { boltLogger, type Logger } from '../src/log.js';
+import type { KeyRepository } from '../src/store/key-repository.js';
+import { NotificationStore } from './notification-store.js';
+import type { Queues } from './queues.js';
+
+/** What the processors need; built once per worker process from the Core. */
+export interface JobDeps {
+  config: Config;
+  log: Logger;
+  keyRepo: KeyRepository;
+  dependents: DependentRepository;
+  deliveries: DeliveryRepository;
+  notifications: NotificationStore;
+  audit: AuditLog;
+  slack: WebClient;
+  queues: Queues;
+}
+
+/** The Slack Web API client of the jobs: a few retries, errors through our logger. */
+export function slackClient(config: Config, log: Logger): WebClient {
+  return new WebClient(config.SLACK_BOT_TOKEN, {
+    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    timeout: 10_000,
+    logger: boltLogger(log),
+  });
+}
+
+export function jobDeps(core: Core, queues: Queues): JobDeps {
+  const log = core.log.child({ component: 'jobs' });
+  return {
+    config: core.config,
+    log,
+    keyRepo: core.keyRepo,
+    dependents: new DependentRepository(core.mongo.models),
+    deliveries: new DeliveryRepository(core.mongo.models),
+    notifications: new NotificationStore(core.mongo.models, core.mongo.conn),
+    audit: core.audit,
+    slack: slackClient(core.config, log),
+    queues,
+  };
+}

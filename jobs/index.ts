@@ -1,0 +1,108 @@
+import { Worker, type Job } from 'bullmq';
+import type { Core } from '../src/core.js';
+import type { KeyRecord } from '../src/store/key-repository.js';
+import { jobDeps } from './context.js';
+import { NotificationStore } from './notification-store.js';
+import { enqueueRevocation, openQueues, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type RevocationJobData, type WebhookJobData } from './queues.js';
+import { processRevocation } from './revocations.js';
+import { startSweeper } from './sweeper.js';
+import { WebhookSender } from './webhook-sender.js';
+import { processWebhook } from './webhooks.js';
+
+export { sweep } from './sweeper.js';
+export type { RevocationJobData, WebhookJobData } from './queues.js';
+
+/** How long a revoke waits for Redis before leaving the enqueue to the sweeper. */
+const ENQUEUE_TIMEOUT_MS = 3_000;
+
+export interface RevocationPublisher {
+  /** KeyService listener: enqueues the revocation job, then marks the notification enqueued. */
+  onRevoked: (key: KeyRecord) => Promise<void>;
+  queues: Queues;
+  close(): Promise<void>;
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The API side of the queues. Its Redis connection fails fast (no offline queue, short
+ * timeouts): when Redis is down, `onRevoked` rejects within a few seconds (KeyService logs
+ * it), the key stays revoked with its notification pending in MongoDB, and a worker's
+ * sweeper enqueues it once Redis is back.
+ */
+export function createRevocationPublisher(core: Core): RevocationPublisher {
+  const log = core.log.child({ component: 'publisher' });
+  const connection = redisConnection(core.config, log, 'publisher');
+  const queues = openQueues(core.config, connection, log);
+  const notifications = new NotificationStore(core.mongo.models, core.mongo.conn);
+  return {
+    queues,
+    async onRevoked(key) {
+      // A late success after the timeout is harmless: the job id dedupes the sweeper's add.
+      await within(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
+      await notifications.markEnqueued(key.keyId);
+    },
+    async close() {
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);
+      connection.disconnect();
+    },
+  };
+}
+
+/** Tuning for tests: how fast a dead worker's jobs are taken over. BullMQ's defaults otherwise. */
+export interface WorkerTuning {
+  /** Lock of an active job, renewed at half of it (BullMQ default 30 s). */
+  lockDuration?: number;
+  /** How often stalled jobs are looked for (BullMQ default 30 s). */
+  stalledInterval?: number;
+}
+
+/**
+ * The worker side: one Worker per queue with the configured concurrency, the sweeper, and
+ * a graceful close that stops taking jobs, waits for those in flight, then disconnects.
+ */
+export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promise<{ close(): Promise<void> }> {
+  const { config } = core;
+  const log = core.log.child({ component: 'workers' });
+  const connection = redisConnection(config, log, 'worker');
+  const queues = openQueues(config, connection, log);
+  const deps = jobDeps(core, queues);
+  const sender = new WebhookSender({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxSockets: config.WEBHOOK_CONCURRENCY });
+  const common = { connection, prefix: config.QUEUE_PREFIX, ...tuning };
+
+  const revocations = new Worker<RevocationJobData>(REVOCATIONS, (job) => processRevocation(job, deps), {
+    ...common,
+    concurrency: config.REVOCATION_CONCURRENCY,
+  });
+  const webhooks = new Worker<WebhookJobData>(WEBHOOKS, (job) => processWebhook(job, { ...deps, sender }), {
+    ...common,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    settings: {
+      backoffStrategy: (attemptsMade, type) => (type === SCHEDULE_BACKOFF ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade) : 1_000),
+    },
+  });
+  for (const w of [revocations, webhooks]) {
+    w.on('error', (err: Error) => log.warn({ queue: w.name, err: err.message }, 'worker error'));
+    w.on('failed', (job: Job | undefined, err: Error) => log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'));
+  }
+  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), deps.notifications.init()]);
+  const sweeper = startSweeper(deps);
+  log.info({ prefix: config.QUEUE_PREFIX, webhookConcurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE }, 'workers started');
+
+  return {
+    async close() {
+      await sweeper.stop();
+      await Promise.allSettled([revocations.close(), webhooks.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);
+      sender.close();
+      connection.disconnect();
+      log.info('workers stopped');
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { KnownBlock } from '@slack/types';
+import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
+import type { KeyRecord } from '../src/store/key-repository.js';
+
+/** A Slack message: fallback text (also what notifications and screen readers show) and blocks. */
+export interface NoticeMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** Slack mrkdwn escaping of user-supplied text. */
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Slack date formatting with a plain fallback. */
+const when = (d: Date | undefined) => {
+  if (!d) return 'just now';
+  return `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} at {time_secs}|${d.toISOString()}>`;
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** One line per dependent, saying plainly where its webhook stands. */
+export function deliveryLine(d: DeliveryRecord): string {
+  const name = `*${esc(d.dependentName)}*`;
+  const tries = plural(d.attempts.length, 'attempt');
+  switch (d.state) {
+    case 'delivered':
+      return `:white_check_mark: ${name}: notified${d.attempts.length > 1 ? ` (after ${tries})` : ''}`;
+    case 'failed':
+      return `:x: ${name}: *NOT notified* — webhook failed after ${tries}; last error: ${esc(clip(d.lastError ?? 'unknown', 200))}`;
+    case 'gone':
+      return `:wave: ${name}: not notified — ${esc(d.lastError ?? 'the receiver answered 410 Gone')}; it was marked gone`;
+    default:
+      return `:hourglass_flowing_sand: ${name}: sending${d.attempts.length ? ` (${tries} so far; last error: ${esc(clip(d.lastError ?? 'unknown', 120))})` : ''}`;
+  }
+}
+
+/** At most this many dependents are listed one per line (Slack caps a section at 3000 chars). */
+const MAX_LINES = 25;
+
+/**
+ * The revocation notice for the channel and the creator's DM. No secret ever appears:
+ * only the key's name and id, who revoked it and when, and the dependents' names.
+ */
+export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): NoticeMessage {
+  const by = key.revokedBy ? `<@${key.revokedBy}>` : 'an admin';
+  const head = `:no_entry: API key *${esc(key.name)}* (\`${key.keyId}\`) was revoked by ${by} ${when(key.revokedAt)}.`;
+  const count = (s: DeliveryRecord['state']) => deliveries.filter((d) => d.state === s).length;
+  const pending = count('pending');
+  const failed = deliveries.filter((d) => d.state === 'failed');
+  let summary: string;
+  if (deliveries.length === 0) summary = 'No dependents were linked to this key; nothing to notify.';
+  else if (pending > 0) summary = `Notifying ${plural(deliveries.length, 'dependent')}: ${count('delivered')} notified, ${pending} in progress, ${failed.length} failed, ${count('gone')} gone.`;
+  else if (failed.length > 0) summary = `:warning: ${failed.length} of ${plural(deliveries.length, 'dependent')} could NOT be notified; they may still be using this key. ${count('delivered')} notified, ${count('gone')} gone.`;
+  else summary = `All ${plural(deliveries.length, 'dependent')} handled: ${count('delivered')} notified, ${count('gone')} gone.`;
+
+  // The failures first, so they are never the lines cut off.
+  const ordered = [...failed, ...deliveries.filter((d) => d.state !== 'failed')];
+  const lines = ordered.slice(0, MAX_LINES).map(deliveryLine);
+  if (ordered.length > MAX_LINES) lines.push(`…and ${ordered.length - MAX_LINES} more.`);
+
+  const failureText = failed
+    .slice(0, 5)
+    .map((d) => ` Webhook to ${d.dependentName} FAILED after ${plural(d.attempts.length, 'attempt')}: ${clip(d.lastError ?? 'unknown', 200)}.`)
+    .join('');
+  const text = `API key ${key.name} (${key.keyId}) was revoked by ${by}. ${summary.replace(/^:warning: /, '')}${failureText}`;
+
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: head } },
+    { type: 'section', text: { type: 'mrkdwn', text: summary } },
+  ];
+  if (lines.length) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 2900) } });
+  return { text: clip(text, 3000), blocks };
+}

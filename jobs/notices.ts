@@ -1,0 +1,76 @@
+import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
+import type { KeyRecord } from '../src/store/key-repository.js';
+import type { JobDeps } from './context.js';
+import { renderNotice } from './notice.js';
+import type { NoticeRef } from './notification-store.js';
+
+/**
+ * Posts the revocation notice to NOTIFY_CHANNEL_ID (when set) and DMs the key's creator,
+ * once per revocation (claimed in MongoDB), and keeps where they went for `chat.update`.
+ * Slack being down must not hold up the webhooks: failures are logged, the claim released
+ * so a later run of the job may try again, and nothing is thrown.
+ */
+export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: DeliveryRecord[]): Promise<void> {
+  const { slack, notifications, config, log } = deps;
+  if (!(await notifications.claimNotices(key.keyId))) return;
+  const message = renderNotice(key, deliveries);
+  const posted: NoticeRef[] = [];
+  const targets: Array<() => Promise<string | undefined>> = [];
+  if (config.NOTIFY_CHANNEL_ID) targets.push(async () => config.NOTIFY_CHANNEL_ID);
+  targets.push(async () => (await slack.conversations.open({ users: key.createdBy })).channel?.id);
+  for (const target of targets) {
+    try {
+      const channel = await target();
+      if (!channel) continue;
+      const res = await slack.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+      if (res.ts && res.channel) posted.push({ channel: res.channel, ts: res.ts });
+    } catch (e) {
+      log.warn({ keyId: key.keyId, err: (e as Error).message }, 'revocation notice not posted');
+    }
+  }
+  if (posted.length === 0) {
+    await notifications.releaseNotices(key.keyId);
+    return;
+  }
+  await notifications.saveNotices(key.keyId, posted);
+  // Deliveries that finished while the notice was being posted found nothing to update.
+  const now = await deps.deliveries.forKey(key.keyId);
+  if (now.some((d) => d.state !== 'pending')) await refreshNotices(deps, key.keyId);
+}
+
+/** Re-renders the notices from MongoDB's current state and `chat.update`s them. */
+export async function refreshNotices(deps: JobDeps, keyId: string): Promise<void> {
+  const refs = await deps.notifications.notices(keyId);
+  if (refs.length === 0) return;
+  const [key, deliveries] = await Promise.all([deps.keyRepo.findByKeyId(keyId), deps.deliveries.forKey(keyId)]);
+  if (!key) return;
+  const message = renderNotice(key, deliveries);
+  for (const ref of refs) {
+    try {
+      await deps.slack.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks });
+    } catch (e) {
+      deps.log.warn({ keyId, channel: ref.channel, err: (e as Error).message }, 'revocation notice not updated');
+    }
+  }
+}
+
+/** Above this many dependents, single successes no longer update the notice (Slack rate limits). */
+const UPDATE_EVERY_SUCCESS_UP_TO = 20;
+
+/**
+ * After a delivery became final (or to check whether all are): recounts from MongoDB,
+ * finishes the notification when nothing is pending, and updates the Slack notice. A
+ * failure or a 410 always updates it; so does the end; single successes only for small
+ * fan-outs. Counts are written to the key once, at the end (see NotificationStore).
+ */
+export async function settle(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
+  const counts = await deps.deliveries.counts(keyId);
+  if (counts.pending === 0) {
+    if (await deps.notifications.finish(keyId, counts)) {
+      deps.log.info({ keyId, ...counts }, 'revocation notification done');
+      await refreshNotices(deps, keyId);
+    }
+    return;
+  }
+  if (changed && (changed !== 'delivered' || counts.total <= UPDATE_EVERY_SUCCESS_UP_TO)) await refreshNotices(deps, keyId);
+}

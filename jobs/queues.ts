@@ -1,0 +1,122 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../src/config/env.js';
+import type { Logger } from '../src/log.js';
+
+/** Queue names. */
+export const REVOCATIONS = 'revocations';
+export const WEBHOOKS = 'webhooks';
+
+/** A revoked key to announce. Ids only: the worker loads everything else from MongoDB. */
+export interface RevocationJobData {
+  keyId: string;
+  communityId: string;
+}
+
+/** One webhook of one revocation to one dependent. Ids only, never the signing secret. */
+export interface WebhookJobData {
+  keyId: string;
+  communityId: string;
+  dependentId: string;
+  deliveryId: string;
+}
+
+export type RevocationQueue = Queue<RevocationJobData, unknown, 'revocation'>;
+export type WebhookQueue = Queue<WebhookJobData, unknown, 'webhook'>;
+
+export interface Queues {
+  revocations: RevocationQueue;
+  webhooks: WebhookQueue;
+}
+
+// BullMQ refuses custom job ids with one ':' (it reserves `a:b:c` for legacy repeatable
+// jobs), so the ids use '-'; keyIds (`ak_…`) and dependentIds (`dep_…`) have no '-'.
+/** One revocation job per key, ever: enqueueing it twice is a no-op while the job is kept. */
+export const revocationJobId = (keyId: string) => `rev-${keyId}`;
+/** One webhook job per revocation and dependent (a key is revoked at most once). */
+export const webhookJobId = (keyId: string, dependentId: string) => `wh-${keyId}-${dependentId}`;
+/** The delivery's id, sent as `webhook-id`: stable across retries and re-runs. */
+export const deliveryIdFor = (keyId: string, dependentId: string) => `msg_${keyId}_${dependentId}`;
+
+const DAY_S = 24 * 3600;
+/**
+ * Finished jobs are kept a week so that a late duplicate enqueue (sweeper, second process)
+ * finds the id taken; MongoDB delivery state makes processors idempotent beyond that.
+ */
+const keep = { removeOnComplete: { age: 7 * DAY_S, count: 100_000 }, removeOnFail: { age: 30 * DAY_S, count: 100_000 } } as const;
+
+/** Options of the revocation job: a few quick retries; the sweeper takes over after that. */
+export const revocationJobOptions = (keyId: string): JobsOptions => ({
+  jobId: revocationJobId(keyId),
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.2 },
+  ...keep,
+});
+
+/** The backoff type the webhook workers resolve with the configured schedule. */
+export const SCHEDULE_BACKOFF = 'schedule';
+
+/** Options of a webhook job: attempts = schedule length + 1, delays from the worker's schedule. */
+export const webhookJobOptions = (config: Config, keyId: string, dependentId: string): JobsOptions => ({
+  jobId: webhookJobId(keyId, dependentId),
+  attempts: config.WEBHOOK_RETRY_SCHEDULE.length + 1,
+  backoff: { type: SCHEDULE_BACKOFF },
+  ...keep,
+});
+
+/**
+ * The delay before the retry that follows failed attempt number `attemptsMade` (1-based):
+ * the schedule's entry (the last one again past its end) with ±20% jitter, so receivers
+ * that came back are not hit by every sender at once.
+ */
+export function scheduledDelay(schedule: readonly number[], attemptsMade: number, random = Math.random): number {
+  const base = schedule[Math.min(Math.max(attemptsMade - 1, 0), schedule.length - 1)] ?? 0;
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** Enqueues the revocation job of a key (a no-op when it already exists). */
+export async function enqueueRevocation(queue: RevocationQueue, key: { keyId: string; communityId: string }): Promise<void> {
+  await queue.add('revocation', { keyId: key.keyId, communityId: key.communityId }, revocationJobOptions(key.keyId));
+}
+
+/**
+ * A Redis connection. `worker` connections wait for Redis forever (BullMQ requires
+ * `maxRetriesPerRequest: null` for blocking commands); `publisher` connections fail fast,
+ * so that a revoke never waits on Redis: the pending state in MongoDB and the sweeper
+ * cover an enqueue that could not be made.
+ */
+export function redisConnection(config: Config, log: Logger, role: 'worker' | 'publisher'): Redis {
+  const opts: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, connectionName: 'keywarden-worker' }
+      : {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+          commandTimeout: 3_000,
+          connectionName: 'keywarden-publisher',
+          retryStrategy: (times) => Math.min(times * 500, 5_000),
+        };
+  const conn = new Redis(config.REDIS_URL, opts);
+  let lastLogged = 0;
+  conn.on('error', (err: Error) => {
+    // ioredis reports every failed reconnect; one line per 10 s is enough to see an outage.
+    if (Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    log.warn({ role, err: err.message }, 'redis connection error');
+  });
+  return conn;
+}
+
+/** The two queues on one connection, with the configured prefix. */
+export function openQueues(config: Config, connection: Redis, log: Logger): Queues {
+  const prefix = config.QUEUE_PREFIX;
+  const queues: Queues = {
+    revocations: new Queue<RevocationJobData, unknown, 'revocation'>(REVOCATIONS, { connection, prefix }),
+    webhooks: new Queue<WebhookJobData, unknown, 'webhook'>(WEBHOOKS, { connection, prefix }),
+  };
+  for (const [name, q] of Object.entries(queues)) {
+    q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));
+  }
+  return queues;
+}

@@ -1,0 +1,54 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { JobDeps } from './context.js';
+import { postNotices, settle } from './notices.js';
+import { deliveryIdFor, webhookJobOptions, type RevocationJobData } from './queues.js';
+
+/** What a revocation job reports when it completes. */
+export interface RevocationResult {
+  deliveries: number;
+  enqueued: number;
+  skipped?: 'already_done';
+}
+
+/**
+ * Fans a revocation out: one Delivery per active dependent (created idempotently), one
+ * webhook job per pending delivery, then the Slack notice (posted once). Safe to run any
+ * number of times for the same key: deliveries are unique per (key, dependent), job ids are
+ * too, and finished deliveries are never re-sent.
+ */
+export async function processRevocation(job: Job<RevocationJobData>, deps: JobDeps): Promise<RevocationResult> {
+  const { keyId } = job.data;
+  const log = deps.log.child({ jobId: job.id, keyId, communityId: job.data.communityId });
+  const key = await deps.keyRepo.findByKeyId(keyId);
+  if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
+  if (key.status !== 'revoked') throw new UnrecoverableError(`API key ${keyId} is not revoked`);
+  if (key.notification.state === 'done') return { deliveries: key.notification.total, enqueued: 0, skipped: 'already_done' };
+
+  const dependents = await deps.dependents.activeForKey(keyId);
+  await deps.deliveries.ensure(
+    dependents.map((d) => ({
+      communityId: key.communityId,
+      deliveryId: deliveryIdFor(keyId, d.dependentId),
+      keyId,
+      dependentId: d.dependentId,
+      dependentName: d.name,
+    })),
+  );
+  await deps.notifications.markEnqueued(keyId);
+  const deliveries = await deps.deliveries.forKey(keyId);
+  const pending = deliveries.filter((d) => d.state === 'pending');
+  if (pending.length) {
+    await deps.queues.webhooks.addBulk(
+      pending.map((d) => ({
+        name: 'webhook' as const,
+        data: { keyId, communityId: key.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId },
+        opts: webhookJobOptions(deps.config, keyId, d.dependentId),
+      })),
+    );
+  }
+  // After the webhooks are on their way, so that Slack being slow or down never holds them up.
+  await postNotices(deps, key, deliveries);
+  log.info({ dependents: dependents.length, deliveries: deliveries.length, enqueued: pending.length }, 'revocation fanned out');
+  await settle(deps, keyId);
+  return { deliveries: deliveries.length, enqueued: pending.length };
+}
