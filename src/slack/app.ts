@@ -19,6 +19,11 @@ export interface SlackApp {
 export interface SlackAppOptions {
   /** Web API retries (default: the client's, ten over ~30 minutes); tests use `{ retries: 0 }`. */
   retryConfig?: RetryOptions;
+  /**
+   * How long a create submission waits for the database before acking with "Creating…"
+   * and updating the modal after. Default 2000 ms, under Slack's 3-second deadline.
+   */
+  ackBudgetMs?: number;
 }
 
 /**
@@ -49,7 +54,7 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   });
   await app.init();
 
-  const deps: SlackDeps = { core, log, dependents: core.dependents };
+  const deps: SlackDeps = { core, log, dependents: core.dependents, ackBudgetMs: opts.ackBudgetMs ?? 2000 };
   registerListeners(app, deps);
 
   app.error(async (error) => {

@@ -15,4 +15,6 @@ export interface SlackDeps {
   core: Core;
   log: Logger;
   dependents: DependentsPort;
+  /** How long a view submission may wait for the domain before acking with a progress view. */
+  ackBudgetMs: number;
 }

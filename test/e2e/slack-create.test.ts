@@ -102,3 +102,30 @@ describe('create from + API key on the Home tab', () => {
     expect(textOf(publish.args.view)).toContain('Nightly export');
   });
 });
+
+describe('a create slower than the ack budget', () => {
+  let slow: SlackHarness;
+  beforeAll(async () => {
+    slow = await startSlackHarness('slackslow', { ackBudgetMs: 0 });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('acks with "Creating…", then updates the modal to success and still DMs the secret once', async () => {
+    const res = await slow.submit({ userId: ADMIN, callbackId: callbackIds.createKey, viewId: 'VSLOW1', values: values({ name: 'Slow path' }) });
+    const ack = res.json as { response_action: string; view: unknown };
+    expect(ack.response_action).toBe('update');
+    expect(textOf(ack.view)).toMatch(/Creating the key/);
+    const update = await slow.fake.waitFor('views.update', (c) => c.args.view_id === 'VSLOW1');
+    expect(textOf(update.args.view)).toMatch(/Created \*Slow path\*/);
+    expect(textOf(update.args.view)).not.toMatch(TOKEN_RE);
+    const dm = await slow.fake.waitFor('chat.postEphemeral');
+    expect(textOf(dm.args.blocks)).toMatch(TOKEN_RE);
+  });
+
+  it('validation errors are still answered inline in the ack', async () => {
+    const res = await slow.submit({ userId: ADMIN, callbackId: callbackIds.createKey, values: values({ description: 'too short' }) });
+    expect((res.json as { response_action: string }).response_action).toBe('errors');
+  });
+});

@@ -19,6 +19,17 @@ export function keyCreatedModal(key: KeyRecord): ModalView {
   };
 }
 
+/** The ack when the create takes longer than the ack budget; updated once it is done. */
+export function keyCreatingModal(): ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackIds.keyCreated,
+    title: plain('New API key', limits.viewTitle),
+    close: plain('Close', limits.viewTitle),
+    blocks: [{ type: 'section', text: md(':hourglass_flowing_sand: Creating the key… The key will arrive in your direct messages with Keywarden; it is shown *only once*.') }],
+  };
+}
+
 /** The secret itself, in a code block, with the vault advice. Only for the creator's eyes. */
 export function secretBlocks(key: KeyRecord, token: string): KnownBlock[] {
   return [

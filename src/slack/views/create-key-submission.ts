@@ -4,7 +4,8 @@ import { isKeyError, type KeyError } from '../../errors.js';
 import type { Actor } from '../../members/member-service.js';
 import type { KeyRecord } from '../../store/key-repository.js';
 import { parseCreateModalMeta } from '../blocks/create-modal.js';
-import { keyCreatedModal, secretBlocks, secretMessageText, secretModal } from '../blocks/key-created.js';
+import { keyCreatedModal, keyCreatingModal, secretBlocks, secretMessageText, secretModal } from '../blocks/key-created.js';
+import { noticeModal } from '../blocks/messages.js';
 import { truncate } from '../blocks/text.js';
 import type { SlackDeps } from '../deps.js';
 import { refreshHome } from '../home/publish-home.js';
@@ -43,9 +44,20 @@ async function deliverSecret(deps: SlackDeps, client: WebClient, actor: Actor, v
   }
 }
 
-/** The create modal's submission: admin check, inline validation, create, secret once. */
+type Outcome = { ok: true; key: KeyRecord; token: string } | { ok: false; error: unknown };
+
+const settle = (p: Promise<{ key: KeyRecord; token: string }>): Promise<Outcome> =>
+  p.then((r) => ({ ok: true as const, ...r }), (error: unknown) => ({ ok: false as const, error }));
+
+/**
+ * The create modal's submission: admin check and validation answered inline; then the
+ * create. When the create returns within the ack budget the ack itself shows success;
+ * otherwise the ack shows "Creating…" and the modal is updated after — so a slow database
+ * can never make Slack drop the ack while a key (whose secret exists only here) is created.
+ */
 export function createKeySubmission(deps: SlackDeps) {
   return async ({ ack, body: raw, client }: SubmitArgs): Promise<void> => {
+    const started = Date.now();
     const body = viewSubmissionPayload.parse(raw);
     const actor = interactionActor(body);
     const { core } = deps;
@@ -54,17 +66,41 @@ export function createKeySubmission(deps: SlackDeps) {
       description: textValue(body.view, blockIds.description, actionIds.descriptionInput) ?? '',
       roles: multiValues(body.view, blockIds.roles, actionIds.rolesInput),
     };
-    let created: { key: KeyRecord; token: string };
     try {
-      // The domain checks the caller is an admin again, then validates, before writing.
-      created = await core.keys.create(actor, input);
+      await core.members.requireAdmin(actor, 'create API keys');
+      core.keys.validate(input);
     } catch (e) {
       if (!isKeyError(e)) throw e;
       await ack({ response_action: 'errors', errors: inlineErrors(e) });
       return;
     }
-    const { key, token } = created;
-    await ack({ response_action: 'update', view: keyCreatedModal(key) });
+    // The domain checks the caller and the input again in the same call that writes.
+    const creating = settle(core.keys.create(actor, input));
+    const budget = Math.max(0, deps.ackBudgetMs - (Date.now() - started));
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([creating, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), budget); })]);
+    clearTimeout(timer);
+    let outcome: Outcome;
+    if (inTime) {
+      outcome = inTime;
+      if (!outcome.ok) {
+        if (!isKeyError(outcome.error)) throw outcome.error;
+        await ack({ response_action: 'errors', errors: inlineErrors(outcome.error) });
+        return;
+      }
+      await ack({ response_action: 'update', view: keyCreatedModal(outcome.key) });
+    } else {
+      await ack({ response_action: 'update', view: keyCreatingModal() });
+      outcome = await creating;
+      if (!outcome.ok) {
+        const text = isKeyError(outcome.error) ? outcome.error.message : 'Something went wrong; no key was created. Try again in a moment.';
+        await client.views.update({ view_id: body.view.id, view: noticeModal('API key not created', text) });
+        if (!isKeyError(outcome.error)) throw outcome.error;
+        return;
+      }
+      await client.views.update({ view_id: body.view.id, view: keyCreatedModal(outcome.key) });
+    }
+    const { key, token } = outcome;
     const via = await deliverSecret(deps, client, actor, body.view.id, key, token);
     deps.log.info({ keyId: key.keyId, via }, 'api key secret delivered');
     const meta = parseCreateModalMeta(body.view.private_metadata);
