@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { actionIds, callbackIds } from '../../src/slack/ids.js';
+import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.js';
 import { appHomeOpened, slashCommand } from '../support/slack-requests.js';
 import { ADMIN, STRANGER, TEAM, VIEWER, actionIdsIn, addViewer, startSlackHarness, textOf, type SlackHarness } from './slack-harness.js';
 
@@ -200,6 +200,23 @@ describe('App Home', () => {
     const searched = await h.fake.waitFor('views.publish');
     expect(JSON.parse((searched.args.view as any).private_metadata)).toEqual({ s: 'all', q: 'nightly' });
     expect(keyIds.filter((id) => textOf(searched.args.view).includes(id))).toHaveLength(4);
+  });
+
+  it('the Search button reads the box and the select from the view state; an emptied box clears the search', async () => {
+    const view = (q: string | null, s: string) => ({
+      type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"all","q":"nightly"}',
+      state: { values: {
+        [blockIds.homeSearch]: { [actionIds.homeSearchInput]: { type: 'plain_text_input', value: q } },
+        [blockIds.homeControls]: { [actionIds.homeStatus]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: s }, value: s } } },
+      } },
+    });
+    await h.click({ userId: VIEWER, actionId: actionIds.homeSearch, container: { type: 'view', view_id: 'VHOMEB' }, view: view('hourly', 'active') });
+    const hourly = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER);
+    expect(JSON.parse((hourly.args.view as any).private_metadata)).toEqual({ s: 'active', q: 'hourly' });
+    h.fake.reset();
+    await h.click({ userId: VIEWER, actionId: actionIds.homeSearch, container: { type: 'view', view_id: 'VHOMEB' }, view: view(null, 'all') });
+    const cleared = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER);
+    expect(JSON.parse((cleared.args.view as any).private_metadata)).toEqual({ s: 'all', q: '' });
   });
 
   it('Edit on the Home opens the key modal remembering the Home filter', async () => {
