@@ -51,7 +51,11 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   };
 }
 
-/** A worker process (`npx tsx test/support/worker-process.ts`) on the same MongoDB, Redis and prefix. */
+/**
+ * A worker process (`node --import tsx test/support/worker-process.ts`: tsx's loader in the
+ * process itself, so that a signal reaches the worker and not a wrapper such as npx) on
+ * the same MongoDB, Redis and prefix.
+ */
 export interface WorkerProcess {
   readonly child: ChildProcess;
   /** Everything it wrote to stdout and stderr (pino JSON lines). */
@@ -66,7 +70,7 @@ export interface WorkerProcess {
 
 /** Spawns a worker process; `env` holds the variables its config is loaded from. */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn('npx', ['tsx', 'test/support/worker-process.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
+import type { Config } from '../../src/config/env.js';
+import { createCore, type Core } from '../../src/core.js';
+import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { obliterateQueues, spawnWorker, type WorkerProcess } from '../support/processes.js';
+import { ok, slow, startReceivers, type Receivers } from '../support/receivers.js';
+import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
+
+const T = 'T0CRASH';
+const admin = { communityId: T, userId: 'UADMIN1' };
+const logs = captureLogger('info');
+const tuning = { lockDuration: 2_000, stalledInterval: 1_000 };
+
+let mongo: Awaited<ReturnType<typeof openTestMongo>>;
+let slack: FakeSlack;
+let receivers: Receivers;
+let config: Config;
+let env: Record<string, string>;
+let core: Core;
+let publisher: ReturnType<typeof createRevocationPublisher>;
+let child: WorkerProcess | undefined;
+let workers: { close(): Promise<void> } | undefined;
+
+beforeAll(async () => {
+  [mongo, slack, receivers] = await Promise.all([openTestMongo('jobscrash'), startFakeSlack(), startReceivers()]);
+  env = {
+    SLACK_SIGNING_SECRET: 'test-signing-secret-0123456789',
+    SLACK_BOT_TOKEN: 'xoxb-test-bot-token',
+    ADMIN_SLACK_USER_IDS: 'UADMIN1',
+    MONGODB_URI: mongo.uri,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    SLACK_API_URL: slack.url,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '100,200',
+    WEBHOOK_TIMEOUT_MS: '20000',
+    SWEEP_INTERVAL_MS: '500',
+    LOG_LEVEL: 'info',
+    KW_TEST_LOCK_DURATION_MS: String(tuning.lockDuration),
+    KW_TEST_STALLED_INTERVAL_MS: String(tuning.stalledInterval),
+  };
+  config = testConfig({ ...env, LOG_LEVEL: 'info' });
+  env.REDIS_URL = config.REDIS_URL;
+  core = createCore(config, logs.log, mongo);
+  publisher = createRevocationPublisher(core);
+  core.keys.onRevoked(publisher.onRevoked);
+});
+
+afterAll(async () => {
+  await child?.kill();
+  await workers?.close();
+  await publisher?.close();
+  await obliterateQueues(config.REDIS_URL, config.QUEUE_PREFIX);
+  await Promise.all([mongo?.drop(), slack?.close(), receivers?.close()]);
+});
+
+describe('a worker process killed in the middle of deliveries', () => {
+  it('another worker finishes them: every dependent notified at least once, duplicates share their webhook-id', async () => {
+    const { key } = await core.keys.create(admin, { name: 'Crash key', description: 'Delivered across a worker crash', roles: ['ic_viewer'] });
+    const paths = Array.from({ length: 6 }, (_, i) => `/crash/${i}`);
+    for (const [i, path] of paths.entries()) {
+      receivers.on(path, slow(30_000)); // the first worker never hears back
+      await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `crash dependent ${i}`, url: receivers.url(path) });
+    }
+    child = spawnWorker(env);
+    await child.ready;
+
+    await core.keys.revoke(admin, key.keyId);
+    await receivers.waitUntil((got) => paths.every((p) => got.some((g) => g.path === p)), 20_000, 'first worker in flight to every dependent');
+    await child.kill();
+    expect(child.child.signalCode).toBe('SIGKILL');
+    const firstRound = receivers.received.length;
+
+    for (const path of paths) receivers.on(path, ok);
+    workers = await startWorkers(core, tuning);
+
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
+      if (state === 'done') break;
+      if (Date.now() > deadline) throw new Error(`not done after the crash: ${state}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const path of paths) {
+      const got = receivers.receivedOn(path);
+      // Once from the killed worker (never answered), again from the one that took over.
+      expect(got.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(got.map((g) => g.headers['webhook-id'])).size).toBe(1);
+    }
+    // The stalled jobs were really taken over (each sent again), not left to the sweeper.
+    expect(receivers.received.length).toBeGreaterThan(firstRound);
+    const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
+    expect(rows.map((d) => d.state)).toEqual(paths.map(() => 'delivered'));
+  });
+});
