@@ -50,6 +50,8 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
     clientOptions,
     // auth.test runs in init(), awaited below, so a bad token fails start-up with its error.
     deferInitialization: true,
+    // No listener uses conversation state; skipping its middleware keeps the ack path short.
+    convoStore: false,
     ...(receiver ? { receiver } : { socketMode: true, appToken: config.SLACK_APP_TOKEN, signingSecret: config.SLACK_SIGNING_SECRET }),
   });
   await app.init();

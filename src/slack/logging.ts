@@ -24,12 +24,15 @@ const scrubArg = (a: unknown): unknown => {
  */
 export function slackLogger(log: Logger, opts: { dropDebug?: boolean } = {}): SlackLogger {
   const inner = boltLogger(log);
-  const wrap = (fn: (...a: unknown[]) => void) => (...args: unknown[]) => fn(...args.map(scrubArg));
+  // Level first: scrubbing is not free, and Bolt builds debug strings of whole payloads.
+  const wrap = (level: 'debug' | 'info' | 'warn' | 'error', fn: (...a: unknown[]) => void) => (...args: unknown[]) => {
+    if (log.isLevelEnabled(level)) fn(...args.map(scrubArg));
+  };
   return {
-    debug: opts.dropDebug ? () => undefined : wrap(inner.debug),
-    info: wrap(inner.info),
-    warn: wrap(inner.warn),
-    error: wrap(inner.error),
+    debug: opts.dropDebug ? () => undefined : wrap('debug', inner.debug),
+    info: wrap('info', inner.info),
+    warn: wrap('warn', inner.warn),
+    error: wrap('error', inner.error),
     setLevel: () => undefined,
     getLevel: () => (opts.dropDebug && inner.getLevel() === LogLevel.DEBUG ? LogLevel.INFO : inner.getLevel()),
     setName: () => undefined,
