@@ -154,6 +154,17 @@ describe('members', () => {
   });
 });
 
+describe('failures that are not the user\'s', () => {
+  it('a response URL that fails is logged by app.error; the app keeps serving', async () => {
+    h.fake.failNext('respond', 'expired_url');
+    const { responseUrl } = await h.commandOnly(ADMIN, 'help');
+    await h.fake.waitFor('respond', (c) => c.url === responseUrl);
+    await expect.poll(() => h.logs.text()).toMatch(/slack handler failed/);
+    const again = await h.command(ADMIN, 'help');
+    expect(again.reply.args.response_type).toBe('ephemeral');
+  });
+});
+
 describe('org-wide installs share one community: the enterprise', () => {
   it('keys of the enterprise are listed from any of its workspaces, not the team', async () => {
     const org = { communityId: 'E0ORG', userId: ADMIN };
@@ -217,6 +228,21 @@ describe('App Home', () => {
     await h.click({ userId: VIEWER, actionId: actionIds.homeSearch, container: { type: 'view', view_id: 'VHOMEB' }, view: view(null, 'all') });
     const cleared = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER);
     expect(JSON.parse((cleared.args.view as any).private_metadata)).toEqual({ s: 'all', q: '' });
+  });
+
+  it('Next on the Home publishes the next page with the same filter', async () => {
+    const value = JSON.stringify({ s: 'all', q: 'batch' });
+    await h.send(appHomeOpened({ userId: ADMIN }));
+    const first = await h.fake.waitFor('views.publish', (c) => c.args.user_id === ADMIN);
+    const next = buttonValue((first.args.view as { blocks: Blocks }).blocks, actionIds.listNext);
+    expect(next).toBeDefined();
+    h.fake.reset();
+    await h.click({ userId: ADMIN, actionId: actionIds.listNext, value: JSON.stringify({ ...JSON.parse(next!), ...JSON.parse(value) }), container: { type: 'view', view_id: 'VHOMEC' }, view: { type: 'home', callback_id: callbackIds.home } });
+    const second = await h.fake.waitFor('views.publish', (c) => c.args.user_id === ADMIN);
+    const meta = JSON.parse((second.args.view as any).private_metadata);
+    expect(meta).toMatchObject({ s: 'all', q: 'batch' });
+    expect(keyIds.filter((id) => textOf(second.args.view).includes(id)).length).toBeGreaterThan(0);
+    expect(buttonValue((second.args.view as { blocks: Blocks }).blocks, actionIds.listPrev)).toBeDefined();
   });
 
   it('Edit on the Home opens the key modal remembering the Home filter', async () => {
