@@ -8,7 +8,9 @@ import { createCommand } from './create-command.js';
 import { parseApikeyCommand } from './grammar.js';
 import { linkCommand } from './link-command.js';
 import { listCommand } from './list-command.js';
-import { membersAddCommand, membersListCommand, membersRemoveCommand } from './members-command.js';
+import { membersAddCommand } from './members-add-command.js';
+import { membersListCommand } from './members-list-command.js';
+import { membersRemoveCommand } from './members-remove-command.js';
 import { revokeCommand } from './revoke-command.js';
 import { showCommand } from './show-command.js';
 
