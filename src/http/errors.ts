@@ -27,7 +27,11 @@ export function requestIdOf(req: IncomingMessage): string {
 
 /** Writes a JSON body with its length (no chunked encoding for small answers). */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** sendJson for a body already serialised. */
+export function sendJsonText(res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',

@@ -44,8 +44,8 @@ export class RevocationEpoch {
     readonly key: string,
     /** Pub/sub channel announcing revocations (`{"keyId"}`), for prompt local drops. */
     readonly channel: string,
-    /** Freshness lease `L` in ms; default 20. */
-    readonly leaseMs = 20,
+    /** Freshness lease `L` in ms; default 50. */
+    readonly leaseMs = 50,
     /** Extra wait on top of the lease for timer and clock slack; default 5. */
     readonly marginMs = 5,
     private readonly onError: (err: Error, doing: string) => void = () => undefined,
@@ -58,12 +58,12 @@ export class RevocationEpoch {
 
   /**
    * The epoch if it is fresh enough to serve a request that arrived at `arrival`, else
-   * undefined. Starts a background refresh once half the lease is used, so a busy process
-   * rarely waits.
+   * undefined. Starts a background refresh once a quarter of the lease is used, so a busy
+   * process does not wait unless a Redis round trip takes most of the lease.
    */
   peek(arrival: number): string | undefined {
     const age = arrival - this.sentAt;
-    if (age >= this.leaseMs / 2 && !this.inflight) void this.refresh();
+    if (age >= this.leaseMs / 4 && !this.inflight) void this.refresh();
     return age < this.leaseMs ? this.value : undefined;
   }
 

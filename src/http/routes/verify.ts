@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { HttpError, sendJson } from '../errors.js';
+import type { Counter, Histogram } from 'prom-client';
+import { HttpError, sendJsonText } from '../errors.js';
 import { readBody } from '../body.js';
 import { verifyDuration, verifyRequests } from '../metrics.js';
 import { verifyRequest } from '../schemas.js';
-import type { Verifier } from '../verifier.js';
+import type { Verifier, VerifySource } from '../verifier.js';
 import type { Handler } from '../server.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -39,6 +40,14 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  */
 export function verifyRoute(verifier: Verifier, verifyToken: string | undefined): Handler {
   const checkBearer = bearerCheck(verifyToken);
+  // Label lookups cost more than the increments on this path: bind each series once.
+  const bound = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'source'> }>();
+  const series = (result: string, source: VerifySource) => {
+    const k = `${result}|${source}`;
+    let m = bound.get(k);
+    if (!m) bound.set(k, (m = { count: verifyRequests.labels(result, source), latency: verifyDuration.labels(source) }));
+    return m;
+  };
   return async (req, res) => {
     const started = performance.now();
     checkBearer(req);
@@ -55,9 +64,10 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined)
     const parsed = verifyRequest.safeParse(json);
     if (!parsed.success) throw new HttpError(400, 'invalid_request', 'Body must be {"key": "<token>"} with key a string.');
 
-    const { body, source } = await verifier.verify(parsed.data.key);
-    sendJson(res, 200, body);
-    verifyRequests.inc({ result: body.valid ? 'valid' : body.reason, source });
-    verifyDuration.observe({ source }, (performance.now() - started) / 1000);
+    const { body, json: text, source } = await verifier.verify(parsed.data.key);
+    sendJsonText(res, 200, text);
+    const m = series(body.valid ? 'valid' : body.reason, source);
+    m.count.inc();
+    m.latency.observe((performance.now() - started) / 1000);
   };
 }

@@ -1,0 +1,128 @@
+// bench/verify: the verify API's cached hits against a bare node:http server returning a
+// fixed JSON body, measured in the same run with the same client, and the uncached path
+// (cache disabled: every request reads MongoDB). autocannon runs in a worker thread, so
+// the client does not share the servers' event loop.
+//
+//   MONGODB_URI=mongodb://127.0.0.1:27017/ REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/verify.ts
+//   (or: npm run bench -- verify). BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50),
+//   BENCH_UNCACHED=false skips the MongoDB run.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import mongoose from 'mongoose';
+import { loadConfig } from '../src/config/env.js';
+import { createCore } from '../src/core.js';
+import { createHttpServer } from '../src/http/server.js';
+import { createVerifier } from '../src/http/verifier.js';
+import { createLogger } from '../src/log.js';
+import { models, type Mongo } from '../src/store/mongo.js';
+
+interface Histogram { p50: number; p99: number; average: number }
+interface CannonResult { requests: { average: number }; latency: Histogram; non2xx: number; errors: number; timeouts: number }
+interface CannonOptions { url: string; connections: number; duration: number; workers?: number; method: string; headers: Record<string, string>; body: string }
+type Cannon = (opts: CannonOptions) => Promise<CannonResult>;
+
+export interface Row { name: string; rps: number; p50: number; p99: number; errors: number }
+
+const listen = (server: Server) =>
+  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+
+async function fire(cannon: Cannon, name: string, url: string, body: string, seconds: number, connections: number): Promise<Row> {
+  const opts = { url, connections, workers: 1, method: 'POST', headers: { 'content-type': 'application/json' }, body };
+  await cannon({ ...opts, duration: 1 }); // warm-up: JIT, keep-alive sockets, the cache
+  const r = await cannon({ ...opts, duration: seconds });
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+}
+
+/** Runs the three measurements and prints the table (what `npm run bench -- verify` calls). */
+export async function main(): Promise<void> {
+  await measure();
+}
+
+/** The three runs; prints the table and resolves with its rows. */
+export async function measure(): Promise<Row[]> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+  // autocannon ships no type declarations: the little used here is typed above.
+  const cannon = createRequire(import.meta.url)('autocannon') as Cannon;
+
+  const env: NodeJS.ProcessEnv = {
+    SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
+    SLACK_BOT_TOKEN: 'xoxb-bench',
+    ADMIN_SLACK_USER_IDS: 'UBENCH1',
+    LOG_LEVEL: 'warn',
+    ...process.env,
+    QUEUE_PREFIX: `kwbench-${randomUUID().slice(0, 8)}`,
+  };
+  if (!env.MONGODB_URI) throw new Error('bench/verify needs MONGODB_URI (a MongoDB-compatible server)');
+  const config = loadConfig(env);
+  const log = createLogger(config.LOG_LEVEL);
+
+  // Our own connection with a small pool: the uncached run must not take every connection
+  // of a shared FerretDB (whose PostgreSQL pool is small).
+  const dbName = `kw_bench_${randomUUID().slice(0, 8)}`;
+  const conn = mongoose.createConnection(config.MONGODB_URI!, { dbName, maxPoolSize: 8 });
+  await conn.asPromise();
+  const m = models(conn);
+  await Promise.all(Object.values(m).map((model) => model.createIndexes()));
+  const mongo: Mongo = { conn, models: m, uri: config.MONGODB_URI!, close: () => conn.close() };
+
+  const cachedCore = createCore(config, log, mongo);
+  const uncachedCore = createCore({ ...config, VERIFY_CACHE_MAX: 0 }, log, mongo);
+  const { token } = await cachedCore.keys.create({ communityId: 'TBENCH', userId: 'UBENCH1' }, {
+    name: 'bench', description: 'bench key for the verify API', roles: ['ic_viewer'],
+  });
+  const body = JSON.stringify({ key: token });
+
+  const fixed = JSON.stringify({ valid: true, keyId: 'ak_000000000000', name: 'bench', roles: ['ic_viewer'], communityId: 'TBENCH' });
+  const bare = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(fixed) });
+      res.end(fixed);
+    });
+  });
+  const cachedVerifier = createVerifier(cachedCore);
+  const uncachedVerifier = createVerifier(uncachedCore);
+  const cached = createHttpServer(cachedCore, { verifier: cachedVerifier });
+  const uncached = createHttpServer(uncachedCore, { verifier: uncachedVerifier });
+  const barePort = await listen(bare);
+  const cachedPort = await cached.listen(0);
+  const uncachedPort = await uncached.listen(0);
+
+  const rows: Row[] = [];
+  try {
+    rows.push(await fire(cannon, 'bare node:http, fixed JSON', `http://127.0.0.1:${barePort}/`, body, seconds, connections));
+    rows.push(await fire(cannon, 'verify, cached hit', `http://127.0.0.1:${cachedPort}/v1/keys/verify`, body, seconds, connections));
+    if (process.env.BENCH_UNCACHED !== 'false') {
+      rows.push(await fire(cannon, 'verify, uncached (MongoDB)', `http://127.0.0.1:${uncachedPort}/v1/keys/verify`, body, seconds, connections));
+    }
+  } finally {
+    await cached.close();
+    await uncached.close();
+    await new Promise((r) => bare.close(r));
+    await cachedVerifier.close();
+    await uncachedVerifier.close();
+    await conn.dropDatabase().catch(() => undefined);
+    await mongo.close();
+  }
+
+  const base = rows[0]!.rps;
+  const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
+  console.log(`\n${connections} connections, ${seconds} s per run, client in a worker thread, ${process.version}`);
+  console.log(`${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'ratio'.padStart(9)}${'errors'.padStart(9)}`);
+  for (const r of rows) console.log(`${r.name.padEnd(30)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt((r.rps / base) * 100, 0)}%${String(r.errors).padStart(8)}`);
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

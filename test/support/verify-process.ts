@@ -1,0 +1,45 @@
+// A test-only entry point: the domain, the verifier and the HTTP server built from the
+// environment like src/main does (no Slack, no workers), plus one route that exists only
+// here: POST /test/revoke {"keyId"} revokes through this process's KeyService as UADMIN1 of
+// T0TEST, so its after-revoke listeners (the cache invalidation) run in this process.
+// Prints "READY <port>" once listening; stops on SIGTERM.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loadConfig } from '../../src/config/env.js';
+import { createCore } from '../../src/core.js';
+import { readBody } from '../../src/http/body.js';
+import { sendError, sendJson } from '../../src/http/errors.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { createVerifier } from '../../src/http/verifier.js';
+import { createLogger } from '../../src/log.js';
+import { connectMongo } from '../../src/store/mongo.js';
+
+const config = loadConfig(process.env);
+const log = createLogger(config.LOG_LEVEL);
+const mongo = await connectMongo(config.MONGODB_URI);
+const core = createCore(config, log, mongo);
+const verifier = createVerifier(core);
+const http = createHttpServer(core, { verifier });
+
+const app = http.server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+http.server.removeAllListeners('request');
+http.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  if (req.method !== 'POST' || req.url !== '/test/revoke') return app(req, res);
+  readBody(req)
+    .then(async (raw) => {
+      const { keyId } = JSON.parse(raw.toString()) as { keyId: string };
+      const { changed } = await core.keys.revoke({ communityId: 'T0TEST', userId: 'UADMIN1' }, keyId);
+      sendJson(res, 200, { changed });
+    })
+    .catch((e: unknown) => sendError(res, e, 'test', log));
+});
+
+const port = await http.listen(config.PORT);
+process.stdout.write(`READY ${port}\n`);
+process.on('SIGTERM', () => {
+  void (async () => {
+    await http.close();
+    await verifier.close();
+    await mongo.close();
+    process.exit(0);
+  })();
+});
