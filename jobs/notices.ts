@@ -64,13 +64,14 @@ const UPDATE_EVERY_SUCCESS_UP_TO = 20;
  * fan-outs. Counts are written to the key once, at the end (see NotificationStore).
  */
 export async function settle(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
-  const counts = await deps.deliveries.counts(keyId);
-  if (counts.pending === 0) {
-    if (await deps.notifications.finish(keyId, counts)) {
+  const pending = await deps.deliveries.countPending(keyId);
+  if (pending === 0) {
+    const counts = await deps.deliveries.counts(keyId);
+    if (counts.pending === 0 && (await deps.notifications.finish(keyId, counts))) {
       deps.log.info({ keyId, ...counts }, 'revocation notification done');
       await refreshNotices(deps, keyId);
     }
     return;
   }
-  if (changed && (changed !== 'delivered' || counts.total <= UPDATE_EVERY_SUCCESS_UP_TO)) await refreshNotices(deps, keyId);
+  if (changed && (changed !== 'delivered' || (await deps.deliveries.atMost(keyId, UPDATE_EVERY_SUCCESS_UP_TO)))) await refreshNotices(deps, keyId);
 }

@@ -106,6 +106,16 @@ export class DeliveryRepository {
     return res.modifiedCount === 1;
   }
 
+  /** How many are still pending: the cheap check made after every delivery. */
+  countPending(keyId: string): Promise<number> {
+    return this.m.deliveries.countDocuments({ keyId, state: 'pending' });
+  }
+
+  /** Whether a revocation has at most `n` deliveries (counts no further than n + 1). */
+  async atMost(keyId: string, n: number): Promise<boolean> {
+    return (await this.m.deliveries.countDocuments({ keyId }, { limit: n + 1 })) <= n;
+  }
+
   async counts(keyId: string): Promise<DeliveryCounts> {
     const rows = await this.m.deliveries.aggregate<{ _id: DeliveryState; n: number }>([
       { $match: { keyId } },
