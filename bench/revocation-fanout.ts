@@ -112,6 +112,7 @@ export async function main(): Promise<void> {
     const returned = performance.now();
     await waitFor(() => recv.firstHit.size >= N, 300_000, `${N} dependents notified`);
     const last = Math.max(...recv.firstHit.values());
+    const first = Math.min(...recv.firstHit.values());
     await waitFor(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification.state === 'done', 300_000, 'notification done');
     const done = performance.now();
     const fanMs = last - returned;
@@ -120,6 +121,7 @@ export async function main(): Promise<void> {
     console.log(`baseline: fetch, signed, concurrency ${config.WEBHOOK_CONCURRENCY}     ${fmt(baseMs)}  ${rate(N, baseMs)}`);
     console.log(`keywarden: revoke returned → last dependent notified ${fmt(fanMs)}  ${rate(N, fanMs)}`);
     console.log(`  revoke call itself                           ${fmt(returned - t0)}`);
+    console.log(`  revoke returned → first dependent notified   ${fmt(first - returned)}  (enqueue + fan-out: deliveries created, jobs added)`);
     console.log(`  revoke returned → all deliveries recorded    ${fmt(done - returned)}`);
     console.log(`  requests received ${recv.hits()} for ${N} dependents (duplicates: ${recv.hits() - N})`);
     console.log(`ratio keywarden / baseline: ${(fanMs / baseMs).toFixed(1)}x`);

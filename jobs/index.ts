@@ -7,7 +7,7 @@ import { enqueueRevocation, openQueues, redisConnection, REVOCATIONS, SCHEDULE_B
 import { processRevocation } from './revocations.js';
 import { startSweeper } from './sweeper.js';
 import { WebhookSender } from './webhook-sender.js';
-import { processWebhook } from './webhooks.js';
+import { processWebhook, RevokedKeyCache } from './webhooks.js';
 
 export { sweep } from './sweeper.js';
 export type { RevocationJobData, WebhookJobData } from './queues.js';
@@ -74,13 +74,14 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
   const queues = openQueues(config, connection, log);
   const deps = jobDeps(core, queues);
   const sender = new WebhookSender({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxSockets: config.WEBHOOK_CONCURRENCY });
+  const revokedKeys = new RevokedKeyCache();
   const common = { connection, prefix: config.QUEUE_PREFIX, ...tuning };
 
   const revocations = new Worker<RevocationJobData>(REVOCATIONS, (job) => processRevocation(job, deps), {
     ...common,
     concurrency: config.REVOCATION_CONCURRENCY,
   });
-  const webhooks = new Worker<WebhookJobData>(WEBHOOKS, (job) => processWebhook(job, { ...deps, sender }), {
+  const webhooks = new Worker<WebhookJobData>(WEBHOOKS, (job) => processWebhook(job, { ...deps, sender, revokedKeys }), {
     ...common,
     concurrency: config.WEBHOOK_CONCURRENCY,
     settings: {

@@ -64,8 +64,7 @@ const UPDATE_EVERY_SUCCESS_UP_TO = 20;
  * fan-outs. Counts are written to the key once, at the end (see NotificationStore).
  */
 export async function settle(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
-  const pending = await deps.deliveries.countPending(keyId);
-  if (pending === 0) {
+  if (!(await deps.deliveries.anyPending(keyId))) {
     const counts = await deps.deliveries.counts(keyId);
     if (counts.pending === 0 && (await deps.notifications.finish(keyId, counts))) {
       deps.log.info({ keyId, ...counts }, 'revocation notification done');

@@ -33,7 +33,27 @@ export function signedHeaders(secret: string, webhookId: string, body: string, a
   };
 }
 
-export type WebhookDeps = JobDeps & { sender: WebhookSender };
+export type WebhookDeps = JobDeps & { sender: WebhookSender; revokedKeys: RevokedKeyCache };
+
+/**
+ * Revoked keys by keyId, for the webhooks of one fan-out: a revoked key never changes
+ * again, so each worker process reads it once instead of once per dependent.
+ */
+export class RevokedKeyCache {
+  private readonly keys = new Map<string, KeyRecord>();
+  constructor(private readonly max = 1_000) {}
+
+  async get(keyId: string, load: (keyId: string) => Promise<KeyRecord | undefined>): Promise<KeyRecord | undefined> {
+    const hit = this.keys.get(keyId);
+    if (hit) return hit;
+    const key = await load(keyId);
+    if (key?.status === 'revoked') {
+      if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
+      this.keys.set(keyId, key);
+    }
+    return key;
+  }
+}
 
 export type WebhookResult = DeliveryState | 'already_final';
 
@@ -55,7 +75,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
     if (await deps.deliveries.finishWithoutAttempt(deliveryId, 'gone', why)) await settle(deps, keyId, 'gone');
     return 'gone';
   }
-  const key = await deps.keyRepo.findByKeyId(keyId);
+  const key = await deps.revokedKeys.get(keyId, (id) => deps.keyRepo.findByKeyId(id));
   if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
 
   const body = JSON.stringify(revokedEvent(key));

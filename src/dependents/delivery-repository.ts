@@ -106,14 +106,17 @@ export class DeliveryRepository {
     return res.modifiedCount === 1;
   }
 
-  /** How many are still pending: the cheap check made after every delivery. */
-  countPending(keyId: string): Promise<number> {
-    return this.m.deliveries.countDocuments({ keyId, state: 'pending' });
+  /**
+   * Whether any is still pending: the cheap check made after every delivery (one indexed
+   * document at most, where a count would read every pending one, n times per fan-out).
+   */
+  async anyPending(keyId: string): Promise<boolean> {
+    return (await this.m.deliveries.findOne({ keyId, state: 'pending' }, { _id: 1 }).lean()) !== null;
   }
 
   /** Whether a revocation has at most `n` deliveries (counts no further than n + 1). */
   async atMost(keyId: string, n: number): Promise<boolean> {
-    return (await this.m.deliveries.countDocuments({ keyId }, { limit: n + 1 })) <= n;
+    return (await this.m.deliveries.find({ keyId }, { _id: 1 }).limit(n + 1).lean()).length <= n;
   }
 
   async counts(keyId: string): Promise<DeliveryCounts> {
