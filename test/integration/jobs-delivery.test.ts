@@ -3,7 +3,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPublisher, startWorkers, sweep } from '../../jobs/index.js';
 import { jobDeps } from '../../jobs/context.js';
-import { enqueueRevocation, openQueues, redisConnection, revocationJobId, webhookJobId } from '../../jobs/queues.js';
+import { WebhookSender } from '../../jobs/webhook-sender.js';
+import { enqueueRevocation, openQueues, redisConnection, revocationJobId, scheduledDelay, webhookJobId, webhookJobOptions } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
@@ -241,3 +242,74 @@ describe('never twice', () => {
     expect(String(post.args.text)).toContain('No dependents were linked');
   });
 });
+
+describe('the sweeper', () => {
+  it('re-creates a webhook job lost from Redis after the fan-out ran, and the dependent is notified once', async () => {
+    const { key, deps } = await keyWithDependents('lost', [failThenOk(0)]);
+    const webhooks = publisher.queues.webhooks;
+    await webhooks.pause();
+    try {
+      await core.keys.revoke(admin, key.keyId);
+      await waitForJobState(revocationJobId(key.keyId), 'completed');
+      const id = webhookJobId(key.keyId, deps[0]!.dependent.dependentId);
+      await (await webhooks.getJob(id))!.remove();
+      expect(await webhooks.getJobState(id)).toBe('unknown');
+      // Within SWEEP_GRACE_MS + SWEEP_INTERVAL_MS the sweeper puts it back.
+      const deadline = Date.now() + 10_000;
+      while ((await webhooks.getJobState(id)) === 'unknown') {
+        if (Date.now() > deadline) throw new Error('the sweeper did not re-create the webhook job');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await webhooks.resume();
+    }
+    await waitForDone(key.keyId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receivers.receivedOn(deps[0]!.path)).toHaveLength(1);
+  });
+});
+
+describe('the retry schedule', () => {
+  it('waits the configured delay ±20% before each retry, the last delay again past the end', () => {
+    const schedule = [5_000, 300_000, 1_800_000];
+    expect(scheduledDelay(schedule, 1, () => 0)).toBe(4_000);
+    expect(scheduledDelay(schedule, 1, () => 1)).toBe(6_000);
+    expect(scheduledDelay(schedule, 2, () => 0.5)).toBe(300_000);
+    expect(scheduledDelay(schedule, 3, () => 0.5)).toBe(1_800_000);
+    expect(scheduledDelay(schedule, 9, () => 0.5)).toBe(1_800_000);
+    for (let i = 0; i < 200; i++) {
+      const d = scheduledDelay(schedule, 2);
+      expect(d).toBeGreaterThanOrEqual(240_000);
+      expect(d).toBeLessThanOrEqual(360_000);
+    }
+  });
+
+  it('allows one attempt more than there are delays, and carries ids only', () => {
+    const opts = webhookJobOptions(testConfig({ WEBHOOK_RETRY_SCHEDULE: '5000,300000,1800000' }), 'ak_x', 'dep_y');
+    expect(opts).toMatchObject({ jobId: 'wh-ak_x-dep_y', attempts: 4, backoff: { type: 'schedule' } });
+    // The production default: Standard Webhooks' schedule, about a day in all.
+    const total = testConfig().WEBHOOK_RETRY_SCHEDULE.reduce((a, b) => a + b, 0);
+    expect(total / 3_600_000).toBeGreaterThan(20);
+    expect(total / 3_600_000).toBeLessThan(32);
+  });
+});
+
+describe('the address check at delivery time', () => {
+  it('refuses to connect when the name now resolves to loopback (DNS rebinding), without retrying', async () => {
+    const strict = new WebhookSender({ allowPrivate: false, timeoutMs: 2_000, maxSockets: 2 });
+    const before = receivers.received.length;
+    try {
+      const port = new URL(receivers.origin).port;
+      const byName = await strict.post(`https://localhost:${port}/rebound`, '{}', {});
+      expect(byName).toMatchObject({ blocked: true });
+      expect(byName.error).toMatch(/refused: localhost resolves to \S+ is a private, loopback or link-local address/);
+      const literal = await strict.post(`https://127.0.0.1:${port}/literal`, '{}', {});
+      expect(literal).toMatchObject({ blocked: true, error: 'refused: 127.0.0.1 is a private, loopback or link-local address' });
+      expect((await strict.post(receivers.url('/plain'), '{}', {})).error).toMatch(/must use https/);
+      expect(receivers.received.length).toBe(before);
+    } finally {
+      strict.close();
+    }
+  });
+});
+
