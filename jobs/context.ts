@@ -6,6 +6,7 @@ import { DeliveryRepository } from '../src/dependents/delivery-repository.js';
 import { DependentRepository } from '../src/dependents/dependent-repository.js';
 import { boltLogger, type Logger } from '../src/log.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
+import { NoticeUpdates } from './notices.js';
 import { NotificationStore } from './notification-store.js';
 import type { Queues } from './queues.js';
 
@@ -19,6 +20,8 @@ export interface JobDeps {
   notifications: NotificationStore;
   audit: AuditLog;
   slack: WebClient;
+  /** Spaces out the `chat.update`s of each notice (one instance per worker process). */
+  noticeUpdates: NoticeUpdates;
   queues: Queues;
 }
 
@@ -43,6 +46,7 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
     notifications: new NotificationStore(core.mongo.models, core.mongo.conn),
     audit: core.audit,
     slack: slackClient(core.config, log),
+    noticeUpdates: new NoticeUpdates(),
     queues,
   };
 }

@@ -100,6 +100,7 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
     async close() {
       await sweeper.stop();
       await Promise.allSettled([revocations.close(), webhooks.close()]);
+      deps.noticeUpdates.stop();
       await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);
       sender.close();
       connection.disconnect();

@@ -72,5 +72,50 @@ export async function settle(deps: JobDeps, keyId: string, changed?: DeliveryRec
     }
     return;
   }
-  if (changed && (changed !== 'delivered' || (await deps.deliveries.atMost(keyId, UPDATE_EVERY_SUCCESS_UP_TO)))) await refreshNotices(deps, keyId);
+  if (changed && (changed !== 'delivered' || (await deps.deliveries.atMost(keyId, UPDATE_EVERY_SUCCESS_UP_TO)))) {
+    await deps.noticeUpdates.request(keyId, () => refreshNotices(deps, keyId));
+  }
+}
+
+/**
+ * Spaces out the updates of one notice while deliveries are under way (Slack allows about
+ * one `chat.update` per second and channel): the first runs at once, later ones within the
+ * interval fold into one at its end, which renders whatever MongoDB holds by then. The
+ * final update, when all deliveries are done, never waits.
+ */
+export class NoticeUpdates {
+  private readonly last = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly intervalMs = 3_000) {}
+
+  request(keyId: string, refresh: () => Promise<void>): Promise<void> {
+    if (this.timers.has(keyId)) return Promise.resolve();
+    const now = Date.now();
+    const wait = (this.last.get(keyId) ?? 0) + this.intervalMs - now;
+    if (wait <= 0) {
+      this.remember(keyId, now);
+      return refresh();
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(keyId);
+      this.remember(keyId, Date.now());
+      void refresh().catch(() => undefined);
+    }, wait);
+    timer.unref();
+    this.timers.set(keyId, timer);
+    return Promise.resolve();
+  }
+
+  stop(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private remember(keyId: string, at: number): void {
+    this.last.set(keyId, at);
+    if (this.last.size > 10_000) {
+      for (const [k, t] of this.last) if (at - t > this.intervalMs) this.last.delete(k);
+    }
+  }
 }
