@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import mongoose from 'mongoose';
 import { loadConfig } from '../src/config/env.js';
@@ -20,11 +21,19 @@ import { createLogger } from '../src/log.js';
 import { models, type Mongo } from '../src/store/mongo.js';
 
 interface Histogram { p50: number; p99: number; average: number }
-interface CannonResult { requests: { average: number }; latency: Histogram; non2xx: number; errors: number; timeouts: number }
+interface CannonResult { requests: { average: number; total: number }; latency: Histogram; non2xx: number; errors: number; timeouts: number }
 interface CannonOptions { url: string; connections: number; duration: number; workers?: number; method: string; headers: Record<string, string>; body: string }
 type Cannon = (opts: CannonOptions) => Promise<CannonResult>;
 
-export interface Row { name: string; rps: number; p50: number; p99: number; errors: number }
+export interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Main-thread (server) busy time per request, µs: CPU cost, less sensitive to neighbours than req/s. */
+  busyUs: number;
+  errors: number;
+}
 
 const listen = (server: Server) =>
   new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -32,8 +41,11 @@ const listen = (server: Server) =>
 async function fire(cannon: Cannon, name: string, url: string, body: string, seconds: number, connections: number): Promise<Row> {
   const opts = { url, connections, workers: 1, method: 'POST', headers: { 'content-type': 'application/json' }, body };
   await cannon({ ...opts, duration: 1 }); // warm-up: JIT, keep-alive sockets, the cache
+  const before = performance.eventLoopUtilization();
   const r = await cannon({ ...opts, duration: seconds });
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+  const elu = performance.eventLoopUtilization(before);
+  const busyUs = (elu.active * 1000) / Math.max(1, r.requests.total);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, busyUs, errors: r.non2xx + r.errors + r.timeouts };
 }
 
 /** Runs the three measurements and prints the table (what `npm run bench -- verify` calls). */
@@ -119,15 +131,16 @@ export async function measure(): Promise<Row[]> {
   const median = (name: string, rs: Row[]): Row => {
     const mid = <T>(xs: T[]) => xs[Math.floor(xs.length / 2)]!;
     const by = (f: (r: Row) => number) => mid(rs.map(f).sort((a, b) => a - b));
-    return { name, rps: by((r) => r.rps), p50: by((r) => r.p50), p99: by((r) => r.p99), errors: rs.reduce((n, r) => n + r.errors, 0) };
+    return { name, rps: by((r) => r.rps), p50: by((r) => r.p50), p99: by((r) => r.p99), busyUs: by((r) => r.busyUs), errors: rs.reduce((n, r) => n + r.errors, 0) };
   };
   const bareMedian = median('bare node:http, median', bareRows);
   const table = [...bareRows, ...cachedRows, bareMedian, median('verify, cached hit, median', cachedRows), ...rows];
   const base = bareMedian.rps;
   const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
+  console.log('µs/req: time the servers\' event loop was busy per request (their CPU cost; the client runs in its own thread).');
   console.log(`\n${connections} connections, ${seconds} s per run, ${rounds} alternating rounds, client in a worker thread, ${process.version}`);
-  console.log(`${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs bare'.padStart(9)}${'errors'.padStart(9)}`);
-  for (const r of table) console.log(`${r.name.padEnd(30)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt((r.rps / base) * 100, 0)}%${String(r.errors).padStart(8)}`);
+  console.log(`${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs bare'.padStart(9)}${'µs/req'.padStart(9)}${'errors'.padStart(9)}`);
+  for (const r of table) console.log(`${r.name.padEnd(30)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt((r.rps / base) * 100, 0)}%${fmt(r.busyUs, 1)}${String(r.errors).padStart(9)}`);
   return table;
 }
 
