@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { admin, json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
 
 let app: VerifyApp;
@@ -36,6 +36,26 @@ describe('POST /v1/keys/verify: a good key', () => {
     const res = await app.verify({ key: token });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ valid: false, reason: 'revoked' });
+  });
+
+  it('a MongoDB read that started before a revoke and ends after it does not cache a stale valid', async () => {
+    const { keyId, token } = await app.createKey();
+    const stale = await app.core.keys.verify(token); // what a read that began before the revoke saw
+    expect(stale.valid).toBe(true);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const spy = vi.spyOn(app.core.keys, 'verify').mockImplementationOnce(async () => {
+      await gate;
+      return stale;
+    });
+    const inFlight = app.verifier.verify(token);
+    await new Promise((r) => setTimeout(r, 20));
+    await app.core.keys.revoke(admin, keyId);
+    release();
+    await inFlight; // concurrent with the revoke: either answer is allowed
+    spy.mockRestore();
+    expect((await app.verifier.verify(token)).body).toEqual({ valid: false, reason: 'revoked' });
+    expect(await json(await app.verify({ key: token }))).toEqual({ valid: false, reason: 'revoked' });
   });
 
   it('says unknown for a well-formed token nobody created', async () => {
