@@ -106,14 +106,23 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   };
 }
 
-/** Removes both queues of a prefix from Redis (tests call it in afterAll). */
+/**
+ * Removes both queues of a test's prefix from Redis (afterAll), and then any key left under
+ * the prefix (queue meta and stalled-check markers written by closing workers).
+ */
 export async function obliterateQueues(redisUrl: string, prefix: string): Promise<void> {
+  if (!prefix.startsWith('test-')) throw new Error(`refusing to clear a prefix that is not a test's own: ${prefix}`);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   try {
     for (const name of [REVOCATIONS, WEBHOOKS]) {
-      const q = new Queue(name, { connection, prefix });
+      const q = new Queue(name, { connection, prefix, skipMetasUpdate: true });
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
+    }
+    for (const name of [REVOCATIONS, WEBHOOKS]) {
+      const keys: string[] = [];
+      for await (const batch of connection.scanStream({ match: `${prefix}:${name}:*`, count: 500 })) keys.push(...(batch as string[]));
+      if (keys.length) await connection.del(...keys);
     }
   } finally {
     connection.disconnect();
