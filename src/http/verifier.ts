@@ -83,11 +83,17 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
   redis.on('error', (e: Error) => onRedisError(e, 'reach Redis'));
   sub.on('error', (e: Error) => onRedisError(e, 'reach Redis (revocation channel)'));
 
+  let connected = false;
   const epoch = new RevocationEpoch(
-    redis, `${config.QUEUE_PREFIX}:verify-epoch`, `${config.QUEUE_PREFIX}:key-revoked`, opts.leaseMs ?? 50, 5, onRedisError,
+    redis, `${config.QUEUE_PREFIX}:verify-epoch`, `${config.QUEUE_PREFIX}:key-revoked`, opts.leaseMs ?? 50, 5,
+    // Before the first connection, failed reads are expected (and connection errors are logged above).
+    (e, doing) => connected && onRedisError(e, doing),
   );
 
-  redis.on('ready', () => void epoch.fresh(performance.now()));
+  redis.on('ready', () => {
+    connected = true;
+    void epoch.fresh(performance.now());
+  });
 
   const byKeyId = new Map<string, string>();
   const cache = enabled
