@@ -3,6 +3,8 @@ import type { JobDeps } from './context.js';
 import { postNotices, settle } from './notices.js';
 import { deliveryIdFor, webhookJobOptions, type RevocationJobData } from './queues.js';
 
+const ADD_BULK_SLICE = 500;
+
 /** What a revocation job reports when it completes. */
 export interface RevocationResult {
   deliveries: number;
@@ -37,9 +39,10 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: JobDe
   await deps.notifications.markEnqueued(keyId);
   const deliveries = await deps.deliveries.forKey(keyId);
   const pending = deliveries.filter((d) => d.state === 'pending');
-  if (pending.length) {
+  // In slices, so that one Redis transaction stays small however many dependents a key has.
+  for (let i = 0; i < pending.length; i += ADD_BULK_SLICE) {
     await deps.queues.webhooks.addBulk(
-      pending.map((d) => ({
+      pending.slice(i, i + ADD_BULK_SLICE).map((d) => ({
         name: 'webhook' as const,
         data: { keyId, communityId: key.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId },
         opts: webhookJobOptions(deps.config, keyId, d.dependentId),
