@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-repository.js';
+import { webhookOutcomes } from '../src/http/metrics.js';
 import type { KeyRecord } from '../src/store/key-repository.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
@@ -87,6 +88,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   if (ok || outcome.status === 410) {
     const state = ok ? 'delivered' : 'gone';
     if (state === 'gone') attempt.error = 'the receiver answered 410 Gone';
+    webhookOutcomes.inc({ outcome: state });
     if (await deps.deliveries.recordAttempt(deliveryId, attempt, state)) {
       if (state === 'gone' && (await deps.dependents.setStatus(dependentId, 'active', 'gone'))) {
         await deps.audit.record({ communityId: dependent.communityId, actor: 'keywarden', action: 'dependent.gone', target: keyId, details: { dependentId, name: dependent.name } });
@@ -98,6 +100,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   }
 
   const last = outcome.blocked || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  webhookOutcomes.inc({ outcome: last ? 'failed' : 'retrying' });
   const recorded = await deps.deliveries.recordAttempt(deliveryId, attempt, last ? 'failed' : undefined);
   log.warn({ status: outcome.status, err: outcome.error, attempt: job.attemptsMade + 1, of: job.opts.attempts, final: last }, 'webhook attempt failed');
   // Someone else finished it meanwhile (a duplicate run after a stall): nothing to retry.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPublisher, startWorkers, sweep } from '../../jobs/index.js';
 import { jobDeps } from '../../jobs/context.js';
 import { WebhookSender } from '../../jobs/webhook-sender.js';
+import { webhookOutcomes } from '../../src/http/metrics.js';
 import { enqueueRevocation, openQueues, redisConnection, revocationJobId, scheduledDelay, webhookJobId, webhookJobOptions } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -153,6 +154,8 @@ describe('retries', () => {
   });
 
   it('a receiver that always fails stops after the configured attempts, is marked failed, and the notice says so plainly', async () => {
+    const outcomes = async () => Object.fromEntries((await webhookOutcomes.get()).values.map((v) => [v.labels.outcome, v.value]));
+    const before = await outcomes();
     const { key, deps } = await keyWithDependents('dead', [alwaysFail(503), failThenOk(0)]);
     await core.keys.revoke(admin, key.keyId);
     const done = await waitForDone(key.keyId);
@@ -166,6 +169,10 @@ describe('retries', () => {
     const update = await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /could NOT be notified/.test(String(c.args.text)));
     expect(String(update.args.text)).toContain(`Webhook to ${deps[0]!.dependent.name} FAILED after 3 attempts: HTTP 503`);
     expect(JSON.stringify(update.args.blocks)).toContain('*NOT notified*');
+    const after = await outcomes();
+    expect((after.retrying ?? 0) - (before.retrying ?? 0)).toBe(2);
+    expect((after.failed ?? 0) - (before.failed ?? 0)).toBe(1);
+    expect((after.delivered ?? 0) - (before.delivered ?? 0)).toBe(1);
   });
 
   it('a 410 marks the dependent gone, without retrying', async () => {
