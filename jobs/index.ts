@@ -61,6 +61,8 @@ export interface WorkerTuning {
   lockDuration?: number;
   /** How often stalled jobs are looked for (BullMQ default 30 s). */
   stalledInterval?: number;
+  /** How many times a job may stall before it fails (BullMQ default 1). */
+  maxStalledCount?: number;
 }
 
 /**

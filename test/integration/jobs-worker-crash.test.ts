@@ -37,6 +37,7 @@ beforeAll(async () => {
     WEBHOOK_RETRY_SCHEDULE: '100,200',
     WEBHOOK_TIMEOUT_MS: '20000',
     SWEEP_INTERVAL_MS: '500',
+    SWEEP_GRACE_MS: '500',
     LOG_LEVEL: 'info',
     KW_TEST_LOCK_DURATION_MS: String(tuning.lockDuration),
     KW_TEST_STALLED_INTERVAL_MS: String(tuning.stalledInterval),
@@ -94,4 +95,33 @@ describe('a worker process killed in the middle of deliveries', () => {
     const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
     expect(rows.map((d) => d.state)).toEqual(paths.map(() => 'delivered'));
   });
+
+  it('a job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so', async () => {
+    await workers?.close();
+    workers = undefined;
+    const { key } = await core.keys.create(admin, { name: 'Stalled key', description: 'Its worker dies and nobody may retry', roles: ['ic_viewer'] });
+    receivers.on('/stalled/0', slow(30_000));
+    const { dependent } = await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'stalled dependent', url: receivers.url('/stalled/0') });
+    child = spawnWorker(env);
+    await child.ready;
+    await core.keys.revoke(admin, key.keyId);
+    await receivers.waitUntil((got) => got.some((g) => g.path === '/stalled/0'), 20_000, 'first worker in flight');
+    await child.kill();
+
+    // No stall allowed: BullMQ fails the job itself, so the processor never records why.
+    workers = await startWorkers(core, { ...tuning, maxStalledCount: 0 });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
+      if (state === 'done') break;
+      if (Date.now() > deadline) throw new Error(`not done: ${state}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const [d] = await new DeliveryRepository(mongo.models).forKey(key.keyId);
+    expect(d).toMatchObject({ dependentId: dependent.dependentId, state: 'failed' });
+    expect(d!.lastError).toMatch(/^gave up: .*stalled/);
+    expect(receivers.receivedOn('/stalled/0')).toHaveLength(1);
+    await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /Webhook to stalled dependent FAILED/.test(String(c.args.text)));
+  });
 });
+
