@@ -115,8 +115,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     if (hash !== undefined) cache?.delete(hash);
   };
 
-  // Drop the entry here synchronously, before revoke() returns, then announce it everywhere.
-  core.keys.onRevoked(async (key) => {
+  // Drop the entry here synchronously, before revoke() returns (for the caller that revoked
+  // and for any told "already revoked"), then announce it everywhere.
+  core.keys.onRevokeSettled(async (key) => {
     if (closed) return;
     dropKey(key.keyId);
     epoch.invalidate();

@@ -46,6 +46,7 @@ export interface KeyServiceOptions {
 /** The rules of API keys. Knows nothing of Slack, HTTP or queues. */
 export class KeyService {
   private readonly listeners: RevokedListener[] = [];
+  private readonly settledListeners: RevokedListener[] = [];
 
   constructor(
     private readonly repo: KeyRepository,
@@ -59,6 +60,25 @@ export class KeyService {
   /** Registers work to do after each revocation (enqueue notifications, drop caches). */
   onRevoked(listener: RevokedListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Registers work to do before *every* revoke call that finds the key revoked returns, the
+   * winner's and the losers' alike (drop caches): a caller told "already revoked" must be
+   * able to rely on it as much as the one that revoked. Runs before the onRevoked listeners.
+   */
+  onRevokeSettled(listener: RevokedListener): void {
+    this.settledListeners.push(listener);
+  }
+
+  private async settle(key: KeyRecord): Promise<void> {
+    for (const listener of this.settledListeners) {
+      try {
+        await listener(key);
+      } catch (e) {
+        this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke cache step failed');
+      }
+    }
   }
 
   /** Validates without creating: the modal uses it to show errors inline. */
@@ -130,7 +150,10 @@ export class KeyService {
     const id = normalizeKeyId(keyId);
     const current = await this.repo.find(actor.communityId, id);
     if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
-    if (current.status === 'revoked') return { key: current, changed: false };
+    if (current.status === 'revoked') {
+      await this.settle(current);
+      return { key: current, changed: false };
+    }
 
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
     // serialise the conditional update below on its own, but compatible servers such as
@@ -143,10 +166,13 @@ export class KeyService {
       // writes: the key must never stay active once a revocation is recorded.
       const winner = await this.audit.find(eventId);
       await this.repo.revoke(actor.communityId, id, winner?.actor ?? actor.userId, winner?.at ?? at);
-      return { key: (await this.repo.find(actor.communityId, id)) ?? current, changed: false };
+      const key = (await this.repo.find(actor.communityId, id)) ?? current;
+      await this.settle(key);
+      return { key, changed: false };
     }
     const revoked = (await this.repo.revoke(actor.communityId, id, actor.userId, at)) ?? (await this.repo.find(actor.communityId, id))!;
     this.log.info({ communityId: revoked.communityId, keyId: id, by: actor.userId }, 'api key revoked');
+    await this.settle(revoked);
     for (const listener of this.listeners) {
       try {
         await listener(revoked);

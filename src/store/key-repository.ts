@@ -65,7 +65,6 @@ function toRecord(d: Row): KeyRecord {
     createdAt: d.createdAt,
     revokedAt: d.revokedAt ?? undefined,
     revokedBy: d.revokedBy ?? undefined,
-    lastUsedAt: d.lastUsedAt ?? undefined,
     notification: {
       state: (n.state ?? 'none') as KeyRecord['notification']['state'],
       total: n.total ?? 0,
@@ -81,6 +80,14 @@ function toRecord(d: Row): KeyRecord {
 export class KeyRepository {
   constructor(private readonly m: Models) {}
 
+  /** Adds lastUsedAt from the usage collection (one query for a page). */
+  private async withUsage(records: KeyRecord[]): Promise<KeyRecord[]> {
+    if (records.length === 0) return records;
+    const rows = await this.m.keyUsage.find({ keyId: { $in: records.map((r) => r.keyId) } }).lean();
+    const at = new Map(rows.map((r) => [r.keyId, r.lastUsedAt]));
+    return records.map((r) => (at.has(r.keyId) ? { ...r, lastUsedAt: at.get(r.keyId) } : r));
+  }
+
   async insert(key: Omit<KeyRecord, 'notification' | 'status'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
     return toRecord(doc.toObject() as Row);
@@ -88,7 +95,7 @@ export class KeyRepository {
 
   async find(communityId: string, keyId: string): Promise<KeyRecord | undefined> {
     const d = await this.m.apiKeys.findOne({ communityId, keyId }).lean<Row>();
-    return d ? toRecord(d) : undefined;
+    return d ? (await this.withUsage([toRecord(d)]))[0] : undefined;
   }
 
   /** Used by the worker, which gets only a keyId in its job data. */
@@ -130,7 +137,7 @@ export class KeyRepository {
     const last = page[page.length - 1];
     const cur = (r: Row) => encodeCursor({ t: r.createdAt.getTime(), id: r._id.toHexString() });
     return {
-      items: page.map(toRecord),
+      items: await this.withUsage(page.map(toRecord)),
       next: last && (backwards || more) ? cur(last) : undefined,
       prev: first && (backwards ? more : Boolean(q.after)) ? cur(first) : undefined,
     };
@@ -171,17 +178,21 @@ export class KeyRepository {
     return rows.map(toRecord);
   }
 
-  /** Batched lastUsedAt: one bulk write, and never moves a date backwards. */
+  /**
+   * Batched lastUsedAt: one bulk write to the usage collection (never to the key documents),
+   * and never moves a date backwards.
+   */
   async touchLastUsed(seen: Map<string, Date>): Promise<void> {
     if (seen.size === 0) return;
-    await this.m.apiKeys.bulkWrite(
-      [...seen].map(([keyId, at]) => ({
-        updateOne: {
-          filter: { keyId, $or: [{ lastUsedAt: { $exists: false } }, { lastUsedAt: null }, { lastUsedAt: { $lt: at } }] },
-          update: { $set: { lastUsedAt: at } },
-        },
-      })),
-      { ordered: false },
-    );
+    const ops = [...seen].map(([keyId, at]) => ({
+      updateOne: { filter: { keyId }, update: { $max: { lastUsedAt: at } }, upsert: true },
+    }));
+    try {
+      await this.m.keyUsage.bulkWrite(ops, { ordered: false });
+    } catch (e) {
+      // Two writers upserting the same first use: the loser's retry finds the document.
+      if ((e as { code?: number }).code !== 11000) throw e;
+      await this.m.keyUsage.bulkWrite(ops, { ordered: false });
+    }
   }
 }

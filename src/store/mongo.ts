@@ -5,12 +5,14 @@ import { apiKeyModel } from './models/api-key.js';
 import { auditEventModel } from './models/audit-event.js';
 import { deliveryModel } from './models/delivery.js';
 import { dependentModel } from './models/dependent.js';
+import { keyUsageModel } from './models/key-usage.js';
 import { communityModel, memberModel } from './models/member.js';
 
 /** Every model, bound to one connection. */
 export function models(conn: Connection) {
   return {
     apiKeys: apiKeyModel(conn),
+    keyUsage: keyUsageModel(conn),
     members: memberModel(conn),
     communities: communityModel(conn),
     auditEvents: auditEventModel(conn),

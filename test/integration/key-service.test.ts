@@ -214,6 +214,21 @@ describe('revoke', () => {
     expect(await core.keys.verify(token)).toMatchObject({ valid: false, reason: 'revoked' });
   });
 
+  it('is never undone by a usage write racing it (FerretDB rewrites whole documents)', async () => {
+    const keyIds = [keyId];
+    for (let i = 0; i < 19; i++) keyIds.push((await create()).key.keyId);
+    await Promise.all(keyIds.flatMap((id) => [
+      core.keyRepo.touchLastUsed(new Map([[id, new Date()]])),
+      core.keys.revoke(admin, id),
+      core.keyRepo.touchLastUsed(new Map([[id, new Date()]])),
+    ]));
+    for (const id of keyIds) {
+      const key = (await core.keys.show(admin, id));
+      expect(key.status, id).toBe('revoked');
+      expect(key.lastUsedAt).toBeInstanceOf(Date);
+    }
+  });
+
   it('refuses viewers and unmapped users, changing nothing', async () => {
     expect(await codeOf(core.keys.revoke(viewer, keyId))).toBe('forbidden');
     expect(await codeOf(core.keys.revoke(stranger, keyId))).toBe('forbidden');

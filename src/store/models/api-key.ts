@@ -31,7 +31,6 @@ export const apiKeySchema = new Schema(
     createdAt: { type: Date, required: true },
     revokedAt: Date,
     revokedBy: String,
-    lastUsedAt: Date,
     notification: { type: notificationSchema, default: () => ({ state: 'none' }) },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
