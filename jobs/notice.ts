@@ -28,7 +28,7 @@ export function deliveryLine(d: DeliveryRecord): string {
     case 'delivered':
       return `:white_check_mark: ${name}: notified${d.attempts.length > 1 ? ` (after ${tries})` : ''}`;
     case 'failed':
-      return `:x: ${name}: *NOT notified* — webhook failed after ${tries}; last error: ${esc(clip(d.lastError ?? 'unknown', 200))}`;
+      return `:x: ${name}: *NOT notified* — webhook failed${d.attempts.length ? ` after ${tries}` : ''}; last error: ${esc(clip(d.lastError ?? 'unknown', 200))}`;
     case 'gone':
       return `:wave: ${name}: not notified — ${esc(d.lastError ?? 'the receiver answered 410 Gone')}; it was marked gone`;
     default:
@@ -62,7 +62,7 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
 
   const failureText = failed
     .slice(0, 5)
-    .map((d) => ` Webhook to ${d.dependentName} FAILED after ${plural(d.attempts.length, 'attempt')}: ${clip(d.lastError ?? 'unknown', 200)}.`)
+    .map((d) => ` Webhook to ${d.dependentName} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${clip(d.lastError ?? 'unknown', 200)}.`)
     .join('');
   const text = `API key ${key.name} (${key.keyId}) was revoked by ${by}. ${summary.replace(/^:warning: /, '')}${failureText}`;
 
