@@ -6,7 +6,9 @@ import type { NoticeRef } from './notification-store.js';
 
 /**
  * Posts the revocation notice to NOTIFY_CHANNEL_ID (when set) and DMs the key's creator,
- * once per revocation (claimed in MongoDB), and keeps where they went for `chat.update`.
+ * once per revocation (claimed in MongoDB), and keeps where each went for `chat.update` as
+ * soon as it is posted. A worker dying between a post and its record loses that notice's
+ * updates (it is never posted twice); the claim is what prevents a second notice.
  * Slack being down must not hold up the webhooks: failures are logged, the claim released
  * so a later run of the job may try again, and nothing is thrown.
  */
@@ -23,7 +25,11 @@ export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: Del
       const channel = await target();
       if (!channel) continue;
       const res = await slack.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
-      if (res.ts && res.channel) posted.push({ channel: res.channel, ts: res.ts });
+      if (res.ts && res.channel) {
+        const ref = { channel: res.channel, ts: res.ts };
+        await notifications.addNotice(key.keyId, ref);
+        posted.push(ref);
+      }
     } catch (e) {
       log.warn({ keyId: key.keyId, err: (e as Error).message }, 'revocation notice not posted');
     }
@@ -32,7 +38,6 @@ export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: Del
     await notifications.releaseNotices(key.keyId);
     return;
   }
-  await notifications.saveNotices(key.keyId, posted);
   // Deliveries that finished while the notice was being posted found nothing to update.
   const now = await deps.deliveries.forKey(key.keyId);
   if (now.some((d) => d.state !== 'pending')) await refreshNotices(deps, key.keyId);

@@ -90,8 +90,9 @@ export class NotificationStore {
     await this.notices_.deleteOne({ keyId });
   }
 
-  async saveNotices(keyId: string, notices: NoticeRef[]): Promise<void> {
-    await this.notices_.updateOne({ keyId }, { $set: { notices } });
+  /** Records one posted notice, right after posting it (only the claimer writes here). */
+  async addNotice(keyId: string, notice: NoticeRef): Promise<void> {
+    await this.notices_.updateOne({ keyId }, { $push: { notices: notice } });
   }
 
   async notices(keyId: string): Promise<NoticeRef[]> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
+import { revocationJobId } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
@@ -57,6 +58,14 @@ afterAll(async () => {
   await Promise.all([mongo?.drop(), slack?.close(), receivers?.close()]);
 });
 
+async function fanOutDone(keyId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await publisher.queues.revocations.getJobState(revocationJobId(keyId))) !== 'completed') {
+    if (Date.now() > deadline) throw new Error('the fan-out did not complete');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('a worker process killed in the middle of deliveries', () => {
   it('another worker finishes them: every dependent notified at least once, duplicates share their webhook-id', async () => {
     const { key } = await core.keys.create(admin, { name: 'Crash key', description: 'Delivered across a worker crash', roles: ['ic_viewer'] });
@@ -106,6 +115,7 @@ describe('a worker process killed in the middle of deliveries', () => {
     await child.ready;
     await core.keys.revoke(admin, key.keyId);
     await receivers.waitUntil((got) => got.some((g) => g.path === '/stalled/0'), 20_000, 'first worker in flight');
+    await fanOutDone(key.keyId); // the notice is posted and recorded: its updates are what this test reads
     await child.kill();
 
     // No stall allowed: BullMQ fails the job itself, so the processor never records why.
