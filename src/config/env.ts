@@ -60,6 +60,7 @@ export const envSchema = z.object({
   VERIFY_CACHE_TTL_MS: int(0, 600_000).default(30_000).describe('Upper bound on how long a revoked key may stay cached if an invalidation message is lost.'),
   VERIFY_CACHE_MAX: int(0, 10_000_000).default(100_000).describe('Entries in each process\'s verification cache.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000).describe('Grace period for in-flight requests and jobs on SIGTERM.'),
+  ENV_FILE: z.string().min(1).default('.env').describe('File of KEY=value lines read at start-up for variables not already set; `none` reads nothing.'),
   DATA_DIR: z.string().min(1).default('.data').describe('Where the embedded MongoDB keeps its data when MONGODB_URI is unset.'),
 });
 
@@ -78,8 +79,8 @@ export class ConfigError extends Error {
  * Reads `.env` from the working directory, if there is one, into `env` without overriding
  * variables that are already set (the environment wins, as with `node --env-file`).
  */
-export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, file = '.env'): void {
-  if (!existsSync(file)) return;
+export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, file = env.ENV_FILE ?? '.env'): void {
+  if (file === 'none' || !existsSync(file)) return;
   for (const [k, v] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
     if (env[k] === undefined) env[k] = v;
   }

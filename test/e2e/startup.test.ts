@@ -7,7 +7,7 @@ import { mongoUriFor, redisUrl } from '../support/services.js';
 function runEntry(entry: string, env: Record<string, string>, timeoutMs = 30_000) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env },
       cwd: process.cwd(),
     });
     let stdout = '';

@@ -27,7 +27,7 @@ export interface AppProcess {
 export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', env: Record<string, string>, timeoutMs = 45_000): Promise<AppProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `src/main/${entry}.ts`], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

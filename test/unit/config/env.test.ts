@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/env.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, loadDotEnv } from '../../../src/config/env.js';
 
 const base = { SLACK_SIGNING_SECRET: 'secret-secret', SLACK_BOT_TOKEN: 'xoxb-123456' };
 
@@ -40,5 +43,25 @@ describe('loadConfig', () => {
       expect(lines.find((l) => l.startsWith('KEY_PREFIX '))).toMatch(/lowercase/);
       expect(lines).toHaveLength(5);
     }
+  });
+});
+
+describe('loadDotEnv', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'dotenv-')), '.env');
+  writeFileSync(file, 'SLACK_BOT_TOKEN=xoxb-from-file\nPORT=4000\n# a comment\nLOG_LEVEL=debug\n');
+
+  it('fills only variables the environment does not set', () => {
+    const env: NodeJS.ProcessEnv = { PORT: '5000', ENV_FILE: file };
+    loadDotEnv(env);
+    expect(env).toMatchObject({ SLACK_BOT_TOKEN: 'xoxb-from-file', PORT: '5000', LOG_LEVEL: 'debug' });
+  });
+
+  it('reads nothing with ENV_FILE=none or when the file is missing', () => {
+    const none: NodeJS.ProcessEnv = { ENV_FILE: 'none' };
+    loadDotEnv(none, 'none');
+    expect(none).toEqual({ ENV_FILE: 'none' });
+    const missing: NodeJS.ProcessEnv = {};
+    loadDotEnv(missing, join(tmpdir(), 'does-not-exist.env'));
+    expect(missing).toEqual({});
   });
 });
