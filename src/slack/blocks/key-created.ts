@@ -5,29 +5,28 @@ import { bold, code, limits, md, plain, truncate } from './text.js';
 
 const vaultAdvice = 'Store it in your secrets vault now (e.g. HashiCorp Vault, 1Password, AWS Secrets Manager) — Keywarden keeps only a hash and cannot show it again.';
 
+/** The modal that follows a create submission, in each of its states. */
+const createdView = (title: string, close: string, blocks: KnownBlock[]): ModalView => ({
+  type: 'modal',
+  callback_id: callbackIds.keyCreated,
+  title: plain(title, limits.viewTitle),
+  close: plain(close, limits.viewTitle),
+  blocks,
+});
+
 /** The modal after a create, while the secret goes to the DM: no secret in it. */
 export function keyCreatedModal(key: KeyRecord): ModalView {
-  return {
-    type: 'modal',
-    callback_id: callbackIds.keyCreated,
-    title: plain('API key created', limits.viewTitle),
-    close: plain('Done', limits.viewTitle),
-    blocks: [
-      { type: 'section', text: md(`:white_check_mark: Created ${bold(truncate(key.name, 64))} (${code(key.keyId)}).`) },
-      { type: 'section', text: md('The key is on its way to your direct messages with Keywarden. It is shown *only once*.') },
-    ],
-  };
+  return createdView('API key created', 'Done', [
+    { type: 'section', text: md(`:white_check_mark: Created ${bold(truncate(key.name, 64))} (${code(key.keyId)}).`) },
+    { type: 'section', text: md('The key is on its way to your direct messages with Keywarden. It is shown *only once*.') },
+  ]);
 }
 
 /** The ack when the create takes longer than the ack budget; updated once it is done. */
 export function keyCreatingModal(): ModalView {
-  return {
-    type: 'modal',
-    callback_id: callbackIds.keyCreated,
-    title: plain('New API key', limits.viewTitle),
-    close: plain('Close', limits.viewTitle),
-    blocks: [{ type: 'section', text: md(':hourglass_flowing_sand: Creating the key… The key will arrive in your direct messages with Keywarden; it is shown *only once*.') }],
-  };
+  return createdView('New API key', 'Close', [
+    { type: 'section', text: md(':hourglass_flowing_sand: Creating the key… The key will arrive in your direct messages with Keywarden; it is shown *only once*.') },
+  ]);
 }
 
 /** The secret itself, in a code block, with the vault advice. Only for the creator's eyes. */
@@ -44,14 +43,8 @@ export const secretMessageText = (key: KeyRecord) => `Your new API key ${key.nam
 
 /** The modal shows the secret when the DM could not be delivered. */
 export function secretModal(key: KeyRecord, token: string): ModalView {
-  return {
-    type: 'modal',
-    callback_id: callbackIds.keyCreated,
-    title: plain('API key created', limits.viewTitle),
-    close: plain('Done', limits.viewTitle),
-    blocks: [
-      { type: 'section', text: md(':warning: I could not send the key to your direct messages, so here it is. Copy it before closing this window.') },
-      ...secretBlocks(key, token),
-    ],
-  };
+  return createdView('API key created', 'Done', [
+    { type: 'section', text: md(':warning: I could not send the key to your direct messages, so here it is. Copy it before closing this window.') },
+    ...secretBlocks(key, token),
+  ]);
 }
