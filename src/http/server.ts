@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Counter } from 'prom-client';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { HttpError, requestIdOf, sendError, sendJson } from './errors.js';
@@ -16,7 +17,10 @@ export interface RequestContext {
   log: Logger;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void> | void;
+export type Handler = ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void> | void) & {
+  /** Set when the handler sends `x-request-id` itself (with its writeHead), sparing a setHeader per request. */
+  writesRequestId?: boolean;
+};
 
 export interface HttpServerOptions {
   verifier: Verifier;
@@ -56,6 +60,20 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
 
   let closing = false;
 
+  // Label lookups cost more than the increments: one bound child per route and status.
+  const responseSeries = new Map<string, Map<number, Counter.Internal>>();
+  const countResponse = (route: string, status: number) => {
+    let byStatus = responseSeries.get(route);
+    if (!byStatus) responseSeries.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (!series) byStatus.set(status, (series = httpResponses.labels(route, String(status))));
+    series.inc();
+  };
+  const fail = (res: ServerResponse, e: unknown, requestId: string, route: string) => {
+    sendError(res, e, requestId, hlog);
+    countResponse(route, res.statusCode);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -65,30 +83,28 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
       return;
     }
     const requestId = requestIdOf(req);
-    res.setHeader('x-request-id', requestId);
     if (closing) res.setHeader('connection', 'close');
     const methods = routes.get(path);
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     const handler = methods?.[method];
     const route = methods ? path : 'unmatched';
-    const finish = () => httpResponses.inc({ route, status: String(res.statusCode) });
-    const fail = (e: unknown) => {
-      sendError(res, e, requestId, hlog);
-      finish();
-    };
     if (!handler) {
-      fail(methods
+      // sendError sets x-request-id itself.
+      fail(res, methods
         ? new HttpError(405, 'method_not_allowed', `Use ${Object.keys(methods).join(', ')}.`, { allow: Object.keys(methods).join(', ') })
-        : new HttpError(404, 'not_found', `No route ${path}.`));
+        : new HttpError(404, 'not_found', `No route ${path}.`), requestId, route);
       return;
     }
+    if (!handler.writesRequestId) res.setHeader('x-request-id', requestId);
+    let done: Promise<void> | void;
     try {
-      const done = handler(req, res, { requestId, log: hlog });
-      if (done) done.then(finish, fail);
-      else finish();
+      done = handler(req, res, { requestId, log: hlog });
     } catch (e) {
-      fail(e);
+      fail(res, e, requestId, route);
+      return;
     }
+    if (done) done.then(() => countResponse(route, res.statusCode), (e: unknown) => fail(res, e, requestId, route));
+    else countResponse(route, res.statusCode);
   };
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest);

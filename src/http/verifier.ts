@@ -16,12 +16,19 @@ export interface VerifyOutcome {
   body: VerifyResponse;
   /** `body` as JSON, serialised once per cache entry rather than once per hit. */
   json: string;
+  /** UTF-8 length of `json` (its Content-Length), also computed once. */
+  bytes: number;
   source: VerifySource;
 }
 
 export interface Verifier {
   /** Answers "is this key good, and with which roles?" as the verify API returns it. */
   verify(token: string): Promise<VerifyOutcome>;
+  /**
+   * verify() for the hot path: the outcome itself when it needs no I/O (malformed, or a
+   * cache hit whose revocation epoch is fresh), else the promise verify() would return.
+   */
+  verifyNow(token: string): VerifyOutcome | Promise<VerifyOutcome>;
   /** True when this process's Redis connection answers PING (for /readyz). */
   redisReachable(): Promise<boolean>;
   /** Flushes pending lastUsedAt writes and closes the Redis connections. */
@@ -38,6 +45,9 @@ export interface VerifierOptions {
 interface Entry {
   body: VerifyResponse;
   json: string;
+  bytes: number;
+  /** The outcome a hit on this entry returns, built once. */
+  hit: VerifyOutcome;
   /** The key, for keyId → hash invalidation (absent for `unknown`). */
   keyId?: string;
   /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
@@ -45,7 +55,8 @@ interface Entry {
 }
 
 const MALFORMED_BODY: VerifyResponse = { valid: false, reason: 'malformed' };
-const MALFORMED: VerifyOutcome = { body: MALFORMED_BODY, json: JSON.stringify(MALFORMED_BODY), source: 'format' };
+const MALFORMED_JSON = JSON.stringify(MALFORMED_BODY);
+const MALFORMED: VerifyOutcome = { body: MALFORMED_BODY, json: MALFORMED_JSON, bytes: Buffer.byteLength(MALFORMED_JSON), source: 'format' };
 
 function toBody(r: VerifyResult): VerifyResponse {
   if (!r.valid) return { valid: false, reason: r.reason };
@@ -138,9 +149,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     core.keyRepo, redis, `${config.QUEUE_PREFIX}:last-used-lock`, vlog, opts.touchIntervalMs ?? 60_000,
   );
 
-  const answered = (entry: { body: VerifyResponse; json: string }, source: VerifySource): VerifyOutcome => {
-    if (entry.body.valid) lastUsed.used(entry.body.keyId);
-    return { body: entry.body, json: entry.json, source };
+  const answered = (outcome: VerifyOutcome): VerifyOutcome => {
+    if (outcome.body.valid) lastUsed.used(outcome.body.keyId);
+    return outcome;
   };
 
   const load = async (token: string, hash: string): Promise<VerifyOutcome> => {
@@ -151,7 +162,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     const stamp = cache ? (epoch.peek(started) ?? (await epoch.fresh(started)) ?? epoch.known) : undefined;
     started = performance.now();
     const body = toBody(await core.keys.verify(token));
-    const entry: Entry = { body, json: JSON.stringify(body) };
+    const json = JSON.stringify(body);
+    const bytes = Buffer.byteLength(json);
+    const entry: Entry = { body, json, bytes, hit: { body, json, bytes, source: 'cache' } };
     const left = ttl - (performance.now() - started);
     if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
       entry.keyId = body.valid ? body.keyId : undefined;
@@ -159,22 +172,33 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
       cache.set(hash, entry, { ttl: Math.floor(left) });
       if (entry.keyId) byKeyId.set(entry.keyId, hash);
     }
-    return answered(entry, 'store');
+    return answered({ body, json, bytes, source: 'store' });
+  };
+
+  // Same checks as ever, without an await when the answer is already known.
+  const verifyNow = (token: string): VerifyOutcome | Promise<VerifyOutcome> => {
+    const arrival = performance.now();
+    if (!checkToken(token, prefix).ok) return MALFORMED;
+    const hash = hashToken(token, config.KEY_PEPPER);
+    const hit = cache?.get(hash);
+    if (hit) {
+      if (!hit.body.valid) return answered(hit.hit);
+      const current = epoch.peek(arrival);
+      if (current !== undefined) {
+        if (current === hit.epoch) return answered(hit.hit);
+        return load(token, hash);
+      }
+      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? answered(hit.hit) : load(token, hash)));
+    }
+    return load(token, hash);
   };
 
   return {
     async verify(token) {
-      const arrival = performance.now();
-      if (!checkToken(token, prefix).ok) return MALFORMED;
-      const hash = hashToken(token, config.KEY_PEPPER);
-      const hit = cache?.get(hash);
-      if (hit) {
-        if (!hit.body.valid) return answered(hit, 'cache');
-        const current = epoch.peek(arrival) ?? (await epoch.fresh(arrival));
-        if (current !== undefined && current === hit.epoch) return answered(hit, 'cache');
-      }
-      return load(token, hash);
+      return verifyNow(token);
     },
+
+    verifyNow,
 
     async redisReachable() {
       try {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash as oneShotHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -43,26 +43,45 @@ export function generateToken(prefix: string): string {
 
 export type TokenCheck = { ok: true } | { ok: false; reason: 'malformed' };
 
+/** 0 for a base62 character's code, 1 for any other code (a 128-entry table; codes ≥ 128 are not base62). */
+const NOT_BASE62 = new Uint8Array(128).fill(1);
+for (let i = 0; i < ALPHABET.length; i++) NOT_BASE62[ALPHABET.charCodeAt(i)] = 0;
+
+const MALFORMED: TokenCheck = Object.freeze({ ok: false, reason: 'malformed' });
+const OK: TokenCheck = Object.freeze({ ok: true });
+
 /**
  * Checks shape and checksum only: no I/O, so typos and random strings are rejected
- * before anything reaches the database.
+ * before anything reaches the database. (Hot path: no regex, no Buffers; the checksum
+ * digits are compared without an early exit, like timingSafeEqual.)
  */
 export function checkToken(token: string, prefix: string): TokenCheck {
-  const expectedLength = prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
-  if (token.length !== expectedLength || !token.startsWith(`${prefix}_`)) return { ok: false, reason: 'malformed' };
-  const rest = token.slice(prefix.length + 1);
-  if (!/^[0-9A-Za-z]+$/.test(rest)) return { ok: false, reason: 'malformed' };
-  const body = token.slice(0, -CHECKSUM_LENGTH);
-  const sum = Buffer.from(token.slice(-CHECKSUM_LENGTH));
-  const expected = Buffer.from(checksum(body));
-  return timingSafeEqual(sum, expected) ? { ok: true } : { ok: false, reason: 'malformed' };
+  const start = prefix.length + 1;
+  if (token.length !== start + RANDOM_LENGTH + CHECKSUM_LENGTH || !token.startsWith(prefix) || token.charCodeAt(prefix.length) !== 95 /* _ */) {
+    return MALFORMED;
+  }
+  let bad = 0;
+  for (let i = start; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    bad |= c < 128 ? NOT_BASE62[c]! : 1;
+  }
+  if (bad) return MALFORMED;
+  const bodyLength = token.length - CHECKSUM_LENGTH;
+  // The six checksum digits, most significant first, compared digit by digit without branching.
+  let v = crc32(token.slice(0, bodyLength)) >>> 0;
+  let diff = 0;
+  for (let i = token.length - 1; i >= bodyLength; i--) {
+    diff |= token.charCodeAt(i) ^ ALPHABET.charCodeAt(v % 62);
+    v = Math.floor(v / 62);
+  }
+  return diff === 0 ? OK : MALFORMED;
 }
 
 /** What is stored: HMAC-SHA256 with the pepper when there is one, else SHA-256; hex. */
 export function hashToken(token: string, pepper?: string): string {
-  return pepper
-    ? createHmac('sha256', pepper).update(token).digest('hex')
-    : createHash('sha256').update(token).digest('hex');
+  if (pepper) return createHmac('sha256', pepper).update(token).digest('hex');
+  // crypto.hash (one-shot, Node ≥ 20.12) is over twice as fast as createHash for a token.
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token).digest('hex');
 }
 
 /** Constant-time comparison of two hex digests of equal length. */
