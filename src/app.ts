@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from './core.js';
 import type { Part } from './main/run.js';
 import { createSlackApp } from './slack/app.js';
@@ -19,11 +20,22 @@ export async function startApi(core: Core): Promise<Part[]> {
   const verifier = createVerifier(core);
   parts.push({ name: 'verifier', stop: () => verifier.close() });
 
-  const slack = await createSlackApp(core);
-  const http = createHttpServer(core, { verifier, slackListener: slack.requestListener, queues: publisher.queues });
+  // The verify API must not wait for Slack: listen first, and answer Slack with 503 (Slack
+  // retries) until auth.test has succeeded, which can take long when Slack is unreachable.
+  const socketMode = Boolean(config.SLACK_APP_TOKEN);
+  let slackListener: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const http = createHttpServer(core, {
+    verifier,
+    queues: publisher.queues,
+    slackListener: socketMode
+      ? undefined
+      : (req, res) => (slackListener ? slackListener(req, res) : void res.writeHead(503, { 'retry-after': '2' }).end()),
+  });
   const port = await http.listen(config.PORT);
-  log.info({ port, socketMode: Boolean(config.SLACK_APP_TOKEN) }, 'http listening');
+  log.info({ port, socketMode }, 'http listening');
   parts.push({ name: 'http', stop: () => http.close() });
+  const slack = await createSlackApp(core);
+  slackListener = slack.requestListener;
   await slack.start();
   parts.push({ name: 'slack', stop: () => slack.stop() });
   return parts;
