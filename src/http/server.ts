@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Counter } from 'prom-client';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { HttpError, requestIdOf, sendError, sendJson } from './errors.js';
-import { collectProcessMetrics, httpResponses } from './metrics.js';
+import { collectProcessMetrics, countSeries, httpResponses, type CountSeries } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { metricsRoute, type QueueLike } from './routes/metrics.js';
@@ -60,13 +59,13 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
 
   let closing = false;
 
-  // Label lookups cost more than the increments: one bound child per route and status.
-  const responseSeries = new Map<string, Map<number, Counter.Internal>>();
+  // Label lookups cost more than the increments: one bound series per route and status.
+  const responseSeries = new Map<string, Map<number, CountSeries>>();
   const countResponse = (route: string, status: number) => {
     let byStatus = responseSeries.get(route);
     if (!byStatus) responseSeries.set(route, (byStatus = new Map()));
     let series = byStatus.get(status);
-    if (!series) byStatus.set(status, (series = httpResponses.labels(route, String(status))));
+    if (!series) byStatus.set(status, (series = countSeries(httpResponses, route, String(status))));
     series.inc();
   };
   const fail = (res: ServerResponse, e: unknown, requestId: string, route: string) => {

@@ -1,10 +1,10 @@
 import { createHash, hash as oneShotHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Counter, Histogram } from 'prom-client';
+import type { Histogram } from 'prom-client';
 import { HttpError, sendJsonFast } from '../errors.js';
 import { readBody } from '../body.js';
-import { verifyDuration, verifyRequests } from '../metrics.js';
+import { countSeries, verifyDuration, verifyRequests, type CountSeries } from '../metrics.js';
 import { verifyRequest } from '../schemas.js';
 import type { Verifier, VerifySource } from '../verifier.js';
 import type { Handler } from '../server.js';
@@ -38,22 +38,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const NOT_JSON = 'Body must be JSON: {"key": "<token>"}.';
 const BAD_SHAPE = 'Body must be {"key": "<token>"} with key a string.';
 
-/**
- * The `key` of a parsed body. A hand check first, for the hot path: a non-null, non-array
- * object whose `key` is a string is exactly what `verifyRequest` accepts among JSON.parse
- * results (unknown members are allowed and ignored). Anything else goes to the zod schema,
- * which stays the authority (and the OpenAPI source), so the answer never differs from it.
- */
-function keyOf(json: unknown): string | undefined {
-  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
-    const key = (json as { key?: unknown }).key;
-    if (typeof key === 'string') return key;
-  }
-  const parsed = verifyRequest.safeParse(json);
-  return parsed.success ? parsed.data.key : undefined;
-}
-
-type Series = { count: Counter.Internal; latency: Histogram.Internal<'source'> };
+type Series = { count: CountSeries; latency: Histogram.Internal<'source'> };
 
 /**
  * `POST /v1/keys/verify`. Order: bearer (no body is read for strangers), Content-Type,
@@ -70,7 +55,7 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined)
     let bySource = bound.get(result);
     if (!bySource) bound.set(result, (bySource = new Map()));
     let m = bySource.get(source);
-    if (!m) bySource.set(source, (m = { count: verifyRequests.labels(result, source), latency: verifyDuration.labels(source) }));
+    if (!m) bySource.set(source, (m = { count: countSeries(verifyRequests, result, source), latency: verifyDuration.labels(source) }));
     return m;
   };
   const handler: Handler = async (req, res, ctx) => {
@@ -86,10 +71,10 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined)
     } catch {
       throw new HttpError(400, 'invalid_request', NOT_JSON);
     }
-    const key = keyOf(json);
-    if (key === undefined) throw new HttpError(400, 'invalid_request', BAD_SHAPE);
+    const parsed = verifyRequest.safeParse(json);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', BAD_SHAPE);
 
-    const now = verifier.verifyNow(key);
+    const now = verifier.verifyNow(parsed.data.key);
     const { body, json: text, bytes, source } = now instanceof Promise ? await now : now;
     sendJsonFast(res, 200, text, bytes, ctx.requestId);
     const m = series(body.valid ? 'valid' : body.reason, source);
