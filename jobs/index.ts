@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Core } from '../src/core.js';
+import { deadline } from '../src/util/deadline.js';
 import type { KeyRecord } from '../src/store/key-repository.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from './notification-store.js';
@@ -22,14 +23,6 @@ export interface RevocationPublisher {
   close(): Promise<void>;
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The API side of the queues. Its Redis connection fails fast (no offline queue, short
  * timeouts): when Redis is down, `onRevoked` rejects within a few seconds (KeyService logs
@@ -45,7 +38,7 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
     queues,
     async onRevoked(key) {
       // A late success after the timeout is harmless: the job id dedupes the sweeper's add.
-      await within(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
+      await deadline(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
       await notifications.markEnqueued(key.keyId);
     },
     async close() {
