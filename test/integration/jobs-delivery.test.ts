@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRevocationPublisher, startWorkers, sweep } from '../../jobs/index.js';
+import { createRevocationPublisher, sweep } from '../../jobs/index.js';
 import { jobDeps } from '../../jobs/context.js';
 import { WebhookSender } from '../../jobs/webhook-sender.js';
 import { webhookOutcomes } from '../../src/http/metrics.js';
@@ -10,9 +9,9 @@ import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
 import type { KeyRecord } from '../../src/store/key-repository.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { obliterateQueues } from '../support/processes.js';
-import { alwaysFail, failThenOk, startReceivers, type Behaviour, type Receivers } from '../support/receivers.js';
+import type { FakeSlack } from '../support/fake-slack.js';
+import { alwaysFail, failThenOk, type Behaviour, type Receivers } from '../support/receivers.js';
+import { startJobsStack, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
 
 const T = 'T0JOBS';
@@ -28,28 +27,19 @@ let core: Core;
 let publisher: ReturnType<typeof createRevocationPublisher>;
 let workers: { close(): Promise<void> };
 
+let stack: JobsStack | undefined;
+
 beforeAll(async () => {
-  [mongo, slack, receivers] = await Promise.all([openTestMongo('jobsdelivery'), startFakeSlack(), startReceivers()]);
-  config = testConfig({
-    QUEUE_PREFIX: `test-${randomUUID()}`,
-    SLACK_API_URL: slack.url,
+  stack = await startJobsStack('jobsdelivery', logs.log, {
     NOTIFY_CHANNEL_ID: 'C0NOTIFY',
     WEBHOOK_RETRY_SCHEDULE: '100,200',
     SWEEP_INTERVAL_MS: '300',
     SWEEP_GRACE_MS: '1000',
   });
-  core = createCore(config, logs.log, mongo);
-  publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
-  workers = await startWorkers(core);
+  ({ mongo, slack, receivers, config, core, publisher, workers } = stack);
 });
 
-afterAll(async () => {
-  await workers?.close();
-  await publisher?.close();
-  await obliterateQueues(config.REDIS_URL, config.QUEUE_PREFIX);
-  await Promise.all([mongo?.drop(), slack?.close(), receivers?.close()]);
-});
+afterAll(() => stack?.close());
 
 /** A key with one dependent per behaviour, each on its own receiver path. */
 async function keyWithDependents(label: string, behaviours: Behaviour[]) {

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
+import { createRevocationPublisher } from '../../jobs/index.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
 import type { KeyRecord } from '../../src/store/key-repository.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { obliterateQueues, startOwnRedis, type OwnRedis } from '../support/processes.js';
-import { startReceivers, type Receivers } from '../support/receivers.js';
-import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
+import type { FakeSlack } from '../support/fake-slack.js';
+import { startOwnRedis, type OwnRedis } from '../support/processes.js';
+import type { Receivers } from '../support/receivers.js';
+import { startJobsStack, type JobsStack } from '../support/jobs-stack.js';
+import { captureLogger, type openTestMongo } from '../support/services.js';
 
 // Redis is stopped for real here: a redis-server of this file's own, never the shared one.
 const T = 'T0REDIS';
@@ -24,28 +24,23 @@ let core: Core;
 let publisher: ReturnType<typeof createRevocationPublisher>;
 let workers: { close(): Promise<void> } | undefined;
 
+let stack: JobsStack | undefined;
+
 beforeAll(async () => {
-  [mongo, redis, slack, receivers] = await Promise.all([openTestMongo('jobsredis'), startOwnRedis(), startFakeSlack(), startReceivers()]);
-  config = testConfig({
+  redis = await startOwnRedis();
+  stack = await startJobsStack('jobsredis', logs.log, {
     REDIS_URL: redis.url,
-    QUEUE_PREFIX: `test-${randomUUID()}`,
-    SLACK_API_URL: slack.url,
     WEBHOOK_RETRY_SCHEDULE: '100,200',
     SWEEP_INTERVAL_MS: '200',
     SWEEP_GRACE_MS: '300',
     LOG_LEVEL: 'info',
   });
-  core = createCore(config, logs.log, mongo);
-  publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
-  workers = await startWorkers(core);
+  ({ mongo, slack, receivers, config, core, publisher, workers } = stack);
 });
 
 afterAll(async () => {
-  await workers?.close();
-  await publisher?.close();
-  await obliterateQueues(config.REDIS_URL, config.QUEUE_PREFIX).catch(() => undefined);
-  await Promise.all([mongo?.drop(), slack?.close(), receivers?.close(), redis?.dispose()]);
+  await stack?.close();
+  await redis?.dispose();
 });
 
 async function waitForDone(keyId: string, timeoutMs: number): Promise<KeyRecord> {
