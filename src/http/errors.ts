@@ -61,15 +61,16 @@ export function sendJsonText(res: ServerResponse, status: number, payload: strin
 /**
  * sendJsonText for the hot path: the headers go to writeHead as one flat array (no object
  * spread, no key enumeration) with the request id among them, so the response needs no
- * earlier setHeader (which sends writeHead down its slower merging path). `bytes` is the
- * payload's UTF-8 length, computed once by the caller's cache.
+ * earlier setHeader (which sends writeHead down its slower merging path). `length` is the
+ * payload's UTF-8 length as text, computed once by the caller's cache.
  */
-export function sendJsonFast(res: ServerResponse, status: number, payload: string, bytes: number, requestId: string): void {
+export function sendJsonFast(res: ServerResponse, status: number, payload: string, length: string, requestId: string): void {
+  // No Cache-Control: this answers POSTs, which no cache stores without explicit freshness
+  // (RFC 9111 §3); Node validates and lower-cases every header, so each one costs.
   res.writeHead(status, [
     'x-request-id', requestId,
     'content-type', 'application/json; charset=utf-8',
-    'content-length', String(bytes),
-    'cache-control', 'no-store',
+    'content-length', length,
   ]);
   res.end(payload);
 }

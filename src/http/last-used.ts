@@ -34,14 +34,16 @@ export class LastUsedRecorder {
     private readonly lockKey: string,
     private readonly log: Logger,
     intervalMs: number,
+    /** Called first at every flush, to hand over uses kept elsewhere (`record(keyId, epochMs)`). */
+    private readonly gather: (record: (keyId: string, at: number) => void) => void = () => undefined,
   ) {
     this.timer = setInterval(() => void this.flush(), intervalMs);
     this.timer.unref();
   }
 
-  /** Records a use now. */
-  used(keyId: string): void {
-    this.pending.set(keyId, Date.now());
+  /** Records a use at `at` (epoch ms; default now). The latest use of a key wins. */
+  used(keyId: string, at = Date.now()): void {
+    if (!(this.pending.get(keyId)! >= at)) this.pending.set(keyId, at);
   }
 
   /** Writes what was recorded, if this process gets the lock (waits up to `waitMs` for it). */
@@ -61,6 +63,7 @@ export class LastUsedRecorder {
   }
 
   private async write(waitMs: number): Promise<void> {
+    this.gather((keyId, at) => this.used(keyId, at));
     if (this.pending.size === 0) return;
     const owner = randomUUID();
     const deadline = Date.now() + waitMs;

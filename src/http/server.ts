@@ -14,11 +14,22 @@ import type { Verifier } from './verifier.js';
 export interface RequestContext {
   requestId: string;
   log: Logger;
+  /**
+   * For handlers marked `finishesLater`: call once, when the answer has been written, or
+   * with the error to answer instead.
+   */
+  done: (err?: unknown) => void;
 }
 
+/**
+ * A route. It is finished when it returns, or when its promise settles, or, if marked
+ * `finishesLater`, when it calls `ctx.done()`. A throw or rejection becomes the error answer.
+ */
 export type Handler = ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void> | void) & {
   /** Set when the handler sends `x-request-id` itself (with its writeHead), sparing a setHeader per request. */
   writesRequestId?: boolean;
+  /** Set when the handler reports its end through `ctx.done()` (callback style, for the hot path). */
+  finishesLater?: boolean;
 };
 
 export interface HttpServerOptions {
@@ -39,6 +50,45 @@ export interface HttpServer {
 
 const SLACK_PATH = '/slack/events';
 
+interface Route {
+  handler: Handler;
+  writesRequestId: boolean;
+  finishesLater: boolean;
+}
+
+/**
+ * The handlers of one path, with their flags read once, and the response counters of the
+ * path (bound once per status: label lookups cost more than the increments).
+ */
+class RouteSet {
+  readonly allow: string;
+  private readonly byMethod: Map<string, Route>;
+  private readonly byStatus = new Map<number, CountSeries>();
+  private lastStatus = 0;
+  private lastSeries: CountSeries | undefined;
+
+  constructor(readonly path: string, methods: Partial<Record<string, Handler>>) {
+    this.byMethod = new Map(Object.entries(methods).map(([method, handler]) => [
+      method, { handler: handler!, writesRequestId: handler!.writesRequestId === true, finishesLater: handler!.finishesLater === true },
+    ]));
+    this.allow = [...this.byMethod.keys()].join(', ');
+  }
+
+  routeFor(method: string): Route | undefined {
+    return this.byMethod.get(method);
+  }
+
+  count(status: number): void {
+    if (status !== this.lastStatus || !this.lastSeries) {
+      let series = this.byStatus.get(status);
+      if (!series) this.byStatus.set(status, (series = countSeries(httpResponses, this.path, String(status))));
+      this.lastStatus = status;
+      this.lastSeries = series;
+    }
+    this.lastSeries.inc();
+  }
+}
+
 /**
  * One plain node:http server on PORT for Slack and the HTTP API (no framework: the verify
  * path is a hot path). Routing is an exact path and method match.
@@ -49,28 +99,37 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
   collectProcessMetrics();
 
   let openapi: string | undefined;
-  const routes = new Map<string, Partial<Record<string, Handler>>>([
+  const table: [string, Partial<Record<string, Handler>>][] = [
     ['/v1/keys/verify', { POST: verifyRoute(opts.verifier, config.VERIFY_TOKEN) }],
     ['/healthz', { GET: healthRoute }],
     ['/readyz', { GET: readyRoute(core, opts.verifier) }],
     ['/metrics', { GET: metricsRoute(opts.queues ? [opts.queues.revocations, opts.queues.webhooks] : []) }],
     ['/openapi.json', { GET: (_req, res) => sendJson(res, 200, JSON.parse((openapi ??= JSON.stringify(openApiDocument())))) }],
-  ]);
+  ];
+  const routes = new Map(table.map(([path, methods]) => [path, new RouteSet(path, methods)]));
+  const unmatched = new RouteSet('unmatched', {});
 
   let closing = false;
 
-  // Label lookups cost more than the increments: one bound series per route and status.
-  const responseSeries = new Map<string, Map<number, CountSeries>>();
-  const countResponse = (route: string, status: number) => {
-    let byStatus = responseSeries.get(route);
-    if (!byStatus) responseSeries.set(route, (byStatus = new Map()));
-    let series = byStatus.get(status);
-    if (!series) byStatus.set(status, (series = countSeries(httpResponses, route, String(status))));
-    series.inc();
-  };
-  const fail = (res: ServerResponse, e: unknown, requestId: string, route: string) => {
+  const fail = (res: ServerResponse, e: unknown, requestId: string, set: RouteSet) => {
     sendError(res, e, requestId, hlog);
-    countResponse(route, res.statusCode);
+    set.count(res.statusCode);
+  };
+
+  /**
+   * A request's `done`: counts the answer, or answers the error; once. Made by a factory so
+   * that the closure is anonymous: tsx (esbuild's keepNames) gives a named function an
+   * Object.defineProperty call each time it is created, which on the verify path cost more
+   * than the routing itself.
+   */
+  const settle = (res: ServerResponse, requestId: string, set: RouteSet) => {
+    let finished = false;
+    return (e?: unknown) => {
+      if (finished) return;
+      finished = true;
+      if (e === undefined) set.count(res.statusCode);
+      else fail(res, e, requestId, set);
+    };
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -83,27 +142,26 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
     }
     const requestId = requestIdOf(req);
     if (closing) res.setHeader('connection', 'close');
-    const methods = routes.get(path);
-    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-    const handler = methods?.[method];
-    const route = methods ? path : 'unmatched';
-    if (!handler) {
+    const set = routes.get(path) ?? unmatched;
+    const route = set.routeFor(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
+    if (!route) {
       // sendError sets x-request-id itself.
-      fail(res, methods
-        ? new HttpError(405, 'method_not_allowed', `Use ${Object.keys(methods).join(', ')}.`, { allow: Object.keys(methods).join(', ') })
-        : new HttpError(404, 'not_found', `No route ${path}.`), requestId, route);
+      fail(res, set === unmatched
+        ? new HttpError(404, 'not_found', `No route ${path}.`)
+        : new HttpError(405, 'method_not_allowed', `Use ${set.allow}.`, { allow: set.allow }), requestId, set);
       return;
     }
-    if (!handler.writesRequestId) res.setHeader('x-request-id', requestId);
-    let done: Promise<void> | void;
+    if (!route.writesRequestId) res.setHeader('x-request-id', requestId);
+    const done = settle(res, requestId, set);
+    let result: Promise<void> | void;
     try {
-      done = handler(req, res, { requestId, log: hlog });
+      result = route.handler(req, res, { requestId, log: hlog, done });
     } catch (e) {
-      fail(res, e, requestId, route);
+      done(e);
       return;
     }
-    if (done) done.then(() => countResponse(route, res.statusCode), (e: unknown) => fail(res, e, requestId, route));
-    else countResponse(route, res.statusCode);
+    if (result) result.then(() => done(), done);
+    else if (!route.finishesLater) done();
   };
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest);

@@ -1,10 +1,11 @@
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Core } from '../core.js';
 import type { VerifyResult } from '../keys/key-service.js';
-import { checkToken, hashToken } from '../keys/token.js';
+import { CHECKSUM_LENGTH, checkToken, RANDOM_LENGTH } from '../keys/token.js';
 import { LastUsedRecorder } from './last-used.js';
 import { RevocationEpoch } from './revocation-epoch.js';
 import type { VerifyResponse } from './schemas.js';
@@ -16,9 +17,14 @@ export interface VerifyOutcome {
   body: VerifyResponse;
   /** `body` as JSON, serialised once per cache entry rather than once per hit. */
   json: string;
-  /** UTF-8 length of `json` (its Content-Length), also computed once. */
-  bytes: number;
+  /** UTF-8 length of `json` as text (its Content-Length), also computed once. */
+  length: string;
   source: VerifySource;
+  /**
+   * Free for the caller to remember what it derives from this outcome (the verify route keeps
+   * its metric series here): a cache hit returns the same outcome object every time.
+   */
+  memo?: unknown;
 }
 
 export interface Verifier {
@@ -28,7 +34,7 @@ export interface Verifier {
    * verify() for the hot path: the outcome itself when it needs no I/O (malformed, or a
    * cache hit whose revocation epoch is fresh), else the promise verify() would return.
    */
-  verifyNow(token: string): VerifyOutcome | Promise<VerifyOutcome>;
+  verifyNow(token: string, arrival?: number): VerifyOutcome | Promise<VerifyOutcome>;
   /** True when this process's Redis connection answers PING (for /readyz). */
   redisReachable(): Promise<boolean>;
   /** Flushes pending lastUsedAt writes and closes the Redis connections. */
@@ -44,19 +50,31 @@ export interface VerifierOptions {
 
 interface Entry {
   body: VerifyResponse;
-  json: string;
-  bytes: number;
   /** The outcome a hit on this entry returns, built once. */
   hit: VerifyOutcome;
   /** The key, for keyId → hash invalidation (absent for `unknown`). */
   keyId?: string;
   /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
   epoch?: string;
+  /** performance.now() of the latest hit not yet handed to the lastUsedAt recorder; 0 when none is. */
+  usedAt: number;
 }
 
-const MALFORMED_BODY: VerifyResponse = { valid: false, reason: 'malformed' };
-const MALFORMED_JSON = JSON.stringify(MALFORMED_BODY);
-const MALFORMED: VerifyOutcome = { body: MALFORMED_BODY, json: MALFORMED_JSON, bytes: Buffer.byteLength(MALFORMED_JSON), source: 'format' };
+function outcomeOf(body: VerifyResponse, source: VerifySource): VerifyOutcome {
+  const json = JSON.stringify(body);
+  return { body, json, length: String(Buffer.byteLength(json)), source };
+}
+
+const MALFORMED = outcomeOf({ valid: false, reason: 'malformed' }, 'format');
+
+/**
+ * The cache key: SHA-256 of the token as a 32-character latin1 string (cheaper to make and
+ * to hash into a Map than 64 hex digits). The cache lives in this process only, so it needs
+ * no pepper; the token itself is never kept.
+ */
+const cacheKey = typeof oneShotHash === 'function'
+  ? (token: string) => oneShotHash('sha256', token, 'binary')
+  : (token: string) => createHash('sha256').update(token).digest('binary');
 
 function toBody(r: VerifyResult): VerifyResponse {
   if (!r.valid) return { valid: false, reason: r.reason };
@@ -145,13 +163,26 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
   });
   sub.subscribe(epoch.channel).catch((e: Error) => onRedisError(e, 'subscribe to the revocation channel'));
 
+  // Hits only stamp their entry (no Map write, no clock read): the recorder gathers the
+  // stamped entries when it flushes.
+  const touched: Entry[] = [];
   const lastUsed = new LastUsedRecorder(
     core.keyRepo, redis, `${config.QUEUE_PREFIX}:last-used-lock`, vlog, opts.touchIntervalMs ?? 60_000,
+    (record) => {
+      for (const entry of touched) {
+        if (entry.usedAt !== 0 && entry.keyId !== undefined) record(entry.keyId, performance.timeOrigin + entry.usedAt);
+        entry.usedAt = 0;
+      }
+      touched.length = 0;
+    },
   );
 
-  const answered = (outcome: VerifyOutcome): VerifyOutcome => {
-    if (outcome.body.valid) lastUsed.used(outcome.body.keyId);
-    return outcome;
+  const hitOn = (entry: Entry, arrival: number): VerifyOutcome => {
+    if (entry.keyId !== undefined) {
+      if (entry.usedAt === 0) touched.push(entry);
+      entry.usedAt = arrival;
+    }
+    return entry.hit;
   };
 
   const load = async (token: string, hash: string): Promise<VerifyOutcome> => {
@@ -162,9 +193,8 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     const stamp = cache ? (epoch.peek(started) ?? (await epoch.fresh(started)) ?? epoch.known) : undefined;
     started = performance.now();
     const body = toBody(await core.keys.verify(token));
-    const json = JSON.stringify(body);
-    const bytes = Buffer.byteLength(json);
-    const entry: Entry = { body, json, bytes, hit: { body, json, bytes, source: 'cache' } };
+    const answer = outcomeOf(body, 'store');
+    const entry: Entry = { body, hit: { ...answer, source: 'cache' }, usedAt: 0 };
     const left = ttl - (performance.now() - started);
     if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
       entry.keyId = body.valid ? body.keyId : undefined;
@@ -172,24 +202,29 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
       cache.set(hash, entry, { ttl: Math.floor(left) });
       if (entry.keyId) byKeyId.set(entry.keyId, hash);
     }
-    return answered({ body, json, bytes, source: 'store' });
+    if (body.valid) lastUsed.used(body.keyId);
+    return answer;
   };
 
-  // Same checks as ever, without an await when the answer is already known.
-  const verifyNow = (token: string): VerifyOutcome | Promise<VerifyOutcome> => {
-    const arrival = performance.now();
-    if (!checkToken(token, prefix).ok) return MALFORMED;
-    const hash = hashToken(token, config.KEY_PEPPER);
+  const tokenLength = prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
+
+  /**
+   * Same answers as ever, without an await when the answer is already known. A cache hit
+   * skips the full format check: entries exist only for tokens that passed it, and the key
+   * is their SHA-256, so a hit is that same token. Everything else is checked in full
+   * before any I/O.
+   */
+  const verifyNow = (token: string, arrival = performance.now()): VerifyOutcome | Promise<VerifyOutcome> => {
+    if (token.length !== tokenLength) return MALFORMED;
+    const hash = cache ? cacheKey(token) : '';
     const hit = cache?.get(hash);
     if (hit) {
-      if (!hit.body.valid) return answered(hit.hit);
+      if (!hit.body.valid) return hit.hit;
       const current = epoch.peek(arrival);
-      if (current !== undefined) {
-        if (current === hit.epoch) return answered(hit.hit);
-        return load(token, hash);
-      }
-      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? answered(hit.hit) : load(token, hash)));
+      if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash);
+      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? hitOn(hit, arrival) : load(token, hash)));
     }
+    if (!checkToken(token, prefix).ok) return MALFORMED;
     return load(token, hash);
   };
 

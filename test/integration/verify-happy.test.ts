@@ -77,6 +77,19 @@ describe('POST /v1/keys/verify: a good key', () => {
     expect(at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1_000);
   });
 
+  it('a cache hit moves lastUsedAt on too, to the time of that hit', async () => {
+    const { keyId, token } = await app.createKey();
+    await app.verify({ key: token });
+    await expect.poll(async () => (await app.core.keyRepo.find('T0TEST', keyId))?.lastUsedAt, { timeout: 3_000 }).toBeInstanceOf(Date);
+    const first = (await app.core.keyRepo.find('T0TEST', keyId))!.lastUsedAt!.getTime();
+    await new Promise((r) => setTimeout(r, 300));
+    const hitAt = Date.now();
+    expect((await app.verifier.verify(token)).source).toBe('cache');
+    await expect.poll(async () => (await app.core.keyRepo.find('T0TEST', keyId))!.lastUsedAt!.getTime(), { timeout: 3_000 }).toBeGreaterThan(first);
+    const second = (await app.core.keyRepo.find('T0TEST', keyId))!.lastUsedAt!.getTime();
+    expect(Math.abs(second - hitAt)).toBeLessThan(250);
+  });
+
   it('accepts application/json with a charset and a vendor +json type', async () => {
     const { token } = await app.createKey();
     for (const type of ['application/json; charset=utf-8', 'application/vnd.keywarden+json']) {
