@@ -58,7 +58,12 @@ interface Entry {
   epoch?: string;
   /** performance.now() of the latest hit not yet handed to the lastUsedAt recorder; 0 when none is. */
   usedAt: number;
+  /** performance.now() after which a hit starts a background re-read (see REFRESH_AHEAD). */
+  refreshAt: number;
 }
+
+/** Share of an entry's lifetime after which a hit re-reads it in the background. */
+const REFRESH_AHEAD = 0.8;
 
 function outcomeOf(body: VerifyResponse, source: VerifySource): VerifyOutcome {
   const json = JSON.stringify(body);
@@ -185,25 +190,58 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     return entry.hit;
   };
 
-  const load = async (token: string, hash: string): Promise<VerifyOutcome> => {
+  /**
+   * MongoDB reads in flight, by cache key, so that concurrent misses of one token (a hot key
+   * whose entry just expired, 50 callers at once) make one read, not one each.
+   *
+   * Joining a read is safe for a request that arrives less than the lease `L` after the read
+   * began (or before it began): a revoke that returned before the request arrived committed
+   * in MongoDB at least `L` before that (it waits out `L` after committing), so before the
+   * read began, which therefore saw it. Later arrivals start a read of their own.
+   */
+  const flights = new Map<string, { readAt: number; answer: Promise<VerifyOutcome> }>();
+
+  const read = async (token: string, hash: string, flight: { readAt: number }): Promise<VerifyOutcome> => {
     const gen = generation;
     // A `valid` is cached stamped with an epoch read before the MongoDB read starts. A stale
     // stamp would be safe but useless (the next hit would miss), so refresh it first if needed.
     let started = performance.now();
     const stamp = cache ? (epoch.peek(started) ?? (await epoch.fresh(started)) ?? epoch.known) : undefined;
-    started = performance.now();
+    started = flight.readAt = performance.now();
     const body = toBody(await core.keys.verify(token));
     const answer = outcomeOf(body, 'store');
-    const entry: Entry = { body, hit: { ...answer, source: 'cache' }, usedAt: 0 };
-    const left = ttl - (performance.now() - started);
+    const now = performance.now();
+    const left = ttl - (now - started);
     if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
-      entry.keyId = body.valid ? body.keyId : undefined;
-      entry.epoch = body.valid ? stamp : undefined;
+      const entry: Entry = {
+        body, hit: { ...answer, source: 'cache' }, usedAt: 0,
+        keyId: body.valid ? body.keyId : undefined,
+        epoch: body.valid ? stamp : undefined,
+        refreshAt: now + left * REFRESH_AHEAD,
+      };
       cache.set(hash, entry, { ttl: Math.floor(left) });
       if (entry.keyId) byKeyId.set(entry.keyId, hash);
     }
     if (body.valid) lastUsed.used(body.keyId);
     return answer;
+  };
+
+  const load = (token: string, hash: string, arrival: number): Promise<VerifyOutcome> => {
+    const joined = flights.get(hash);
+    if (joined && arrival - joined.readAt < epoch.leaseMs) return joined.answer;
+    const flight = { readAt: Number.POSITIVE_INFINITY, answer: undefined as unknown as Promise<VerifyOutcome> };
+    flight.answer = read(token, hash, flight).finally(() => {
+      if (flights.get(hash) === flight) flights.delete(hash);
+    });
+    flights.set(hash, flight);
+    return flight.answer;
+  };
+
+  /** A hot entry is re-read in the background before it expires, so its callers never wait for MongoDB. */
+  const refreshAhead = (token: string, hash: string, entry: Entry, arrival: number) => {
+    entry.refreshAt = arrival + 1_000; // at most one attempt a second if MongoDB fails
+    if (flights.has(hash)) return;
+    load(token, hash, arrival).catch((e: unknown) => vlog.debug({ err: (e as Error).message }, 'background refresh of a cached verification failed'));
   };
 
   const tokenLength = prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
@@ -219,13 +257,15 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     const hash = cache ? cacheKey(token) : '';
     const hit = cache?.get(hash);
     if (hit) {
+      // Negative answers are final (see above): they simply expire.
       if (!hit.body.valid) return hit.hit;
+      if (arrival >= hit.refreshAt) refreshAhead(token, hash, hit, arrival);
       const current = epoch.peek(arrival);
-      if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash);
-      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? hitOn(hit, arrival) : load(token, hash)));
+      if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival);
+      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival)));
     }
     if (!checkToken(token, prefix).ok) return MALFORMED;
-    return load(token, hash);
+    return load(token, hash, arrival);
   };
 
   return {

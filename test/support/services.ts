@@ -14,19 +14,20 @@ export const uniqueDbName = (label = 'test') => `kw_${label.replace(/[^a-z0-9]/g
  * while a database is created or dropped, so the tests keep their total in-flight operations
  * below it (see .ci/run).
  */
-export function mongoUriFor(dbName: string): string {
+export function mongoUriFor(dbName: string, query: Record<string, string> = {}): string {
   const u = new URL(inject('mongoBaseUri'));
   u.pathname = `/${dbName}`;
   if (!u.searchParams.has('maxPoolSize')) u.searchParams.set('maxPoolSize', '6');
+  for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
   return u.toString();
 }
 
 export const redisUrl = () => inject('redisUrl');
 
 /** A fresh database; `drop()` removes it (call it in afterAll). */
-export async function openTestMongo(label?: string): Promise<Mongo & { dbName: string; drop(): Promise<void> }> {
+export async function openTestMongo(label?: string, query: Record<string, string> = {}): Promise<Mongo & { dbName: string; drop(): Promise<void> }> {
   const dbName = uniqueDbName(label);
-  const mongo = await connectMongo(mongoUriFor(dbName));
+  const mongo = await connectMongo(mongoUriFor(dbName, query));
   return {
     ...mongo,
     dbName,

@@ -26,8 +26,8 @@ export interface VerifyApp {
 }
 
 /** The verify API on a fresh database and queue prefix, listening on a free port. */
-export async function startVerifyApp(env: Record<string, string> = {}, opts: VerifierOptions = {}): Promise<VerifyApp> {
-  const mongo = await openTestMongo('verify');
+export async function startVerifyApp(env: Record<string, string> = {}, opts: VerifierOptions = {}, mongoQuery: Record<string, string> = {}): Promise<VerifyApp> {
+  const mongo = await openTestMongo('verify', mongoQuery);
   const logs = captureLogger();
   const core = createCore(testConfig({ QUEUE_PREFIX: `kwtest-${randomUUID().slice(0, 8)}`, ...env }), logs.log, mongo);
   const verifier = createVerifier(core, opts);
