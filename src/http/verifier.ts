@@ -227,13 +227,14 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
   };
 
   const load = (token: string, hash: string, arrival: number): Promise<VerifyOutcome> => {
-    const joined = flights.get(hash);
+    // With the cache turned off every check reads MongoDB, as configured.
+    const joined = cache ? flights.get(hash) : undefined;
     if (joined && arrival - joined.readAt < epoch.leaseMs) return joined.answer;
     const flight = { readAt: Number.POSITIVE_INFINITY, answer: undefined as unknown as Promise<VerifyOutcome> };
     flight.answer = read(token, hash, flight).finally(() => {
       if (flights.get(hash) === flight) flights.delete(hash);
     });
-    flights.set(hash, flight);
+    if (cache) flights.set(hash, flight);
     return flight.answer;
   };
 
