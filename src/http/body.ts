@@ -14,7 +14,8 @@ const EMPTY = Buffer.alloc(0);
  * (neither if the client goes away mid-body). A declared Content-Length over the limit is
  * refused before reading anything; a longer chunked body is refused as soon as it passes the
  * limit, and nothing more is buffered (the 413 closes the connection). A body whose declared
- * length has arrived is handed over at once, without waiting a tick for 'end'.
+ * length has arrived is handed over at once, without waiting a tick for 'end' (which is
+ * listened to only for chunked bodies).
  *
  * Callbacks rather than a promise: the verify API is a hot path, and listeners are inline
  * and stay attached once settled (a flag ignores later events), so nothing is detached or
@@ -25,6 +26,10 @@ export function receiveBody(req: IncomingMessage, limit: number, onBody: (body: 
   const declared = header === undefined ? -1 : Number(header);
   if (declared > limit) {
     onError(tooLarge(limit));
+    return;
+  }
+  if (declared === 0) {
+    onBody(EMPTY);
     return;
   }
   let first: Buffer | undefined;
@@ -50,6 +55,9 @@ export function receiveBody(req: IncomingMessage, limit: number, onBody: (body: 
       onBody(joined(first, chunks, size));
     }
   });
+  // With a declared length the body is complete at its last byte ('data' above); 'end'
+  // matters only for chunked bodies (each listener costs an emit per request).
+  if (declared > 0) return;
   req.on('end', () => {
     if (settled) return;
     settled = true;

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
@@ -121,6 +122,41 @@ describe('413: bodies over 8 KiB', () => {
     const res = await rawPost('/v1/keys/verify', big, { chunked: true });
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
+  });
+
+  it('a small chunked body (no Content-Length) is read to its end and answered', async () => {
+    const res = await rawPost('/v1/keys/verify', Buffer.from(JSON.stringify({ key: token })), { chunked: true });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ valid: true });
+  });
+
+  it('a body that arrives in pieces is answered once, when its last byte is in', async () => {
+    const body = Buffer.from(JSON.stringify({ key: token }));
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect(Number(new URL(app.base).port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (text += c));
+      socket.on('error', reject);
+      socket.on('connect', async () => {
+        socket.write(`POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
+        for (let i = 0; i < body.length; i += 7) {
+          socket.write(body.subarray(i, i + 7));
+          await new Promise((r) => setTimeout(r, 5));
+          // Nothing is answered before the last byte.
+          if (i + 7 < body.length && text !== '') reject(new Error(`answered early: ${text}`));
+        }
+      });
+      socket.on('end', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ valid: true });
+  });
+
+  it('Content-Length: 0 is a 400 at once', async () => {
+    const res = await rawPost('/v1/keys/verify', Buffer.alloc(0));
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error.code).toBe('invalid_request');
   });
 
   it('a body just under the limit is read', async () => {

@@ -72,7 +72,8 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined)
     if (SPIN >= 0) { receiveBody(req, BODY_LIMIT, () => { const t = performance.now() + SPIN / 1000; while (performance.now() < t); sendJsonFast(res, 200, FIXED.json, String(FIXED.json.length), ctx.requestId); ctx.done(); }, ctx.done); return; }
     const started = performance.now();
     checkBearer(req);
-    if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+    const type = req.headers['content-type'];
+    if (type !== 'application/json' && !JSON_TYPE.test(type ?? '')) {
       throw new HttpError(400, 'invalid_request', 'Content-Type must be application/json.');
     }
     receiveBody(req, BODY_LIMIT, (raw) => {
