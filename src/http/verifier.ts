@@ -62,6 +62,12 @@ interface Entry {
   refreshAt: number;
 }
 
+/** A MongoDB read in flight: when it began (Infinity until it does) and its answer. */
+interface Flight {
+  readAt: number;
+  answer?: Promise<VerifyOutcome>;
+}
+
 /** Share of an entry's lifetime after which a hit re-reads it in the background. */
 const REFRESH_AHEAD = 0.8;
 
@@ -199,9 +205,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
    * in MongoDB at least `L` before that (it waits out `L` after committing), so before the
    * read began, which therefore saw it. Later arrivals start a read of their own.
    */
-  const flights = new Map<string, { readAt: number; answer: Promise<VerifyOutcome> }>();
+  const flights = new Map<string, Flight>();
 
-  const read = async (token: string, hash: string, flight: { readAt: number }): Promise<VerifyOutcome> => {
+  const read = async (token: string, hash: string, flight: Flight): Promise<VerifyOutcome> => {
     const gen = generation;
     // A `valid` is cached stamped with an epoch read before the MongoDB read starts. A stale
     // stamp would be safe but useless (the next hit would miss), so refresh it first if needed.
@@ -229,13 +235,14 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
   const load = (token: string, hash: string, arrival: number): Promise<VerifyOutcome> => {
     // With the cache turned off every check reads MongoDB, as configured.
     const joined = cache ? flights.get(hash) : undefined;
-    if (joined && arrival - joined.readAt < epoch.leaseMs) return joined.answer;
-    const flight = { readAt: Number.POSITIVE_INFINITY, answer: undefined as unknown as Promise<VerifyOutcome> };
-    flight.answer = read(token, hash, flight).finally(() => {
+    if (joined?.answer && arrival - joined.readAt < epoch.leaseMs) return joined.answer;
+    const flight: Flight = { readAt: Number.POSITIVE_INFINITY };
+    const answer = read(token, hash, flight).finally(() => {
       if (flights.get(hash) === flight) flights.delete(hash);
     });
+    flight.answer = answer;
     if (cache) flights.set(hash, flight);
-    return flight.answer;
+    return answer;
   };
 
   /** A hot entry is re-read in the background before it expires, so its callers never wait for MongoDB. */
