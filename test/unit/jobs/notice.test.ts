@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { deliveryLine, renderNotice } from '../../../jobs/notice.js';
+import type { DeliveryAttempt, DeliveryRecord } from '../../../src/dependents/delivery-repository.js';
+import type { KeyRecord } from '../../../src/store/key-repository.js';
+
+const revokedAt = new Date('2026-11-29T10:00:00Z');
+const key: KeyRecord = {
+  communityId: 'T1', keyId: 'ak_0123456789ab', name: 'SOAR <runner> & co', description: 'Runs phishing triage playbooks',
+  roles: ['ic_viewer'], status: 'revoked', hint: 'wxyz', createdBy: 'U1', createdAt: new Date('2026-11-01T00:00:00Z'),
+  revokedAt, revokedBy: 'U2', notification: { state: 'pending', total: 0, delivered: 0, failed: 0, gone: 0 },
+};
+
+const attempts = (n: number): DeliveryAttempt[] => Array.from({ length: n }, (_, i) => ({ at: new Date(revokedAt.getTime() + i), status: 503, durationMs: 5 }));
+let seq = 0;
+const delivery = (state: DeliveryRecord['state'], over: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
+  communityId: 'T1', deliveryId: `msg_${seq}`, keyId: key.keyId, dependentId: `dep_${seq}`, dependentName: `dep-${seq++}`,
+  state, attempts: attempts(1), createdAt: revokedAt, ...over,
+});
+const allText = (m: ReturnType<typeof renderNotice>) => [m.text, ...m.blocks.map((b) => JSON.stringify(b))].join('\n');
+
+describe('deliveryLine', () => {
+  it('says plainly where each webhook stands', () => {
+    expect(deliveryLine(delivery('delivered', { dependentName: 'triage' }))).toBe(':white_check_mark: *triage*: notified');
+    expect(deliveryLine(delivery('delivered', { dependentName: 'triage', attempts: attempts(3) }))).toBe(':white_check_mark: *triage*: notified (after 3 attempts)');
+    expect(deliveryLine(delivery('failed', { dependentName: 'misp', attempts: attempts(8), lastError: 'HTTP 503' })))
+      .toBe(':x: *misp*: *NOT notified* — webhook failed after 8 attempts; last error: HTTP 503');
+    expect(deliveryLine(delivery('gone', { dependentName: 'old' }))).toContain('marked gone');
+    expect(deliveryLine(delivery('pending', { dependentName: 'slow', attempts: attempts(2), lastError: 'timeout' }))).toBe(':hourglass_flowing_sand: *slow*: sending (2 attempts so far; last error: timeout)');
+    expect(deliveryLine(delivery('pending', { dependentName: 'new', attempts: [] }))).toBe(':hourglass_flowing_sand: *new*: sending');
+  });
+
+  it('escapes names and errors, and clips long errors', () => {
+    const line = deliveryLine(delivery('failed', { dependentName: '<!channel>', lastError: `<@U1> ${'x'.repeat(500)}` }));
+    expect(line).toContain('&lt;!channel&gt;');
+    expect(line).not.toMatch(/<[!@]/);
+    expect(line.length).toBeLessThan(300);
+    expect(line.endsWith('…')).toBe(true);
+  });
+});
+
+describe('renderNotice', () => {
+  it('names the key, who revoked it and when, escaped, with a plain-text fallback', () => {
+    const m = renderNotice(key, []);
+    expect(m.blocks[0]).toMatchObject({ type: 'section', text: { type: 'mrkdwn' } });
+    const head = JSON.stringify(m.blocks[0]);
+    expect(head).toContain('SOAR &lt;runner&gt; &amp; co');
+    expect(head).toContain('`ak_0123456789ab`');
+    expect(head).toContain('<@U2>');
+    expect(head).toContain(`<!date^${revokedAt.getTime() / 1000}^`);
+    expect(m.text).toContain('No dependents were linked to this key; nothing to notify.');
+    expect(m.blocks).toHaveLength(2);
+  });
+
+  it('counts progress while deliveries are pending', () => {
+    const m = renderNotice(key, [delivery('delivered'), delivery('pending'), delivery('pending'), delivery('failed')]);
+    expect(m.text).toContain('Notifying 4 dependents: 1 notified, 2 in progress, 1 failed, 0 gone.');
+  });
+
+  it('warns when a dependent could not be notified, and says which and why in the fallback text', () => {
+    const m = renderNotice(key, [delivery('delivered'), delivery('failed', { dependentName: 'misp-sync', attempts: attempts(8), lastError: 'HTTP 503' })]);
+    expect(JSON.stringify(m.blocks[1])).toContain(':warning: 1 of 2 dependents could NOT be notified; they may still be using this key.');
+    expect(m.text).toContain('Webhook to misp-sync FAILED after 8 attempts: HTTP 503.');
+    expect(m.text).not.toContain(':warning:');
+  });
+
+  it('says all handled when everything is delivered or gone', () => {
+    expect(renderNotice(key, [delivery('delivered'), delivery('gone')]).text).toContain('All 2 dependents handled: 1 notified, 1 gone.');
+  });
+
+  it('lists failures first and at most 25 lines, so a failure is never the line cut off', () => {
+    const many = [...Array.from({ length: 40 }, () => delivery('delivered')), delivery('failed', { dependentName: 'the-one-that-failed' })];
+    const lines = (m: ReturnType<typeof renderNotice>) => (m.blocks[2] as { text: { text: string } }).text.text.split('\n');
+    const shown = lines(renderNotice(key, many));
+    expect(shown[0]).toContain('the-one-that-failed');
+    expect(shown).toHaveLength(26);
+    expect(shown[25]).toBe('…and 16 more.');
+  });
+
+  it('stays within Slack\'s limits for the worst inputs', () => {
+    const long = 'n'.repeat(64);
+    const worst = Array.from({ length: 300 }, () => delivery('failed', { dependentName: long, lastError: 'e'.repeat(2000), attempts: attempts(8) }));
+    const m = renderNotice({ ...key, name: long }, worst);
+    expect(m.text.length).toBeLessThanOrEqual(3000);
+    for (const b of m.blocks) expect((b as { text: { text: string } }).text.text.length).toBeLessThanOrEqual(3000);
+  });
+
+  it('never carries a secret: only names, ids and errors', () => {
+    const m = renderNotice(key, [delivery('delivered')]);
+    expect(allText(m)).not.toMatch(/kw_[0-9A-Za-z]{30}|whsec_/);
+    expect(allText(m)).not.toContain(key.hint);
+  });
+});
