@@ -8,10 +8,9 @@ import { enqueueRevocation, openQueues, redisConnection, revocationJobId, schedu
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
-import type { KeyRecord } from '../../src/store/key-repository.js';
 import type { FakeSlack } from '../support/fake-slack.js';
 import { alwaysFail, failThenOk, type Behaviour, type Receivers } from '../support/receivers.js';
-import { startJobsStack, type JobsStack } from '../support/jobs-stack.js';
+import { startJobsStack, waitForNotificationDone, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
 
 const T = 'T0JOBS';
@@ -55,15 +54,7 @@ async function keyWithDependents(label: string, behaviours: Behaviour[]) {
   return { key, deps };
 }
 
-async function waitForDone(keyId: string, timeoutMs = 20_000): Promise<KeyRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const key = await core.keyRepo.findByKeyId(keyId);
-    if (key?.notification.state === 'done') return key;
-    if (Date.now() > deadline) throw new Error(`notification of ${keyId} not done within ${timeoutMs} ms: ${JSON.stringify(key?.notification)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitForDone = (keyId: string, timeoutMs?: number) => waitForNotificationDone(core, keyId, timeoutMs);
 
 async function waitForJobState(jobId: string, state: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;

@@ -3,11 +3,10 @@ import { createRevocationPublisher } from '../../jobs/index.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
-import type { KeyRecord } from '../../src/store/key-repository.js';
 import type { FakeSlack } from '../support/fake-slack.js';
 import { startOwnRedis, type OwnRedis } from '../support/processes.js';
 import type { Receivers } from '../support/receivers.js';
-import { startJobsStack, type JobsStack } from '../support/jobs-stack.js';
+import { startJobsStack, waitForNotificationDone, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger, type openTestMongo } from '../support/services.js';
 
 // Redis is stopped for real here: a redis-server of this file's own, never the shared one.
@@ -43,15 +42,7 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-async function waitForDone(keyId: string, timeoutMs: number): Promise<KeyRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const key = await core.keyRepo.findByKeyId(keyId);
-    if (key?.notification.state === 'done') return key;
-    if (Date.now() > deadline) throw new Error(`notification of ${keyId} not done within ${timeoutMs} ms: ${JSON.stringify(key?.notification)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForDone = (keyId: string, timeoutMs: number) => waitForNotificationDone(core, keyId, timeoutMs, 100);
 
 describe('Redis down at revoke time', () => {
   it('the revoke succeeds at once; once Redis is back the sweeper delivers, each dependent exactly once', async () => {

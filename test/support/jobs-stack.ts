@@ -3,6 +3,7 @@ import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import type { Logger } from '../../src/log.js';
+import type { KeyRecord } from '../../src/store/key-repository.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { obliterateQueues } from './processes.js';
 import { startReceivers, type Receivers } from './receivers.js';
@@ -42,4 +43,15 @@ export async function startJobsStack(label: string, log: Logger, overrides: Reco
       await Promise.all([mongo.drop(), slack.close(), receivers.close()]);
     },
   };
+}
+
+/** Polls MongoDB until the key's revocation notification is done; throws with its state on timeout. */
+export async function waitForNotificationDone(core: Core, keyId: string, timeoutMs = 20_000, intervalMs = 50): Promise<KeyRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const key = await core.keyRepo.findByKeyId(keyId);
+    if (key?.notification.state === 'done') return key;
+    if (Date.now() > deadline) throw new Error(`notification of ${keyId} not done within ${timeoutMs} ms: ${JSON.stringify(key?.notification)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
 }
