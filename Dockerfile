@@ -15,7 +15,9 @@ COPY src ./src
 COPY jobs ./jobs
 RUN mkdir -p /app/.data && chown -R node:node /app/.data
 USER node
-EXPOSE 3000
+# 3000: Slack's public port (/slack/events, /healthz). 3001: the internal API (verify,
+# /readyz, /metrics), bound to API_HOST: loopback unless the deployment sets it (compose does).
+EXPOSE 3000 3001
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form with node directly so SIGTERM reaches the process (graceful shutdown).

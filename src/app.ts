@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from './core.js';
 import type { Part } from './main/run.js';
 import { createSlackApp } from './slack/app.js';
-import { createHttpServer } from './http/server.js';
+import { createApiServer, createPublicServer } from './http/server.js';
 import { createVerifier } from './http/verifier.js';
 import { createRevocationPublisher, startWorkers } from '../jobs/index.js';
 
 /**
- * The API side: one HTTP server on PORT for /slack/events (or Socket Mode), the verify API,
- * health and metrics; revocations are handed to the queue and dropped from every cache.
+ * The API side: the internal HTTP API on API_HOST:API_PORT (verify, health, readiness,
+ * metrics), and Slack's public server on PORT (/slack/events unless in Socket Mode, and
+ * /healthz); revocations are handed to the queue and dropped from every cache.
  */
 export async function startApi(core: Core): Promise<Part[]> {
   const { config, log } = core;
@@ -24,16 +25,18 @@ export async function startApi(core: Core): Promise<Part[]> {
   // retries) until auth.test has succeeded, which can take long when Slack is unreachable.
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   let slackListener: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const http = createHttpServer(core, {
-    verifier,
-    queues: publisher.queues,
+  const api = createApiServer(core, { verifier, queues: publisher.queues });
+  const apiPort = await api.listen(config.API_PORT, config.API_HOST);
+  log.info({ port: apiPort, host: config.API_HOST }, 'http api listening');
+  parts.push({ name: 'http-api', stop: () => api.close() });
+  const pub = createPublicServer(core, {
     slackListener: socketMode
       ? undefined
       : (req, res) => (slackListener ? slackListener(req, res) : void res.writeHead(503, { 'retry-after': '2' }).end()),
   });
-  const port = await http.listen(config.PORT);
+  const port = await pub.listen(config.PORT);
   log.info({ port, socketMode }, 'http listening');
-  parts.push({ name: 'http', stop: () => http.close() });
+  parts.push({ name: 'http', stop: () => pub.close() });
   const slack = await createSlackApp(core);
   slackListener = slack.requestListener;
   await slack.start();

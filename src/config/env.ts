@@ -38,7 +38,9 @@ export const envSchema = z.object({
   SLACK_API_URL: optional(z.url({ message: 'must be a URL such as https://slack.com/api/' })).describe('Base URL of the Slack Web API (tests point it at a local fake).'),
   MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'must be a mongodb:// or mongodb+srv:// URI' })).describe('MongoDB connection string; unset: an embedded mongodb-memory-server keeping data under .data/.'),
   REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379').describe('Redis for BullMQ and cache invalidation.'),
-  PORT: int(0, 65535).default(3000).describe('HTTP port for /slack/events, the verify API, health and metrics.'),
+  PORT: int(0, 65535).default(3000).describe('Public HTTP port, for Slack: serves only /slack/events and /healthz.'),
+  API_PORT: int(0, 65535).default(3001).describe('Internal HTTP port: the verify API, /healthz, /readyz, /metrics and /openapi.json. Must differ from PORT.'),
+  API_HOST: z.string().min(1).default('127.0.0.1').describe('Address API_PORT listens on. The default keeps the API on this host; set 0.0.0.0 (as docker-compose.yml does) only where the network in front is private.'),
   ADMIN_SLACK_USER_IDS: slackUserIds.default([]).describe('Slack user ids that are admins of every community they appear in (seeded once per id).'),
   NOTIFY_CHANNEL_ID: optional(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'must be a Slack channel id like C012AB3CD' })).describe('Channel that receives revocation notices.'),
   KEY_PREFIX: z.string().regex(/^[a-z][a-z0-9]{1,11}$/, { message: 'must be 2-12 lowercase letters or digits, starting with a letter' }).default('kw').describe('Prefix of every token, before the underscore.'),
@@ -89,7 +91,12 @@ export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, file = env.ENV_
 /** Parses an environment; throws ConfigError with one line per problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = envSchema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { PORT, API_PORT } = result.data;
+    // One port for both would put the internal API on Slack's public side (or fail to listen).
+    if (PORT === API_PORT && PORT !== 0) throw new ConfigError([`API_PORT must differ from PORT (both are ${PORT})`]);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
     return `${name} ${issue.message}`;

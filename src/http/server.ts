@@ -32,18 +32,21 @@ export type Handler = ((req: IncomingMessage, res: ServerResponse, ctx: RequestC
   finishesLater?: boolean;
 };
 
-export interface HttpServerOptions {
+export interface ApiServerOptions {
   verifier: Verifier;
-  /** Bolt's request listener; receives every request to /slack/events. */
-  slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Queues whose depths /metrics reports. */
   queues?: { revocations: QueueLike; webhooks: QueueLike };
 }
 
+export interface PublicServerOptions {
+  /** Bolt's request listener; receives every request to /slack/events (none in Socket Mode). */
+  slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
 export interface HttpServer {
   server: Server;
-  /** Listens on `port` (0: any free port) and resolves with the port in use. */
-  listen(port: number): Promise<number>;
+  /** Listens on `port` (0: any free port) of `host` (default: every interface) and resolves with the port in use. */
+  listen(port: number, host?: string): Promise<number>;
   /** Stops accepting, lets in-flight requests finish within SHUTDOWN_GRACE_MS, then cuts the rest. */
   close(): Promise<void>;
 }
@@ -90,22 +93,38 @@ class RouteSet {
 }
 
 /**
- * One plain node:http server on PORT for Slack and the HTTP API (no framework: the verify
- * path is a hot path). Routing is an exact path and method match.
+ * The internal HTTP API, on API_PORT: the verify API, health, readiness, metrics and the
+ * OpenAPI document. Never exposed to the internet (see README "Security model").
  */
-export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServer {
-  const { config, log } = core;
-  const hlog = log.child({ component: 'http' });
-  collectProcessMetrics();
-
+export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer {
   let openapi: string | undefined;
-  const table: [string, Partial<Record<string, Handler>>][] = [
-    ['/v1/keys/verify', { POST: verifyRoute(opts.verifier, config.VERIFY_TOKEN) }],
+  return createRoutedServer(core, [
+    ['/v1/keys/verify', { POST: verifyRoute(opts.verifier, core.config.VERIFY_TOKEN) }],
     ['/healthz', { GET: healthRoute }],
     ['/readyz', { GET: readyRoute(core, opts.verifier) }],
     ['/metrics', { GET: metricsRoute(opts.queues ? [opts.queues.revocations, opts.queues.webhooks] : []) }],
     ['/openapi.json', { GET: (_req, res) => sendJson(res, 200, JSON.parse((openapi ??= JSON.stringify(openApiDocument())))) }],
-  ];
+  ]);
+}
+
+/** The public server, on PORT: only what Slack (and a load balancer's health check) needs. */
+export function createPublicServer(core: Core, opts: PublicServerOptions): HttpServer {
+  return createRoutedServer(core, [['/healthz', { GET: healthRoute }]], opts.slackListener);
+}
+
+/**
+ * One plain node:http server (no framework: the verify path is a hot path). Routing is an
+ * exact path and method match; /slack/events, when given a listener, goes to it untouched.
+ */
+function createRoutedServer(
+  core: Core,
+  table: [string, Partial<Record<string, Handler>>][],
+  slackListener?: (req: IncomingMessage, res: ServerResponse) => void,
+): HttpServer {
+  const { config, log } = core;
+  const hlog = log.child({ component: 'http' });
+  collectProcessMetrics();
+
   const routes = new Map(table.map(([path, methods]) => [path, new RouteSet(path, methods)]));
   const unmatched = new RouteSet('unmatched', {});
 
@@ -136,8 +155,8 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (path === SLACK_PATH && opts.slackListener) {
-      opts.slackListener(req, res);
+    if (path === SLACK_PATH && slackListener) {
+      slackListener(req, res);
       return;
     }
     const requestId = requestIdOf(req);
@@ -172,10 +191,10 @@ export function createHttpServer(core: Core, opts: HttpServerOptions): HttpServe
 
   return {
     server,
-    listen(port) {
+    listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, () => {
+        server.listen(port, host, () => {
           server.off('error', reject);
           resolve((server.address() as AddressInfo).port);
         });

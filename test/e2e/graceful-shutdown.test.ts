@@ -77,7 +77,7 @@ describe('graceful shutdown of `npm start` (all parts in one process)', () => {
 
   it('answers what it took, finishes or returns its jobs, exits 0 in time; nothing is lost', async () => {
     const a = app!;
-    const port = Number(new URL(a.url).port);
+    const port = Number(new URL(a.apiUrl).port);
 
     // Revoke through Slack: the worker in the same process starts the (slow) deliveries.
     const res = await sendSigned(a.url, blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }), { secret: SECRET });

@@ -66,7 +66,23 @@ describe('scale-out: two bots, two workers, one MongoDB, one Redis', () => {
     return fake.waitFor('respond', (c) => c.url === responseUrl, 10_000);
   };
   const verifyOn = async (b: AppProcess, token: string) =>
-    (await fetch(`${b.url}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }) })).json() as Promise<Record<string, unknown>>;
+    (await fetch(`${b.apiUrl}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }) })).json() as Promise<Record<string, unknown>>;
+
+  it('Slack\'s public PORT serves only /slack/events and /healthz; API_PORT serves the API', async () => {
+    for (const b of bots) {
+      for (const path of ['/v1/keys/verify', '/metrics', '/openapi.json', '/readyz']) {
+        const res = await fetch(`${b.url}${path}`, path === '/v1/keys/verify'
+          ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"kw_x"}' }
+          : {});
+        expect(res.status, `${path} on PORT`).toBe(404);
+      }
+      expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+      for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+        expect((await fetch(`${b.apiUrl}${path}`)).status, `${path} on API_PORT`).toBe(200);
+      }
+      expect(await verifyOn(b, 'kw_x')).toEqual({ valid: false, reason: 'malformed' });
+    }
+  });
 
   it('creates keys through both bots; each token arrives once, by DM ephemeral', async () => {
     for (let i = 0; i < KEYS; i++) {

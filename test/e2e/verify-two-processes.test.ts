@@ -65,7 +65,7 @@ beforeAll(async () => {
     SLACK_BOT_TOKEN: 'xoxb-test-bot-token',
     MONGODB_URI: mongoUriFor(dbName),
     REDIS_URL: redisUrl(),
-    PORT: '0',
+    API_PORT: '0',
     ADMIN_SLACK_USER_IDS: 'UADMIN1',
     QUEUE_PREFIX: `kwtest-${randomUUID().slice(0, 8)}`,
     VERIFY_CACHE_TTL_MS: '600000', // long: only invalidation may make them forget a key

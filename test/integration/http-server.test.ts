@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createHttpServer } from '../../src/http/server.js';
+import { createApiServer } from '../../src/http/server.js';
 import { webhookOutcomes } from '../../src/http/metrics.js';
 import type { QueueLike } from '../../src/http/routes/metrics.js';
 import { json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
@@ -19,7 +19,7 @@ const queue = (name: string, counts: Record<string, number>): QueueLike => ({
 
 describe('GET /metrics with queues', () => {
   it('reports queue depths read at scrape time and webhook outcomes', async () => {
-    const http = createHttpServer(app.core, {
+    const http = createApiServer(app.core, {
       verifier: app.verifier,
       queues: { revocations: queue('revocations', { waiting: 3, active: 1 }), webhooks: queue('webhooks', { waiting: 7, delayed: 2, failed: 1 }) },
     });
@@ -38,7 +38,7 @@ describe('GET /metrics with queues', () => {
 
   it('a queue that cannot answer drops its series instead of failing the scrape', async () => {
     const broken: QueueLike = { name: 'webhooks', getJobCounts: (() => new Promise(() => undefined)) as QueueLike['getJobCounts'] };
-    const http = createHttpServer(app.core, { verifier: app.verifier, queues: { revocations: queue('revocations', { waiting: 0 }), webhooks: broken } });
+    const http = createApiServer(app.core, { verifier: app.verifier, queues: { revocations: queue('revocations', { waiting: 0 }), webhooks: broken } });
     const port = await http.listen(0);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -53,7 +53,7 @@ describe('GET /metrics with queues', () => {
 describe('close()', () => {
   it('lets an in-flight request finish, then refuses new connections', async () => {
     const { token } = await app.createKey();
-    const http = createHttpServer(app.core, { verifier: app.verifier });
+    const http = createApiServer(app.core, { verifier: app.verifier });
     const port = await http.listen(0);
     const slow = vi.spyOn(app.core.keys, 'verify').mockImplementationOnce(async (t) => {
       await new Promise((r) => setTimeout(r, 300));

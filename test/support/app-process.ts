@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -8,8 +9,10 @@ const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export interface AppProcess {
   readonly name: string;
   readonly child: ChildProcess;
-  /** Base URL of its HTTP server (bots and all-in-one). */
+  /** Base URL of its public server on PORT: /slack/events and /healthz (bots and all-in-one). */
   readonly url: string;
+  /** Base URL of its internal API on API_PORT: verify, /readyz, /metrics (bots and all-in-one). */
+  readonly apiUrl: string;
   /** Its stdout and stderr so far (pino JSON lines). */
   output(): string;
   /** SIGKILL, as abrupt as a crash; resolves once it is gone. */
@@ -22,9 +25,11 @@ export interface AppProcess {
 
 /**
  * Spawns an entry point with node + tsx and waits until it logged "started". The
- * environment is exactly `env` plus PATH and HOME, as a deployment would set it.
+ * environment is exactly `env` plus PATH and HOME, as a deployment would set it, and a
+ * free API_PORT when `env` has none (so that processes side by side do not collide).
  */
-export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', env: Record<string, string>, timeoutMs = 45_000): Promise<AppProcess> {
+export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = 45_000): Promise<AppProcess> {
+  const env: Record<string, string> = { ...given, API_PORT: given.API_PORT ?? String(await freePort()) };
   const child = spawn(process.execPath, ['--import', 'tsx', `src/main/${entry}.ts`], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env },
@@ -49,6 +54,7 @@ export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', en
     name,
     child,
     url: `http://127.0.0.1:${env.PORT ?? '3000'}`,
+    apiUrl: `http://127.0.0.1:${env.API_PORT}`,
     output: () => out,
     exited,
     async kill() {

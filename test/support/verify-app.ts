@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createCore, type Core } from '../../src/core.js';
-import { createHttpServer, type HttpServer } from '../../src/http/server.js';
+import { createApiServer, type HttpServer } from '../../src/http/server.js';
 import { createVerifier, type Verifier, type VerifierOptions } from '../../src/http/verifier.js';
 import { captureLogger, openTestMongo, testConfig } from './services.js';
 
@@ -31,7 +31,7 @@ export async function startVerifyApp(env: Record<string, string> = {}, opts: Ver
   const logs = captureLogger();
   const core = createCore(testConfig({ QUEUE_PREFIX: `kwtest-${randomUUID().slice(0, 8)}`, ...env }), logs.log, mongo);
   const verifier = createVerifier(core, opts);
-  const http = createHttpServer(core, { verifier });
+  const http = createApiServer(core, { verifier });
   const port = await http.listen(0);
   const base = `http://127.0.0.1:${port}`;
   return {

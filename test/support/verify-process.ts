@@ -2,13 +2,13 @@
 // environment like src/main does (no Slack, no workers), plus one route that exists only
 // here: POST /test/revoke {"keyId"} revokes through this process's KeyService as UADMIN1 of
 // T0TEST, so its after-revoke listeners (the cache invalidation) run in this process.
-// Prints "READY <port>" once listening; stops on SIGTERM.
+// Listens on API_PORT. Prints "READY <port>" once listening; stops on SIGTERM.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig } from '../../src/config/env.js';
 import { createCore } from '../../src/core.js';
 import { readBody } from '../../src/http/body.js';
 import { sendError, sendJson } from '../../src/http/errors.js';
-import { createHttpServer } from '../../src/http/server.js';
+import { createApiServer } from '../../src/http/server.js';
 import { createVerifier } from '../../src/http/verifier.js';
 import { createLogger } from '../../src/log.js';
 import { connectMongo } from '../../src/store/mongo.js';
@@ -18,7 +18,7 @@ const log = createLogger(config.LOG_LEVEL);
 const mongo = await connectMongo(config.MONGODB_URI);
 const core = createCore(config, log, mongo);
 const verifier = createVerifier(core);
-const http = createHttpServer(core, { verifier });
+const http = createApiServer(core, { verifier });
 
 const app = http.server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
 http.server.removeAllListeners('request');
@@ -33,7 +33,7 @@ http.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     .catch((e: unknown) => sendError(res, e, 'test', log));
 });
 
-const port = await http.listen(config.PORT);
+const port = await http.listen(config.API_PORT, config.API_HOST);
 process.stdout.write(`READY ${port}\n`);
 process.on('SIGTERM', () => {
   void (async () => {

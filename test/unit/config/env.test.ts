@@ -10,12 +10,18 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig(base);
     expect(c.PORT).toBe(3000);
+    expect(c.API_PORT).toBe(3001);
+    expect(c.API_HOST).toBe('127.0.0.1');
     expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(c.KEY_PREFIX).toBe('kw');
     expect(c.MONGODB_URI).toBeUndefined();
     expect(c.WEBHOOK_ALLOW_PRIVATE_NETWORKS).toBe(false);
     expect(c.ADMIN_SLACK_USER_IDS).toEqual([]);
     expect(c.LOG_LEVEL).toBe('info');
+  });
+
+  it('refuses one port for both Slack and the internal API', () => {
+    expect(() => loadConfig({ ...base, PORT: '8080', API_PORT: '8080' })).toThrow(/API_PORT must differ from PORT/);
   });
 
   it('parses lists and booleans', () => {

@@ -27,7 +27,7 @@ describe('.env.example', () => {
 
 describe('docker-compose.yml (what `docker compose config` checks, without an engine)', () => {
   const compose = parse(read('docker-compose.yml')) as {
-    services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: { test: unknown }; volumes?: string[] }>;
+    services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: { test: unknown }; volumes?: string[]; ports?: string[] }>;
     volumes: Record<string, unknown>;
   };
 
@@ -51,6 +51,13 @@ describe('docker-compose.yml (what `docker compose config` checks, without an en
       expect(s.healthcheck?.test).toBeDefined();
     }
     expect(compose.services.bot!.environment!.MONGODB_URI).toMatch(/replicaSet=rs0/);
+  });
+
+  it('lets other containers reach the internal API, and the host only on loopback', () => {
+    const { bot } = compose.services;
+    expect(bot!.environment).toMatchObject({ PORT: '3000', API_PORT: '3001', API_HOST: '0.0.0.0' });
+    const published = bot!.ports!.map((p) => p.replace(/\$\{[^}]*\}/g, 'X'));
+    expect(published).toEqual(['X:3000', '127.0.0.1:X:3001']);
   });
 
   it('starts bot and worker from one image, after healthy dependencies', () => {
