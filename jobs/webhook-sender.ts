@@ -6,7 +6,7 @@ import { guardedLookup, refusedAtDelivery, type UrlGuardOptions } from '../src/d
 export interface PostOutcome {
   /** HTTP status; absent when no response came. */
   status?: number;
-  /** Why it did not succeed: `HTTP 500: <start of body>`, a network error, a timeout. */
+  /** Why it did not succeed: `HTTP 500: <start of body, see errorSnippet>`, a network error, a timeout. */
   error?: string;
   /** The address was refused by the guard: retrying cannot help. */
   blocked?: boolean;
@@ -20,6 +20,14 @@ export interface WebhookSenderOptions extends UrlGuardOptions {
 }
 
 const BODY_SNIPPET = 200;
+
+/**
+ * The start of a receiver's error body as stored on the delivery and shown in the notice:
+ * one line, at most 200 characters, with `<`, `>`, `|`, `&` and control characters removed
+ * so that no mention, broadcast or disguised link can be built from it.
+ */
+export const errorSnippet = (body: string) =>
+  body.slice(0, BODY_SNIPPET).replace(/[<>|&\p{Cc}\p{Cf}]/gu, ' ').replace(/\s+/g, ' ').trim();
 
 /**
  * POSTs webhooks over node:http(s) with keep-alive agents whose `lookup` refuses private
@@ -71,8 +79,10 @@ export class WebhookSender {
           });
           res.on('end', () => {
             if (status >= 200 && status < 300) return done({ status });
-            const snippet = Buffer.concat(chunks).toString('utf8').slice(0, BODY_SNIPPET).replace(/\s+/g, ' ').trim();
-            done({ status, error: `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${snippet ? `: ${snippet}` : ''}` });
+            // The receiver's reason phrase is never kept; its body only as a snippet without
+            // the characters Slack mrkdwn builds mentions and links from.
+            const snippet = errorSnippet(Buffer.concat(chunks).toString('utf8'));
+            done({ status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}` });
           });
           res.on('error', (e) => done({ status, error: `HTTP ${status}, then ${e.message}` }));
         },

@@ -64,10 +64,10 @@ describe('link', () => {
 
   it.each([
     ['plain http', { url: 'http://8.8.8.8/x' }, /must use https/],
-    ['loopback', { url: 'https://127.0.0.1/x' }, /private, loopback or link-local/],
+    ['loopback', { url: 'https://127.0.0.1/x' }, /127\.0\.0\.1 is not a public address \(loopback\)/],
     ['private', { url: 'https://10.0.0.1/x' }, /private/],
-    ['cloud metadata', { url: 'https://169.254.169.254/latest' }, /private/],
-    ['IPv6 loopback', { url: 'https://[::1]/x' }, /private/],
+    ['cloud metadata', { url: 'https://169.254.169.254/latest' }, /169\.254\.169\.254 is not a public address \(link-local\)/],
+    ['IPv6 loopback', { url: 'https://[::1]/x' }, /::1 is not a public address \(loopback\)/],
     ['a name resolving to loopback', { url: 'https://localhost/x' }, /localhost resolves to/],
     ['an unknown kind', { kind: 'script' }, /playbook or cti_connector/],
     ['an empty name', { name: '   ' }, /1–64 characters/],

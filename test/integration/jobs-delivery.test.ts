@@ -290,9 +290,9 @@ describe('the address check at delivery time', () => {
       const port = new URL(receivers.origin).port;
       const byName = await strict.post(`https://localhost:${port}/rebound`, '{}', {});
       expect(byName).toMatchObject({ blocked: true });
-      expect(byName.error).toMatch(/refused: localhost resolves to \S+ is a private, loopback or link-local address/);
+      expect(byName.error).toMatch(/refused: localhost resolves to \S+ is not a public address/);
       const literal = await strict.post(`https://127.0.0.1:${port}/literal`, '{}', {});
-      expect(literal).toMatchObject({ blocked: true, error: 'refused: 127.0.0.1 is a private, loopback or link-local address' });
+      expect(literal).toMatchObject({ blocked: true, error: 'refused: 127.0.0.1 is not a public address (loopback)' });
       expect((await strict.post(receivers.url('/plain'), '{}', {})).error).toMatch(/must use https/);
       expect(receivers.received.length).toBe(before);
     } finally {
