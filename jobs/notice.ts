@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
+import { bold, code, escapeMrkdwn as esc, mention, truncate as clip } from '../src/slack/blocks/text.js';
 import type { KeyRecord } from '../src/store/key-repository.js';
 
 /** A Slack message: fallback text (also what notifications and screen readers show) and blocks. */
@@ -7,10 +8,6 @@ export interface NoticeMessage {
   text: string;
   blocks: KnownBlock[];
 }
-
-/** Slack mrkdwn escaping of user-supplied text. */
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Slack date formatting with a plain fallback. */
 const when = (d: Date | undefined) => {
@@ -22,7 +19,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** One line per dependent, saying plainly where its webhook stands. */
 export function deliveryLine(d: DeliveryRecord): string {
-  const name = `*${esc(d.dependentName)}*`;
+  const name = bold(d.dependentName);
   const tries = plural(d.attempts.length, 'attempt');
   switch (d.state) {
     case 'delivered':
@@ -44,8 +41,8 @@ const MAX_LINES = 25;
  * only the key's name and id, who revoked it and when, and the dependents' names.
  */
 export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): NoticeMessage {
-  const by = key.revokedBy ? `<@${key.revokedBy}>` : 'an admin';
-  const head = `:no_entry: API key *${esc(key.name)}* (\`${key.keyId}\`) was revoked by ${by} ${when(key.revokedAt)}.`;
+  const by = key.revokedBy ? mention(key.revokedBy) : 'an admin';
+  const head = `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.`;
   const count = (s: DeliveryRecord['state']) => deliveries.filter((d) => d.state === s).length;
   const pending = count('pending');
   const failed = deliveries.filter((d) => d.state === 'failed');
@@ -62,9 +59,10 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
 
   const failureText = failed
     .slice(0, 5)
-    .map((d) => ` Webhook to ${d.dependentName} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${clip(d.lastError ?? 'unknown', 200)}.`)
+    .map((d) => ` Webhook to ${esc(d.dependentName)} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${esc(clip(d.lastError ?? 'unknown', 200))}.`)
     .join('');
-  const text = `API key ${key.name} (${key.keyId}) was revoked by ${by}. ${summary.replace(/^:warning: /, '')}${failureText}`;
+  // The fallback text is mrkdwn too (chat.postMessage formats it): escaped like the blocks.
+  const text = `API key ${esc(key.name)} (${esc(key.keyId)}) was revoked by ${by}. ${summary.replace(/^:warning: /, '')}${failureText}`;
 
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: head } },

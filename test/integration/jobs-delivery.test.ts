@@ -156,6 +156,34 @@ describe('retries', () => {
     expect((after.delivered ?? 0) - (before.delivered ?? 0)).toBe(1);
   });
 
+  it('a receiver cannot put a mention or a disguised link into the notice, nor can key and dependent names', async () => {
+    const evil = '<!channel> urgent: sign in again at <https://evil.example|https://sso.corp.example> &amp; <@U0BOSS>';
+    const { key } = await core.keys.create(admin, { name: '<!here> billing', description: 'injection test', roles: ['ic_viewer'] });
+    receivers.on('/inject/0', () => ({ status: 500, statusMessage: 'Relogin <!channel>', body: evil }));
+    const { dependent } = await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: '<!channel> <https://evil.example|runbook>', url: receivers.url('/inject/0') });
+    await core.keys.revoke(admin, key.keyId);
+    await waitForDone(key.keyId);
+    const failed = (await deliveries().forKey(key.keyId)).find((d) => d.dependentId === dependent.dependentId)!;
+    expect(failed.state).toBe('failed');
+    // Stored: the status, and the body without the characters links and mentions are built from.
+    expect(failed.lastError).toMatch(/^HTTP 500: /);
+    expect(failed.lastError).not.toMatch(/[<>|&]/);
+    expect(failed.lastError).not.toContain('Relogin'); // the receiver's reason phrase is never kept
+    await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /could NOT be notified/.test(String(c.args.text)));
+    const sent = slack.calls.filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && String(c.args.text).includes(key.keyId));
+    expect(sent.map((c) => c.method)).toEqual(expect.arrayContaining(['chat.postMessage', 'chat.update']));
+    for (const call of sent) {
+      for (const surface of [String(call.args.text), JSON.stringify(call.args.blocks)]) {
+        expect(surface).not.toMatch(/<!(channel|here)/);
+        expect(surface).not.toMatch(/<https?:/);
+        expect(surface).not.toContain('<@U0BOSS');
+        expect(surface).toContain('&lt;!here&gt; billing');
+      }
+    }
+    const last = sent[sent.length - 1]!;
+    expect(String(last.args.text)).toContain('Webhook to &lt;!channel&gt; &lt;https://evil.example|runbook&gt; FAILED');
+  });
+
   it('a 410 marks the dependent gone, without retrying', async () => {
     const { key, deps } = await keyWithDependents('gone', [alwaysFail(410)]);
     await core.keys.revoke(admin, key.keyId);

@@ -10,7 +10,7 @@ export interface ReceivedWebhook {
 }
 
 /** How a path answers its n-th request (0-based): a status, optionally after a delay. */
-export type Behaviour = (n: number) => { status: number; delayMs?: number; body?: string };
+export type Behaviour = (n: number) => { status: number; delayMs?: number; body?: string; statusMessage?: string };
 
 /** Answers 200 at once. */
 export const ok: Behaviour = () => ({ status: 200 });
@@ -51,9 +51,11 @@ export async function startReceivers(): Promise<Receivers> {
       received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       const n = counts.get(path) ?? 0;
       counts.set(path, n + 1);
-      const { status, delayMs, body } = (behaviours.get(path) ?? ok)(n);
+      const { status, delayMs, body, statusMessage } = (behaviours.get(path) ?? ok)(n);
       const answer = () => {
-        if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end(body ?? (status < 300 ? 'ok' : 'error'));
+        if (res.destroyed) return;
+        if (statusMessage) res.statusMessage = statusMessage;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(body ?? (status < 300 ? 'ok' : 'error'));
       };
       if (delayMs) setTimeout(answer, delayMs).unref();
       else answer();

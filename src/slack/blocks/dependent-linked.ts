@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { dependentKindLabel, type DependentView } from './dependent.js';
-import { bold, code, md, truncate } from './text.js';
+import { bold, code, escapeMrkdwn, md, truncate } from './text.js';
 
 const what = (d: DependentView) => `${dependentKindLabel(d.kind)} ${bold(truncate(d.name, 64))}`;
 
@@ -16,3 +16,6 @@ export function dependentSecretBlocks(d: DependentView, secret: string): KnownBl
 /** The answer to `/apikey link` when the secret went to the DM. */
 export const dependentLinkedText = (d: DependentView) =>
   `:white_check_mark: Linked ${what(d)} to ${code(d.keyId)}. Its webhook signing secret is in your direct messages with Keywarden (shown once).`;
+
+/** Fallback text of the message carrying the secret: the name escaped, no secret. */
+export const dependentSecretText = (d: DependentView) => `Webhook signing secret for ${escapeMrkdwn(truncate(d.name, 64))}`;

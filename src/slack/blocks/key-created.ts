@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { KeyRecord } from '../../store/key-repository.js';
 import { callbackIds } from '../ids.js';
-import { bold, code, limits, md, plain, truncate } from './text.js';
+import { bold, code, escapeMrkdwn, limits, md, plain, truncate } from './text.js';
 
 const vaultAdvice = 'Store it in your secrets vault now (e.g. HashiCorp Vault, 1Password, AWS Secrets Manager) — Keywarden keeps only a hash and cannot show it again.';
 
@@ -39,7 +39,7 @@ export function secretBlocks(key: KeyRecord, token: string): KnownBlock[] {
 }
 
 /** Fallback text of the DM (notifications show it instead of blocks): no secret. */
-export const secretMessageText = (key: KeyRecord) => `Your new API key ${key.name} (${key.keyId}) — open Slack to copy it; it is shown only once.`;
+export const secretMessageText = (key: KeyRecord) => `Your new API key ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId}) — open Slack to copy it; it is shown only once.`;
 
 /** The modal shows the secret when the DM could not be delivered. */
 export function secretModal(key: KeyRecord, token: string): ModalView {

@@ -51,14 +51,14 @@ export function noticeModal(title: string, text: string): ModalView {
 export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean, dependents: readonly DependentView[]): Reply {
   const blocks: KnownBlock[] = [...keyFactsBlocks(key, catalog), ...dependentBlocks(dependents, false, 30)];
   if (isAdmin) blocks.push({ type: 'actions', block_id: blockIds.keyActions, elements: [button({ actionId: actionIds.editKey, text: 'Edit', value: key.keyId })] });
-  return { text: `API key ${key.name} (${key.keyId})`, blocks: blocks.slice(0, limits.messageBlocks) };
+  return { text: `API key ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})`, blocks: blocks.slice(0, limits.messageBlocks) };
 }
 
 /** `/apikey revoke`: an ephemeral confirmation with the danger button. */
 export function revokeConfirmReply(key: KeyRecord): Reply {
   if (key.status === 'revoked') return revokedReply(key, false);
   return {
-    text: `Revoke ${key.name} (${key.keyId})?`,
+    text: `Revoke ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})?`,
     blocks: [
       { type: 'section', text: md(`Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*`) },
       { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key)] },

@@ -1,4 +1,4 @@
-import { dependentLinkedText, dependentSecretBlocks } from '../blocks/dependent-linked.js';
+import { dependentLinkedText, dependentSecretBlocks, dependentSecretText } from '../blocks/dependent-linked.js';
 import { noticeReply } from '../blocks/messages.js';
 import type { CommandContext } from './context.js';
 import type { ApikeyCommand } from './grammar.js';
@@ -15,10 +15,10 @@ export async function linkCommand(ctx: CommandContext, cmd: Extract<ApikeyComman
   try {
     const dm = await client.conversations.open({ users: actor.userId });
     if (!dm.channel?.id) throw new Error('conversations.open returned no channel');
-    await client.chat.postEphemeral({ channel: dm.channel.id, user: actor.userId, text: `Webhook signing secret for ${dependent.name}`, blocks });
+    await client.chat.postEphemeral({ channel: dm.channel.id, user: actor.userId, text: dependentSecretText(dependent), blocks });
   } catch (e) {
     deps.log.warn({ dependentId: dependent.dependentId, err: (e as Error).message }, 'secret DM failed; answering ephemerally');
-    await ctx.reply({ text: `Webhook signing secret for ${dependent.name}`, blocks });
+    await ctx.reply({ text: dependentSecretText(dependent), blocks });
     return;
   }
   await ctx.reply(noticeReply(dependentLinkedText(dependent)));

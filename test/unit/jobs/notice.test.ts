@@ -38,6 +38,14 @@ describe('deliveryLine', () => {
   });
 });
 
+describe('clipping', () => {
+  it('never splits a surrogate pair, in the lines or the fallback text', () => {
+    const m = renderNotice(key, [delivery('failed', { dependentName: 'emoji', lastError: `HTTP 500: ${'🔥'.repeat(400)}` })]);
+    for (const t of [m.text, ...m.blocks.map((b) => JSON.stringify(b))]) expect(() => encodeURIComponent(t)).not.toThrow();
+    expect(deliveryLine(delivery('pending', { lastError: `x${'🔑'.repeat(200)}` }))).toMatch(/🔑…\)$/);
+  });
+});
+
 describe('renderNotice', () => {
   it('names the key, who revoked it and when, escaped, with a plain-text fallback', () => {
     const m = renderNotice(key, []);

@@ -3,9 +3,9 @@ import { RoleCatalog, loadRoleCatalog } from '../../../src/roles/catalog.js';
 import type { KeyRecord, ListPage } from '../../../src/store/key-repository.js';
 import { createKeyModal, parseCreateModalMeta, roleOptions } from '../../../src/slack/blocks/create-modal.js';
 import type { DependentView } from '../../../src/slack/blocks/dependent.js';
-import { dependentSecretBlocks } from '../../../src/slack/blocks/dependent-linked.js';
+import { dependentSecretBlocks, dependentSecretText } from '../../../src/slack/blocks/dependent-linked.js';
 import { homeView } from '../../../src/slack/blocks/home.js';
-import { keyCreatedModal, secretModal } from '../../../src/slack/blocks/key-created.js';
+import { keyCreatedModal, secretMessageText, secretModal } from '../../../src/slack/blocks/key-created.js';
 import { keyModal, parseKeyModalMeta } from '../../../src/slack/blocks/key-details.js';
 import { keyListBlocks } from '../../../src/slack/blocks/key-list.js';
 import { helpReply, membersReply, revokeConfirmReply, revokedReply, showReply, usageReply } from '../../../src/slack/blocks/messages.js';
@@ -149,5 +149,20 @@ describe('what the builders show', () => {
     expect(JSON.stringify(keyCreatedModal(key))).not.toContain('kw_');
     expect(JSON.stringify(secretModal(key, token))).toContain(token);
     expect(JSON.stringify(secretModal(key, token))).toMatch(/vault/);
+  });
+});
+
+describe('fallback texts are escaped like the blocks (Slack formats `text` as mrkdwn too)', () => {
+  const evilKey = worstKey(1, { name: '<!channel> <https://evil.example|sso> &', status: 'active' });
+  const evilDependent: DependentView = { dependentId: 'dep_x', keyId: evilKey.keyId, kind: 'playbook', name: '<!here> <@U0BOSS>', webhookUrl: 'https://hooks.example.com/x', status: 'active', createdAt: new Date() };
+  it.each([
+    ['show', () => showReply(evilKey, catalog, true, [evilDependent]).text],
+    ['revoke confirmation', () => revokeConfirmReply(evilKey).text],
+    ['secret DM', () => secretMessageText(evilKey)],
+    ['dependent secret', () => dependentSecretText(evilDependent)],
+  ])('%s', (_label, text) => {
+    const t = text();
+    expect(t).not.toMatch(/<[!@h]/);
+    expect(t).toMatch(/&lt;!(channel|here)&gt;/);
   });
 });
