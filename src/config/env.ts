@@ -63,6 +63,7 @@ export const envSchema = z.object({
   VERIFY_CACHE_MAX: int(0, 10_000_000).default(100_000).describe('Entries in each process\'s verification cache.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000).describe('Grace period for in-flight requests and jobs on SIGTERM.'),
   ENV_FILE: z.string().min(1).default('.env').describe('File of KEY=value lines read at start-up for variables not already set; `none` reads nothing.'),
+  CLOCK_OFFSET_FILE: optional(z.string().min(1)).describe('Tests and drills only: a file holding milliseconds added to the wall clock (read on every use) so that several processes share a moved clock for expiry and reminders.'),
   DATA_DIR: z.string().min(1).default('.data').describe('Where the embedded MongoDB keeps its data when MONGODB_URI is unset.'),
 });
 

@@ -54,6 +54,8 @@ interface Entry {
   hit: VerifyOutcome;
   /** The key, for keyId → hash invalidation (absent for `unknown`). */
   keyId?: string;
+  /** Expiry instant (ms since the epoch, the domain clock) of a `valid` answer's key; Infinity: never. */
+  expiresAt: number;
   /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
   epoch?: string;
   /** performance.now() of the latest hit not yet handed to the lastUsedAt recorder; 0 when none is. */
@@ -77,6 +79,7 @@ function outcomeOf(body: VerifyResponse, source: VerifySource): VerifyOutcome {
 }
 
 const MALFORMED = outcomeOf({ valid: false, reason: 'malformed' }, 'format');
+const EXPIRED = outcomeOf({ valid: false, reason: 'expired' }, 'cache');
 
 /**
  * The cache key: SHA-256 of the token as a 32-character latin1 string (cheaper to make and
@@ -103,7 +106,7 @@ function toBody(r: VerifyResult): VerifyResponse {
  * so a token answered `unknown` cannot later become a key; and `revoked` is final.
  */
 export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier {
-  const { config, log } = core;
+  const { config, log, clock } = core;
   const vlog = log.child({ component: 'verifier' });
   const prefix = config.KEY_PREFIX;
   const ttl = config.VERIFY_CACHE_TTL_MS;
@@ -214,13 +217,15 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     let started = performance.now();
     const stamp = cache ? (epoch.peek(started) ?? (await epoch.fresh(started)) ?? epoch.known) : undefined;
     started = flight.readAt = performance.now();
-    const body = toBody(await core.keys.verify(token));
+    const result = await core.keys.verify(token);
+    const body = toBody(result);
     const answer = outcomeOf(body, 'store');
     const now = performance.now();
     const left = ttl - (now - started);
     if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
       const entry: Entry = {
         body, hit: { ...answer, source: 'cache' }, usedAt: 0,
+        expiresAt: result.valid ? (result.key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY,
         keyId: body.valid ? body.keyId : undefined,
         epoch: body.valid ? stamp : undefined,
         refreshAt: now + left * REFRESH_AHEAD,
@@ -267,6 +272,8 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     if (hit) {
       // Negative answers are final (see above): they simply expire.
       if (!hit.body.valid) return hit.hit;
+      // A key expires at an instant, not by invalidation: every entry carries its expiry.
+      if (hit.expiresAt <= clock.now()) return EXPIRED;
       if (arrival >= hit.refreshAt) refreshAhead(token, hash, hit, arrival);
       const current = epoch.peek(arrival);
       if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival);

@@ -6,6 +6,8 @@ import type { Actor, MemberService } from '../members/member-service.js';
 import type { RoleCatalog } from '../roles/catalog.js';
 import type { KeyRecord, KeyRepository, ListPage } from '../store/key-repository.js';
 import { decodeCursor } from '../store/key-repository.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { expiryInput, lifeStatus, resolveExpiry } from './key-life.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
 export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than 100 characters (11–99).';
@@ -16,10 +18,12 @@ export const createKeyInput = z.object({
   name: z.string({ message: NAME_RULE }).trim().min(1, { message: NAME_RULE }).max(64, { message: NAME_RULE }),
   description: z.string({ message: DESCRIPTION_RULE }).trim().min(11, { message: DESCRIPTION_RULE }).max(99, { message: DESCRIPTION_RULE }),
   roles: z.array(z.string(), { message: 'Pick at least one role.' }).min(1, { message: 'Pick at least one role.' }),
-});
+}).extend(expiryInput.shape);
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
+/** A create input that passed every rule, with its expiry instant resolved (null: never). */
+export type ValidKeyInput = Pick<CreateKeyInput, 'name' | 'description' | 'roles'> & { expiresAt: Date | null };
 
-export const listStatuses = ['active', 'revoked', 'all'] as const;
+export const listStatuses = ['active', 'expired', 'revoked', 'all'] as const;
 export type ListStatus = (typeof listStatuses)[number];
 
 export interface ListOptions {
@@ -33,7 +37,7 @@ export interface ListOptions {
 
 export type VerifyResult =
   | { valid: true; key: KeyRecord }
-  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked'; keyId?: string };
+  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired'; keyId?: string };
 
 /** Called after a revocation is recorded; failures are logged (the sweeper covers them). */
 export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
@@ -41,6 +45,8 @@ export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
 export interface KeyServiceOptions {
   prefix: string;
   pepper?: string;
+  /** The domain's clock (expiry, statuses, event times); the system clock by default. */
+  clock?: Clock;
 }
 
 /** The rules of API keys. Knows nothing of Slack, HTTP or queues. */
@@ -55,7 +61,12 @@ export class KeyService {
     private readonly audit: AuditLog,
     private readonly log: Logger,
     private readonly opts: KeyServiceOptions,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** The clock every rule about time uses (jobs read it from here too). */
+  readonly clock: Clock;
 
   /** Registers work to do after each revocation (enqueue notifications, drop caches). */
   onRevoked(listener: RevokedListener): void {
@@ -82,9 +93,10 @@ export class KeyService {
   }
 
   /** Validates without creating: the modal uses it to show errors inline. */
-  validate(input: unknown): CreateKeyInput {
+  validate(input: unknown): ValidKeyInput {
     const parsed = createKeyInput.safeParse(input);
     const fields: Record<string, string> = {};
+    let expiresAt: Date | null = null;
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const f = String(issue.path[0] ?? 'input');
@@ -93,11 +105,15 @@ export class KeyService {
     } else {
       const unknown = parsed.data.roles.filter((r) => !this.roles.has(r));
       if (unknown.length) fields.roles = `Unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`;
+      const expiry = resolveExpiry(parsed.data, this.clock.now());
+      if ('errors' in expiry) Object.assign(fields, expiry.errors);
+      else expiresAt = expiry.expiresAt;
     }
     if (!parsed.success || Object.keys(fields).length) {
       throw new KeyError('invalid_input', Object.values(fields).join(' '), fields);
     }
-    return { ...parsed.data, roles: [...new Set(parsed.data.roles)] };
+    const { name, description, roles } = parsed.data;
+    return { name, description, roles: [...new Set(roles)], expiresAt };
   }
 
   /** Creates a key. The token is returned here once and exists nowhere else. */
@@ -114,9 +130,10 @@ export class KeyService {
       tokenHash: hashToken(token, this.opts.pepper),
       hint: tokenHint(token),
       createdBy: actor.userId,
-      createdAt: new Date(),
+      createdAt: new Date(this.clock.now()),
+      ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
     });
-    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles } });
+    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null } });
     this.log.info({ communityId: key.communityId, keyId: key.keyId, by: actor.userId }, 'api key created');
     return { key, token };
   }
@@ -127,6 +144,7 @@ export class KeyService {
     return this.repo.list({
       communityId: actor.communityId,
       status: opts.status ?? 'active',
+      now: new Date(this.clock.now()),
       words,
       limit: Math.min(Math.max(opts.limit ?? 10, 1), 10),
       after: decodeCursor(opts.after),
@@ -159,7 +177,7 @@ export class KeyService {
     // serialise the conditional update below on its own, but compatible servers such as
     // FerretDB v1 let concurrent conditional updates all succeed.
     const eventId = `key.revoked:${actor.communityId}:${id}`;
-    const at = new Date();
+    const at = new Date(this.clock.now());
     const won = await this.audit.recordOnce(eventId, { communityId: actor.communityId, actor: actor.userId, action: 'key.revoked', target: id, details: { name: current.name }, at });
     if (!won) {
       // Someone else won. Apply their revocation too, in case they died between the two
@@ -190,7 +208,8 @@ export class KeyService {
     const key = await this.repo.findByTokenHash(hash);
     if (!key || !sameHash(key.tokenHash, hash)) return { valid: false, reason: 'unknown' };
     const { tokenHash: _omit, ...record } = key;
-    if (record.status !== 'active') return { valid: false, reason: 'revoked', keyId: record.keyId };
+    const status = lifeStatus(record, this.clock.now());
+    if (status !== 'active') return { valid: false, reason: status, keyId: record.keyId };
     return { valid: true, key: record };
   }
 }

@@ -28,6 +28,10 @@ export const actionIds = {
   nameInput: 'name',
   descriptionInput: 'description',
   rolesInput: 'roles',
+  /** Create modal: Expires (30/90/180/365 days, never, on a date). */
+  expiresInput: 'expires',
+  /** Create modal: the date, used when Expires is "On a date". */
+  expiresOnInput: 'expires_on',
 } as const;
 
 /** `callback_id`s of views. */
@@ -44,6 +48,8 @@ export const blockIds = {
   name: 'key_name',
   description: 'key_description',
   roles: 'key_roles',
+  expires: 'key_expires',
+  expiresOn: 'key_expires_on',
   homeSearch: 'home_search',
   homeControls: 'home_controls',
   listControls: 'list_controls',
@@ -56,4 +62,6 @@ export const fieldBlocks: Record<string, string> = {
   name: blockIds.name,
   description: blockIds.description,
   roles: blockIds.roles,
+  expiresInDays: blockIds.expires,
+  expiresOn: blockIds.expiresOn,
 };

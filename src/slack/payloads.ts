@@ -30,8 +30,9 @@ const staticSelect = z.object({
   type: z.literal('static_select'),
   selected_option: z.object({ value: z.string() }).nullish(),
 });
+const datePicker = z.object({ type: z.literal('datepicker'), selected_date: z.string().nullish() });
 /** One input's state; other element types are kept but not read. */
-const stateValue = z.union([plainInput, multiSelect, staticSelect, z.object({ type: z.string() })]);
+const stateValue = z.union([plainInput, multiSelect, staticSelect, datePicker, z.object({ type: z.string() })]);
 
 const viewPayload = z.object({
   id: z.string().min(1),
@@ -126,6 +127,12 @@ export function textValue(view: ViewPayload, blockId: string, actionId: string):
 export function multiValues(view: ViewPayload, blockId: string, actionId: string): string[] {
   const v = view.state?.values[blockId]?.[actionId];
   return v && v.type === 'multi_static_select' && 'selected_options' in v ? v.selected_options.map((o) => o.value) : [];
+}
+
+/** Reads a datepicker's `YYYY-MM-DD` from a view's state. */
+export function dateValue(view: ViewPayload, blockId: string, actionId: string): string | undefined {
+  const v = view.state?.values[blockId]?.[actionId];
+  return v && v.type === 'datepicker' && 'selected_date' in v ? (v.selected_date ?? undefined) : undefined;
 }
 
 /** Reads a static select's value from a view's state. */

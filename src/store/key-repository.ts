@@ -15,6 +15,8 @@ export interface KeyRecord {
   createdAt: Date;
   revokedAt?: Date;
   revokedBy?: string;
+  /** When the key stops working; undefined: never. */
+  expiresAt?: Date;
   lastUsedAt?: Date;
   notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
 }
@@ -30,7 +32,9 @@ export function decodeCursor(s: string | undefined): Cursor | undefined {
 
 export interface ListQuery {
   communityId: string;
-  status: 'active' | 'revoked' | 'all';
+  /** `active` and `expired` are both stored as `active`: the expiry instant against `now` tells them apart. */
+  status: 'active' | 'expired' | 'revoked' | 'all';
+  now: Date;
   /** Words; each must match name, description or keyId (case-insensitive, literally). */
   words: string[];
   limit: number;
@@ -65,6 +69,7 @@ function toRecord(d: Row): KeyRecord {
     createdAt: d.createdAt,
     revokedAt: d.revokedAt ?? undefined,
     revokedBy: d.revokedBy ?? undefined,
+    expiresAt: d.expiresAt ?? undefined,
     notification: {
       state: (n.state ?? 'none') as KeyRecord['notification']['state'],
       total: n.total ?? 0,
@@ -112,7 +117,9 @@ export class KeyRepository {
 
   async list(q: ListQuery): Promise<ListPage> {
     const and: Record<string, unknown>[] = [{ communityId: q.communityId }];
-    if (q.status !== 'all') and.push({ status: q.status });
+    if (q.status === 'revoked') and.push({ status: 'revoked' });
+    if (q.status === 'expired') and.push({ status: 'active', expiresAt: { $lte: q.now } });
+    if (q.status === 'active') and.push({ status: 'active' }, { $or: [{ expiresAt: { $exists: false } }, { expiresAt: null }, { expiresAt: { $gt: q.now } }] });
     for (const w of q.words) {
       const re = { $regex: escapeRegex(w), $options: 'i' };
       and.push({ $or: [{ name: re }, { description: re }, { keyId: re }] });

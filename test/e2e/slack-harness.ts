@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCore, type Core } from '../../src/core.js';
+import type { Clock } from '../../src/util/clock.js';
 import { createSlackApp, type SlackApp, type SlackAppOptions } from '../../src/slack/app.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackCall } from '../support/fake-slack.js';
 import { blockAction, sendSigned, slashCommand, viewSubmission, type BlockActionOptions, type SignedResponse, type ViewSubmissionOptions } from '../support/slack-requests.js';
@@ -33,12 +34,12 @@ export interface SlackHarness {
 
 let triggerCount = 0;
 
-export async function startSlackHarness(label: string, appOptions: SlackAppOptions = {}): Promise<SlackHarness> {
+export async function startSlackHarness(label: string, appOptions: SlackAppOptions = {}, clock?: Clock): Promise<SlackHarness> {
   const fake = await startFakeSlack();
   const mongo = await openTestMongo(label);
   const logs = captureLogger('debug');
   const config = testConfig({ SLACK_API_URL: fake.url, ADMIN_SLACK_USER_IDS: ADMIN });
-  const core = createCore(config, logs.log, mongo);
+  const core = createCore(config, logs.log, mongo, undefined, clock);
   const slack = await createSlackApp(core, { retryConfig: { retries: 0 }, ...appOptions });
   const server: Server = createServer((req, res) => slack.requestListener!(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

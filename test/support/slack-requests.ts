@@ -228,12 +228,23 @@ export type ViewStateValue =
   | { type: 'plain_text_input'; value: string | null }
   | { type: 'multi_static_select'; selected_options: SelectedOption[] }
   | { type: 'static_select'; selected_option: SelectedOption | null }
+  | { type: 'datepicker'; selected_date: string | null }
   | { type: 'users_select'; selected_user: string | null }
   | { type: 'multi_users_select'; selected_users: string[] };
 
 /** State of a `plain_text_input`. */
 export function textInput(value: string | null): ViewStateValue {
   return { type: 'plain_text_input', value };
+}
+
+/** State of a `static_select` (text and value alike). */
+export function staticSelect(value: string | null): ViewStateValue {
+  return { type: 'static_select', selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value } };
+}
+
+/** State of a `datepicker` (`YYYY-MM-DD`). */
+export function datePicker(date: string | null): ViewStateValue {
+  return { type: 'datepicker', selected_date: date };
 }
 
 /** State of a `multi_static_select`; plain strings are used as both text and value. */

@@ -30,7 +30,7 @@ export function revokeKeyAction(deps: SlackDeps) {
       const notice = changed ? `:no_entry: Revoked. ${code(key.keyId)} no longer works; linked dependents are being told.` : ':information_source: This key was already revoked. Nothing changed.';
       await client.views.update({
         view_id: body.view.id,
-        view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta: meta ?? { k: key.keyId }, notice }),
+        view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta: meta ?? { k: key.keyId }, now: core.clock.now(), notice }),
       });
     } else if (respond) {
       await respond({ replace_original: true, ...revokedReply(key, changed) });

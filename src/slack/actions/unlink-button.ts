@@ -17,7 +17,7 @@ export function unlinkDependentAction(deps: SlackDeps) {
         const list = await dependents.listForKey(actor, key.keyId);
         await client.views.update({
           view_id: body.view.id,
-          view: keyModal({ key, catalog: core.roles, dependents: list, isAdmin: true, meta, notice: ':white_check_mark: Unlinked.' }),
+          view: keyModal({ key, catalog: core.roles, dependents: list, isAdmin: true, meta, now: core.clock.now(), notice: ':white_check_mark: Unlinked.' }),
         });
       }
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { InputBlock, ModalView, PlainTextOption } from '@slack/types';
+import { DEFAULT_EXPIRY_DAYS, EXPIRY_PRESETS } from '../../keys/key-life.js';
 import { DESCRIPTION_RULE } from '../../keys/key-service.js';
 import type { RoleCatalog } from '../../roles/catalog.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
@@ -16,6 +17,42 @@ export function roleOptions(catalog: RoleCatalog): PlainTextOption[] {
     text: plain(catalog.display(r.id), limits.optionText),
     value: r.id.slice(0, limits.optionValue),
   }));
+}
+
+/** Values of the Expires select: days, `never`, or `date` (the datepicker below decides). */
+export const EXPIRES_NEVER = 'never';
+export const EXPIRES_ON_DATE = 'date';
+
+const expiresOptions: PlainTextOption[] = [
+  ...EXPIRY_PRESETS.map((d) => ({ text: plain(`${d} days`), value: String(d) })),
+  { text: plain('Never'), value: EXPIRES_NEVER },
+  { text: plain('On a date'), value: EXPIRES_ON_DATE },
+];
+
+/** Expires: a select (default 365 days) and a datepicker used when it says "On a date". */
+export function expiryBlocks(): InputBlock[] {
+  return [
+    {
+      type: 'input',
+      block_id: blockIds.expires,
+      label: plain('Expires'),
+      hint: plain('Owners are reminded 7 days and 1 day before; at expiry the key stops working and linked dependents are told.'),
+      element: {
+        type: 'static_select',
+        action_id: actionIds.expiresInput,
+        options: expiresOptions,
+        initial_option: expiresOptions.find((o) => o.value === String(DEFAULT_EXPIRY_DAYS)),
+      },
+    },
+    {
+      type: 'input',
+      block_id: blockIds.expiresOn,
+      optional: true,
+      label: plain('Expiry date'),
+      hint: plain('Used only when Expires is “On a date”: after today, at most two years out. The key stops at 00:00 UTC that day.'),
+      element: { type: 'datepicker', action_id: actionIds.expiresOnInput, placeholder: plain('Pick a date') },
+    },
+  ];
 }
 
 /** The create form: name (prefilled from `/apikey create <name>`), description, roles. */
@@ -68,6 +105,7 @@ export function createKeyModal(opts: { catalog: RoleCatalog; name?: string; meta
       name,
       description,
       roles,
+      ...expiryBlocks(),
       { type: 'context', elements: [md(':lock: The key is shown *only once*, right after you create it, in a direct message from Keywarden. Have your vault ready.')] },
     ],
   };

@@ -7,12 +7,13 @@ import { button, limits, md, plain, truncate } from './text.js';
 
 const statusOptions: Record<ListState['s'], PlainTextOption> = {
   active: { text: plain('Active'), value: 'active' },
+  expired: { text: plain('Expired'), value: 'expired' },
   revoked: { text: plain('Revoked'), value: 'revoked' },
   all: { text: plain('All'), value: 'all' },
 };
 
 /** The Home tab, "Settings > Workspace > API Keys": search, filter, list, paging, `+ API key`. */
-export function homeView(opts: { page: ListPage; state: ListState; isAdmin: boolean }): HomeView {
+export function homeView(opts: { page: ListPage; state: ListState; isAdmin: boolean; now: number }): HomeView {
   const { state, isAdmin } = opts;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('API Keys') },
@@ -46,7 +47,7 @@ export function homeView(opts: { page: ListPage; state: ListState; isAdmin: bool
         ...(isAdmin ? [addKeyButton()] : []),
       ],
     },
-    ...keyListBlocks({ page: opts.page, state, isAdmin, surface: 'home' }),
+    ...keyListBlocks({ page: opts.page, state, isAdmin, surface: 'home', now: opts.now }),
   ];
   return {
     type: 'home',

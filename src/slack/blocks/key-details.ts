@@ -1,4 +1,5 @@
 import type { KnownBlock, ModalView, SectionBlock } from '@slack/types';
+import { expiryText, lifeStatus } from '../../keys/key-life.js';
 import type { RoleCatalog } from '../../roles/catalog.js';
 import type { KeyRecord } from '../../store/key-repository.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
@@ -24,12 +25,13 @@ export function revokeButton(key: KeyRecord) {
 }
 
 /** Fields of a key: everything but the secret (the hint is its last 4 characters). */
-export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog): KnownBlock[] {
+export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog, now: number): KnownBlock[] {
   const facts: SectionBlock = {
     type: 'section',
     fields: [
       md(`*Key ID*\n${code(key.keyId)}`, limits.field),
-      md(`*Status*\n${statusBadge(key.status)}`, limits.field),
+      md(`*Status*\n${statusBadge(lifeStatus(key, now))}`, limits.field),
+      md(`*Expiry*\n${expiryText(key, now)}`, limits.field),
       md(`*Created by*\n${mention(key.createdBy)}`, limits.field),
       md(`*Created*\n${slackDate(key.createdAt)}`, limits.field),
       md(`*Last used*\n${slackDate(key.lastUsedAt)}`, limits.field),
@@ -96,6 +98,8 @@ export interface KeyModalOptions {
   dependents: readonly DependentView[];
   isAdmin: boolean;
   meta: KeyModalMeta;
+  /** The domain clock's now (ms). */
+  now: number;
   /** A line on top, e.g. "Revoked." or "Already revoked". */
   notice?: string;
 }
@@ -105,9 +109,9 @@ export function keyModal(opts: KeyModalOptions): ModalView {
   const { key, isAdmin } = opts;
   const blocks: KnownBlock[] = [];
   if (opts.notice) blocks.push({ type: 'section', text: md(opts.notice) });
-  blocks.push(...keyFactsBlocks(key, opts.catalog), { type: 'divider' });
+  blocks.push(...keyFactsBlocks(key, opts.catalog, opts.now), { type: 'divider' });
   blocks.push(...dependentBlocks(opts.dependents, isAdmin, 80));
-  if (isAdmin && key.status === 'active') {
+  if (isAdmin && lifeStatus(key, opts.now) === 'active') {
     blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key)] });
   }
   return {

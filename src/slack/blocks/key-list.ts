@@ -1,4 +1,5 @@
 import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types';
+import { expiryText, lifeStatus, type LifeStatus } from '../../keys/key-life.js';
 import type { ListPage, KeyRecord } from '../../store/key-repository.js';
 import { actionIds, blockIds } from '../ids.js';
 import { encodeListState, type ListState } from '../list-state.js';
@@ -13,18 +14,21 @@ export interface KeyListOptions {
   /** Admins get `Edit` per key and `+ API key`. */
   isAdmin: boolean;
   surface: ListSurface;
+  /** The domain clock's now (ms): statuses and expiry texts are relative to it. */
+  now: number;
 }
 
-const statusLabel: Record<ListState['s'], string> = { active: 'Active', revoked: 'Revoked', all: 'All' };
+const statusLabel: Record<ListState['s'], string> = { active: 'Active', expired: 'Expired', revoked: 'Revoked', all: 'All' };
 
-/** `:large_green_circle: Active` / `:red_circle: Revoked`. */
-export const statusBadge = (status: KeyRecord['status']) => (status === 'active' ? ':large_green_circle: Active' : ':red_circle: Revoked');
+const badges: Record<LifeStatus, string> = { active: ':large_green_circle: Active', expired: ':hourglass: Expired', revoked: ':red_circle: Revoked' };
+/** `:large_green_circle: Active` / `:hourglass: Expired` / `:red_circle: Revoked`. */
+export const statusBadge = (status: LifeStatus) => badges[status];
 
 /** One key: its section (with `Edit` for admins) and a context line of who and when. */
-export function keyRowBlocks(key: KeyRecord, isAdmin: boolean): KnownBlock[] {
+export function keyRowBlocks(key: KeyRecord, isAdmin: boolean, now: number): KnownBlock[] {
   const roles = key.roles.map(code).join(', ') || '_none_';
   const text = [
-    `${bold(truncate(key.name, 64))}  ${code(key.keyId)}  ${statusBadge(key.status)}`,
+    `${bold(truncate(key.name, 64))}  ${code(key.keyId)}  ${statusBadge(lifeStatus(key, now))}`,
     escapeMrkdwn(truncate(key.description, 99)),
     `Roles: ${roles}`,
   ].join('\n');
@@ -33,6 +37,7 @@ export function keyRowBlocks(key: KeyRecord, isAdmin: boolean): KnownBlock[] {
   const when = [
     `Created by ${mention(key.createdBy)} ${slackDate(key.createdAt)}`,
     `Last used ${slackDate(key.lastUsedAt)}`,
+    expiryText(key, now),
     ...(key.status === 'revoked' ? [`Revoked ${slackDate(key.revokedAt, '')}${key.revokedBy ? ` by ${mention(key.revokedBy)}` : ''}`] : []),
   ].join(' · ');
   return [section, { type: 'context', elements: [md(when, limits.sectionText)] }];
@@ -48,6 +53,7 @@ export function emptyListText(state: ListState, isAdmin: boolean, surface: ListS
     return `No ${what} match “${escapeMrkdwn(truncate(state.q, 200))}”. ${elsewhere}`;
   }
   if (state.s === 'revoked') return 'No revoked API keys. Keys show up here once they are revoked.';
+  if (state.s === 'expired') return 'No expired API keys. Keys show up here once their expiry date passes.';
   return isAdmin
     ? `No ${what} yet. Create one with *+ API key*${surface === 'message' ? ' or `/apikey create <name>`' : ''}.`
     : `No ${what} yet. Ask a Keywarden admin to create one.`;
@@ -70,7 +76,7 @@ export const addKeyButton = (): Button => button({ actionId: actionIds.addKey, t
  * message's 50 and, with the Home controls, a view's 100.
  */
 export function keyListBlocks(opts: KeyListOptions): KnownBlock[] {
-  const { page, state, isAdmin, surface } = opts;
+  const { page, state, isAdmin, surface, now } = opts;
   const blocks: KnownBlock[] = [];
   const title = `API keys · ${statusLabel[state.s]}${state.q ? ` · “${state.q}”` : ''}`;
   if (surface === 'message') {
@@ -82,7 +88,7 @@ export function keyListBlocks(opts: KeyListOptions): KnownBlock[] {
     return blocks;
   }
   for (const key of page.items.slice(0, 10)) {
-    blocks.push({ type: 'divider' }, ...keyRowBlocks(key, isAdmin));
+    blocks.push({ type: 'divider' }, ...keyRowBlocks(key, isAdmin, now));
   }
   const paging = pagingBlock(page, state);
   if (paging) blocks.push(paging);

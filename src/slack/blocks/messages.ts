@@ -48,8 +48,8 @@ export function noticeModal(title: string, text: string): ModalView {
 }
 
 /** `/apikey show`: the details, and `Edit` for admins. */
-export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean, dependents: readonly DependentView[]): Reply {
-  const blocks: KnownBlock[] = [...keyFactsBlocks(key, catalog), ...dependentBlocks(dependents, false, 30)];
+export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean, dependents: readonly DependentView[], now: number): Reply {
+  const blocks: KnownBlock[] = [...keyFactsBlocks(key, catalog, now), ...dependentBlocks(dependents, false, 30)];
   if (isAdmin) blocks.push({ type: 'actions', block_id: blockIds.keyActions, elements: [button({ actionId: actionIds.editKey, text: 'Edit', value: key.keyId })] });
   return { text: `API key ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})`, blocks: blocks.slice(0, limits.messageBlocks) };
 }

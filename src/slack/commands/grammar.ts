@@ -3,7 +3,7 @@ import type { MemberRole } from '../../members/member-service.js';
 
 /** The usage line of each subcommand, shown for `help` and after a mistake. */
 export const usage = {
-  list: '`/apikey list [active|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
+  list: '`/apikey list [active|expired|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
   create: '`/apikey create [name]` — open the form to create a key (admins)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',
   revoke: '`/apikey revoke <keyId>` — revoke a key, after a confirmation (admins)',

@@ -7,5 +7,5 @@ export async function showCommand(ctx: CommandContext, keyId: string): Promise<v
   const key = await core.keys.show(ctx.actor, keyId);
   const role = await core.members.roleOf(ctx.actor);
   const dependents = await ctx.deps.dependents.listForKey(ctx.actor, key.keyId);
-  await ctx.reply(showReply(key, core.roles, role === 'admin', dependents));
+  await ctx.reply(showReply(key, core.roles, role === 'admin', dependents, core.clock.now()));
 }

@@ -12,6 +12,7 @@ export async function publishHome(deps: SlackDeps, client: WebClient, actor: Act
         page: await deps.core.keys.list(actor, { status: state.s, search: state.q, after: state.a, before: state.b }),
         state,
         isAdmin: role === 'admin',
+        now: deps.core.clock.now(),
       })
     : homeNotMemberView('You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.');
   await client.views.publish({ user_id: actor.userId, view });

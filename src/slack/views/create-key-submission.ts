@@ -11,7 +11,8 @@ import type { SlackDeps } from '../deps.js';
 import { refreshHome } from '../home/publish-home.js';
 import { actionIds, blockIds, fieldBlocks } from '../ids.js';
 import { parseListState, defaultListState } from '../list-state.js';
-import { interactionActor, multiValues, textValue, viewSubmissionPayload } from '../payloads.js';
+import { dateValue, interactionActor, multiValues, selectValue, textValue, viewSubmissionPayload, type ViewPayload } from '../payloads.js';
+import { EXPIRES_NEVER, EXPIRES_ON_DATE } from '../blocks/create-modal.js';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -44,6 +45,15 @@ async function deliverSecret(deps: SlackDeps, client: WebClient, actor: Actor, v
   }
 }
 
+/** The Expires select and datepicker as KeyService input (a chosen "On a date" without a date is ''). */
+function expiryFields(view: ViewPayload): { expiresInDays?: number | null; expiresOn?: string } {
+  const choice = selectValue(view, blockIds.expires, actionIds.expiresInput);
+  if (choice === EXPIRES_NEVER) return { expiresInDays: null };
+  if (choice === EXPIRES_ON_DATE) return { expiresOn: dateValue(view, blockIds.expiresOn, actionIds.expiresOnInput) ?? '' };
+  const days = Number(choice);
+  return Number.isInteger(days) && days > 0 ? { expiresInDays: days } : {};
+}
+
 type Outcome = { ok: true; key: KeyRecord; token: string } | { ok: false; error: unknown };
 
 const settle = (p: Promise<{ key: KeyRecord; token: string }>): Promise<Outcome> =>
@@ -65,6 +75,7 @@ export function createKeySubmission(deps: SlackDeps) {
       name: textValue(body.view, blockIds.name, actionIds.nameInput) ?? '',
       description: textValue(body.view, blockIds.description, actionIds.descriptionInput) ?? '',
       roles: multiValues(body.view, blockIds.roles, actionIds.rolesInput),
+      ...expiryFields(body.view),
     };
     try {
       await core.members.requireAdmin(actor, 'create API keys');

@@ -31,6 +31,8 @@ export const apiKeySchema = new Schema(
     createdAt: { type: Date, required: true },
     revokedAt: Date,
     revokedBy: String,
+    /** When the key stops working; absent: never. */
+    expiresAt: Date,
     notification: { type: notificationSchema, default: () => ({ state: 'none' }) },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
@@ -41,6 +43,8 @@ apiKeySchema.index({ keyId: 1 }, { unique: true });
 // Lists: one community, one status, newest first, _id breaks ties for keyset paging.
 apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
 apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
+// Expiry and reminders: the sweeper's scan of keys nearing or past their expiry.
+apiKeySchema.index({ status: 1, expiresAt: 1 });
 // The sweeper's scan.
 apiKeySchema.index({ 'notification.state': 1, 'notification.pendingSince': 1 });
 

@@ -9,7 +9,7 @@ import { keyCreatedModal, secretMessageText, secretModal } from '../../../src/sl
 import { keyModal, parseKeyModalMeta } from '../../../src/slack/blocks/key-details.js';
 import { keyListBlocks } from '../../../src/slack/blocks/key-list.js';
 import { helpReply, membersReply, revokeConfirmReply, revokedReply, showReply, usageReply } from '../../../src/slack/blocks/messages.js';
-import { actionIds } from '../../../src/slack/ids.js';
+import { actionIds, blockIds } from '../../../src/slack/ids.js';
 import { parseListState } from '../../../src/slack/list-state.js';
 import { messageProblems, viewProblems } from './block-kit-limits.js';
 
@@ -18,6 +18,7 @@ const bigCatalog = new RoleCatalog(
   Array.from({ length: 100 }, (_, i) => ({ id: `r${String(i).padStart(3, '0')}_${'x'.repeat(35)}`, label: `Label ${i} `.padEnd(32, 'y') })),
 );
 const catalog = loadRoleCatalog();
+const NOW = Date.parse('2026-12-01T12:00:00Z');
 
 const worstKey = (i = 0, over: Partial<KeyRecord> = {}): KeyRecord => ({
   communityId: 'T1',
@@ -32,6 +33,7 @@ const worstKey = (i = 0, over: Partial<KeyRecord> = {}): KeyRecord => ({
   revokedAt: new Date('2026-02-01T00:00:00Z'),
   revokedBy: 'U0REVOKER',
   lastUsedAt: new Date('2026-01-15T00:00:00Z'),
+  expiresAt: new Date('2026-12-13T00:00:00Z'),
   notification: { state: 'done', total: 0, delivered: 0, failed: 0, gone: 0 },
   ...over,
 });
@@ -44,14 +46,14 @@ const dependents = (n: number): DependentView[] =>
 describe('Block Kit limits hold for the worst inputs', () => {
   it.each([true, false])('a full page of keys with 64-char names, 99-char descriptions and 30 long roles (admin %s)', (isAdmin) => {
     const state = parseListState(JSON.stringify({ s: 'all', q: longSearch }));
-    const blocks = keyListBlocks({ page: fullPage, state, isAdmin, surface: 'message' });
+    const blocks = keyListBlocks({ page: fullPage, state, isAdmin, surface: 'message', now: NOW });
     expect(messageProblems({ text: 'x', blocks })).toEqual([]);
-    expect(viewProblems(homeView({ page: fullPage, state, isAdmin }))).toEqual([]);
+    expect(viewProblems(homeView({ page: fullPage, state, isAdmin, now: NOW }))).toEqual([]);
   });
 
   it('paging values carry status, search and cursor within 2000 characters', () => {
     const state = { s: 'revoked' as const, q: longSearch.slice(0, 500) };
-    const blocks = keyListBlocks({ page: fullPage, state, isAdmin: true, surface: 'message' }) as any[];
+    const blocks = keyListBlocks({ page: fullPage, state, isAdmin: true, surface: 'message', now: NOW }) as any[];
     const next = blocks.flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === actionIds.listNext);
     expect(next.value.length).toBeLessThanOrEqual(2000);
     const back = parseListState(next.value);
@@ -60,16 +62,20 @@ describe('Block Kit limits hold for the worst inputs', () => {
     expect(state.q.startsWith(back.q)).toBe(true);
   });
 
-  it('the create modal offers at most 100 role options of at most 75 characters', () => {
+  it('the create modal offers at most 100 role options of at most 75 characters, with Expires and its date', () => {
     const view = createKeyModal({ catalog: bigCatalog, name: 'x'.repeat(500), meta: { h: JSON.stringify({ s: 'all', q: longSearch }) } });
     expect(viewProblems(view)).toEqual([]);
+    const expires = view.blocks.find((b) => b.block_id === blockIds.expires) as any;
+    expect(expires.element.options.map((o: any) => o.text.text)).toEqual(['30 days', '90 days', '180 days', '365 days', 'Never', 'On a date']);
+    expect(expires.element.initial_option.value).toBe('365');
+    expect((view.blocks.find((b) => b.block_id === blockIds.expiresOn) as any).element.type).toBe('datepicker');
     expect(roleOptions(catalog)[0]).toEqual({ text: { type: 'plain_text', text: 'ic_viewer - Intelligence Center Read-Only', emoji: true }, value: 'ic_viewer' });
     expect(parseCreateModalMeta(view.private_metadata)).toBeDefined();
   });
 
   it('the key modal with 30 roles and hundreds of dependents stays under 100 blocks', () => {
     const meta = { k: 'ak_x', h: JSON.stringify({ s: 'all', q: longSearch.slice(0, 500) }) };
-    const view = keyModal({ key: worstKey(0, { status: 'active', roles: bigCatalog.roles.slice(0, 30).map((r) => r.id) }), catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta, notice: 'n'.repeat(5000) });
+    const view = keyModal({ key: worstKey(0, { status: 'active', roles: bigCatalog.roles.slice(0, 30).map((r) => r.id) }), catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta, notice: 'n'.repeat(5000), now: NOW });
     expect(viewProblems(view)).toEqual([]);
     expect(parseKeyModalMeta(view.private_metadata)?.k).toBe('ak_x');
   });
@@ -77,7 +83,7 @@ describe('Block Kit limits hold for the worst inputs', () => {
   it('messages: show, revoke confirmation, revoked, help, usage, members, dependent secret', () => {
     const key = worstKey(1, { status: 'active' });
     const msgs = [
-      showReply(key, bigCatalog, true, dependents(100)),
+      showReply(key, bigCatalog, true, dependents(100), NOW),
       revokeConfirmReply(key),
       revokedReply(worstKey(2), true),
       revokedReply(worstKey(2), false),
@@ -106,14 +112,14 @@ describe('what the builders show', () => {
   const key = worstKey(3, { status: 'active', name: 'Deploy <!here> *bot*', roles: ['ic_viewer'] });
 
   it('escapes user text so it cannot ping or link', () => {
-    const text = JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin: false, surface: 'message' }));
+    const text = JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin: false, surface: 'message', now: NOW }));
     expect(text).not.toContain('<!here>');
     expect(text).not.toContain('<!channel>');
     expect(text).toContain('&lt;!here&gt;');
   });
 
   it('admins get Edit and + API key; viewers get neither', () => {
-    const ids = (isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin, surface: 'message' }));
+    const ids = (isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin, surface: 'message', now: NOW }));
     expect(ids(true)).toContain(actionIds.editKey);
     expect(ids(true)).toContain(actionIds.addKey);
     expect(ids(false)).not.toContain(actionIds.editKey);
@@ -121,7 +127,7 @@ describe('what the builders show', () => {
   });
 
   it('the empty state says what to do', () => {
-    const text = (q: string, s: 'active' | 'revoked', isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [] }, state: { s, q }, isAdmin, surface: 'message' }));
+    const text = (q: string, s: 'active' | 'revoked', isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [] }, state: { s, q }, isAdmin, surface: 'message', now: NOW }));
     expect(text('', 'active', true)).toMatch(/\/apikey create/);
     expect(text('', 'active', false)).toMatch(/Ask a Keywarden admin/);
     expect(text('foo', 'active', false)).toMatch(/list all foo/);
@@ -137,11 +143,30 @@ describe('what the builders show', () => {
   });
 
   it('the key modal shows Revoke only for an active key', () => {
-    const active = keyModal({ key, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId } });
-    const revoked = keyModal({ key: { ...key, status: 'revoked' }, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId } });
+    const active = keyModal({ key, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId }, now: NOW });
+    const revoked = keyModal({ key: { ...key, status: 'revoked' }, catalog, dependents: [], isAdmin: true, meta: { k: key.keyId }, now: NOW });
     expect(JSON.stringify(active)).toContain(actionIds.revokeKey);
     expect(JSON.stringify(revoked)).not.toContain(actionIds.revokeKey);
     expect(JSON.stringify(active)).toContain('ic_viewer - Intelligence Center Read-Only');
+  });
+
+  it('expiry reads the same on list rows, show, the key modal and Home', () => {
+    const soon = { ...key, expiresAt: new Date('2026-12-13T00:00:00Z') };
+    const gone = { ...key, expiresAt: new Date('2026-12-01T00:00:00Z') };
+    const never = { ...key, expiresAt: undefined };
+    const surfaces = (k: KeyRecord) => [
+      JSON.stringify(keyListBlocks({ page: { items: [k] }, state: { s: 'all', q: '' }, isAdmin: true, surface: 'message', now: NOW })),
+      JSON.stringify(showReply(k, catalog, true, [], NOW)),
+      JSON.stringify(keyModal({ key: k, catalog, dependents: [], isAdmin: true, meta: { k: k.keyId }, now: NOW })),
+      JSON.stringify(homeView({ page: { items: [k] }, state: { s: 'all', q: '' }, isAdmin: true, now: NOW })),
+    ];
+    for (const t of surfaces(soon)) expect(t).toContain('Expires in 12 days (Dec 13, 2026)');
+    for (const t of surfaces(gone)) {
+      expect(t).toContain('Expired Dec 1, 2026');
+      expect(t).toContain(':hourglass: Expired');
+      expect(t).not.toContain(actionIds.revokeKey);
+    }
+    for (const t of surfaces(never)) expect(t).toContain('Never expires');
   });
 
   it('the created modal never contains a token; the fallback does, with vault advice', () => {
