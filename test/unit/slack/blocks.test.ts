@@ -181,7 +181,7 @@ describe('fallback texts are escaped like the blocks (Slack formats `text` as mr
   const evilKey = worstKey(1, { name: '<!channel> <https://evil.example|sso> &', status: 'active' });
   const evilDependent: DependentView = { dependentId: 'dep_x', keyId: evilKey.keyId, kind: 'playbook', name: '<!here> <@U0BOSS>', webhookUrl: 'https://hooks.example.com/x', status: 'active', createdAt: new Date() };
   it.each([
-    ['show', () => showReply(evilKey, catalog, true, [evilDependent]).text],
+    ['show', () => showReply(evilKey, catalog, true, [evilDependent], NOW).text],
     ['revoke confirmation', () => revokeConfirmReply(evilKey).text],
     ['secret DM', () => secretMessageText(evilKey)],
     ['dependent secret', () => dependentSecretText(evilDependent)],
