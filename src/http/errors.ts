@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isKeyError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { bodyPending, endAfterLinger } from './linger.js';
 import type { ErrorResponse, HttpErrorCode } from './schemas.js';
 
 /** An expected HTTP failure: a status and a code the client can switch on. */
@@ -49,13 +50,29 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** sendJson for a body already serialised. */
 export function sendJsonText(res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
+  writeJsonHead(res, status, payload, headers);
+  res.end(payload);
+}
+
+function writeJsonHead(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
     'cache-control': 'no-store',
   });
-  res.end(payload);
+}
+
+/**
+ * Answers a request whose body is still arriving (refused before it was read: too large,
+ * too slow, or a wrong bearer): the whole answer now with `Connection: close`, then the
+ * connection closes only once the client has stopped sending or a bound is reached, so
+ * that the client reads the answer instead of a connection reset.
+ */
+export function sendJsonBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
+  writeJsonHead(res, status, payload, { ...headers, connection: 'close' });
+  res.write(payload);
+  endAfterLinger(req, res);
 }
 
 /**
@@ -107,5 +124,7 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
   }
   const body: ErrorResponse = { error: { code, message, requestId } };
   // The request id header may not be set yet (routes that write their own headers).
-  sendJson(res, status, body, { ...headers, 'x-request-id': requestId });
+  const allHeaders = { ...headers, 'x-request-id': requestId };
+  if (bodyPending(res.req)) sendJsonBeforeBody(res.req, res, status, JSON.stringify(body), allHeaders);
+  else sendJson(res, status, body, allHeaders);
 }
