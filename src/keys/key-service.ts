@@ -141,15 +141,19 @@ export class KeyService {
   async list(actor: Actor, opts: ListOptions = {}): Promise<ListPage> {
     await this.members.requireMember(actor, 'list API keys');
     const words = (opts.search ?? '').split(/\s+/).filter(Boolean).slice(0, 8).map((w) => w.slice(0, 64));
-    return this.repo.list({
+    const after = opts.after === undefined ? undefined : decodeCursor(opts.after);
+    const before = opts.before === undefined ? undefined : decodeCursor(opts.before);
+    // A cursor that is not a position (edited, truncated, from an older format): page one, said so.
+    const gone = (opts.after !== undefined && !after) || (opts.before !== undefined && !before);
+    const page = await this.repo.list({
       communityId: actor.communityId,
       status: opts.status ?? 'active',
       now: new Date(this.clock.now()),
       words,
       limit: Math.min(Math.max(opts.limit ?? 10, 1), 10),
-      after: decodeCursor(opts.after),
-      before: decodeCursor(opts.before),
+      ...(gone ? {} : { after, before }),
     });
+    return gone ? { ...page, cursorGone: true } : page;
   }
 
   async show(actor: Actor, keyId: string): Promise<KeyRecord> {

@@ -24,10 +24,23 @@ export interface KeyRecord {
 /** Keyset cursor: the (createdAt, _id) of the row a page starts after or ends before. */
 export interface Cursor { t: number; id: string }
 
+/** The latest time a JavaScript Date can hold (ms since the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
 export const encodeCursor = (c: Cursor) => `${c.t.toString(36)}.${c.id}`;
-export function decodeCursor(s: string | undefined): Cursor | undefined {
-  const m = s?.match(/^([0-9a-z]{1,12})\.([0-9a-f]{24})$/);
-  return m ? { t: parseInt(m[1]!, 36), id: m[2]! } : undefined;
+
+/**
+ * A cursor from a button value or `private_metadata`, which anyone can edit: undefined
+ * unless it is exactly what {@link encodeCursor} makes of a real position (a time a Date
+ * can hold, an ObjectId). Never throws; the query never sees an invalid date.
+ */
+export function decodeCursor(s: string): Cursor | undefined {
+  const m = /^([0-9a-z]{1,11})\.([0-9a-f]{24})$/.exec(s);
+  if (!m) return undefined;
+  const t = parseInt(m[1]!, 36);
+  if (!Number.isSafeInteger(t) || t > MAX_DATE_MS || Number.isNaN(new Date(t).getTime())) return undefined;
+  const cursor = { t, id: m[2]! };
+  return encodeCursor(cursor) === s ? cursor : undefined;
 }
 
 export interface ListQuery {
@@ -48,6 +61,8 @@ export interface ListPage {
   next?: string;
   /** Cursor for the previous (newer) page, when there is one. */
   prev?: string;
+  /** The cursor asked for did not decode to a position: this is the first page instead. */
+  cursorGone?: boolean;
 }
 
 /** Escapes every regex metacharacter so user input matches literally. */

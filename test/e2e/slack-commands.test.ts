@@ -112,6 +112,28 @@ describe('list paging keeps the filter and the search', () => {
   });
 });
 
+describe('a paging cursor that is not a position', () => {
+  const crafted = ['zzzzzzzzzzzz.0123456789abcdef01234567', 'abc', '0001.0123456789abcdef01234567'];
+
+  it.each(crafted)('Next with cursor %j answers "That page is gone" and the first page', async (cursor) => {
+    const url = h.fake.responseUrl();
+    await h.click({ userId: ADMIN, actionId: actionIds.listNext, value: JSON.stringify({ s: 'active', q: '', a: cursor }), container: { type: 'message' }, responseUrl: url });
+    const reply = await h.fake.waitFor('respond', (c) => c.url === url);
+    expect(reply.args.replace_original).toBe(true);
+    expect(textOf(reply.args.blocks)).toContain('That page is gone; here is the first page.');
+    expect(String(reply.args.text)).toContain('That page is gone; here is the first page.');
+    const shown = keyIds.filter((id) => textOf(reply.args.blocks).includes(id));
+    expect(shown).toHaveLength(10);
+    expect(shown).toContain(keyIds[11]); // the newest: page one
+  });
+
+  it('Previous with a non-string cursor, from the Home tab, publishes the first page with the same words', async () => {
+    await h.click({ userId: ADMIN, actionId: actionIds.listPrev, value: JSON.stringify({ s: 'active', q: '', b: 12345 }), container: { type: 'view', view_id: 'VHOMEC' }, view: { type: 'home', private_metadata: '{}' } });
+    const published = await h.fake.waitFor('views.publish', (c) => textOf(c.args.view).includes('That page is gone'));
+    expect(textOf(published.args.view)).toContain(keyIds[11]);
+  });
+});
+
 describe('revoke from the ephemeral confirmation', () => {
   it('asks, revokes on the button, replaces the confirmation; a second click says already revoked', async () => {
     const keyId = keyIds[0]!;

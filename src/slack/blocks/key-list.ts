@@ -72,7 +72,7 @@ export function pagingBlock(page: ListPage, state: ListState): ActionsBlock | un
 export const addKeyButton = (): Button => button({ actionId: actionIds.addKey, text: '+ API key', style: 'primary' });
 
 /**
- * A page of keys: at most 10 rows of 2 blocks plus 4 more, so ≤ 24 blocks — well within a
+ * A page of keys: at most 10 rows of 3 blocks plus 4 more, so ≤ 34 blocks — within a
  * message's 50 and, with the Home controls, a view's 100.
  */
 export function keyListBlocks(opts: KeyListOptions): KnownBlock[] {
@@ -83,6 +83,7 @@ export function keyListBlocks(opts: KeyListOptions): KnownBlock[] {
     blocks.push({ type: 'header', text: plain(title, limits.header) });
     if (isAdmin) blocks.push({ type: 'actions', block_id: blockIds.listControls, elements: [addKeyButton()] });
   }
+  if (page.cursorGone) blocks.push({ type: 'section', text: md(`:information_source: ${PAGE_GONE}`) });
   if (page.items.length === 0) {
     blocks.push({ type: 'section', text: md(emptyListText(state, isAdmin, surface)) });
     return blocks;
@@ -95,6 +96,9 @@ export function keyListBlocks(opts: KeyListOptions): KnownBlock[] {
   return blocks;
 }
 
+/** Said above the first page when the page asked for could not be found from its cursor. */
+export const PAGE_GONE = 'That page is gone; here is the first page.';
+
 /** Notification text of a list message (shown where blocks cannot be). */
 export const keyListText = (page: ListPage, state: ListState) =>
-  page.items.length ? `${page.items.length} ${state.s === 'all' ? '' : `${state.s} `}API key${page.items.length === 1 ? '' : 's'}` : 'No API keys';
+  (page.cursorGone ? `${PAGE_GONE} ` : '') + (page.items.length ? `${page.items.length} ${state.s === 'all' ? '' : `${state.s} `}API key${page.items.length === 1 ? '' : 's'}` : 'No API keys');
