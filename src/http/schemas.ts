@@ -40,7 +40,8 @@ export const verifyResponse = z.union([verifyValid, verifyInvalid]).meta({ id: '
 export type VerifyResponse = z.infer<typeof verifyResponse>;
 
 export const errorCodes = [
-  'invalid_request', 'unauthorized', 'not_found', 'method_not_allowed', 'payload_too_large', 'unavailable', 'internal',
+  'invalid_request', 'unauthorized', 'not_found', 'method_not_allowed', 'request_timeout', 'payload_too_large', 'rate_limited',
+  'unavailable', 'internal',
 ] as const;
 export type HttpErrorCode = (typeof errorCodes)[number];
 

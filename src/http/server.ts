@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { metricsRoute, type QueueLike } from './routes/metrics.js';
 import { verifyRoute } from './routes/verify.js';
+import { guardSlackBody, type SlackBodyLimits } from './slack-body.js';
 import type { Verifier } from './verifier.js';
 
 /** What a route gets besides the request and response. */
@@ -39,8 +40,13 @@ export interface ApiServerOptions {
 }
 
 export interface PublicServerOptions {
-  /** Bolt's request listener; receives every request to /slack/events (none in Socket Mode). */
+  /**
+   * Bolt's request listener; receives every request to /slack/events (none in Socket Mode),
+   * its body already read within `slackBody`'s limits.
+   */
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Size and time limits of a body to /slack/events; default SLACK_BODY (256 KiB, 10 s). */
+  slackBody?: SlackBodyLimits;
 }
 
 export interface HttpServer {
@@ -109,7 +115,8 @@ export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer 
 
 /** The public server, on PORT: only what Slack (and a load balancer's health check) needs. */
 export function createPublicServer(core: Core, opts: PublicServerOptions): HttpServer {
-  return createRoutedServer(core, [['/healthz', { GET: healthRoute }]], opts.slackListener);
+  const slack = opts.slackListener && guardSlackBody(opts.slackListener, core.log.child({ component: 'http' }), opts.slackBody);
+  return createRoutedServer(core, [['/healthz', { GET: healthRoute }]], slack);
 }
 
 /**

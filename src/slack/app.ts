@@ -3,6 +3,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import type { RetryOptions } from '@slack/web-api';
 import type { Core } from '../core.js';
 import { isKeyError } from '../errors.js';
+import { SLACK_BODY } from '../http/slack-body.js';
 import type { SlackDeps } from './deps.js';
 import { slackLogger } from './logging.js';
 import { registerListeners } from './register.js';
@@ -43,7 +44,8 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   const receiver = socketMode
     ? undefined
-    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', logger, processBeforeResponse: false });
+    // The public server reads the body first (size and time limits); bodyLimit is a second line.
+    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', logger, processBeforeResponse: false, bodyLimit: SLACK_BODY.bytes });
   const app = new App({
     token: config.SLACK_BOT_TOKEN,
     logger,
