@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, type Logger as SlackLogger } from '@slack/bolt';
 import type { RetryOptions } from '@slack/web-api';
 import type { Core } from '../core.js';
 import { isKeyError } from '../errors.js';
@@ -7,6 +7,7 @@ import { SLACK_BODY } from '../http/slack-body.js';
 import type { SlackDeps } from './deps.js';
 import { slackLogger } from './logging.js';
 import { registerListeners } from './register.js';
+import { isFutureDated } from './request-age.js';
 
 /** The Slack side of the API process. */
 export interface SlackApp {
@@ -28,6 +29,22 @@ export interface SlackAppOptions {
 }
 
 /**
+ * Client options whose `logger` cannot be replaced. Bolt assigns its own logger to
+ * `clientOptions.logger` when given a `logger` (App.js, "WebClient starts sharing logger
+ * with App"), so every WebClient it builds would log whole request bodies, tokens and new
+ * secrets included, at debug. A getter with a setter that ignores the write keeps the Web
+ * API client on `logger`, which drops debug; the secret scrubbing of `slackLogger` is the
+ * second line. Spread copies (Bolt's per-request clients) read the getter and keep it too.
+ */
+export function withPinnedLogger<T extends object>(options: T, logger: SlackLogger): T & { logger: SlackLogger } {
+  return Object.defineProperty({ ...options }, 'logger', {
+    enumerable: true,
+    get: () => logger,
+    set: () => undefined,
+  }) as T & { logger: SlackLogger };
+}
+
+/**
  * Builds the Bolt app: HTTP mode (an HTTPReceiver whose listener the shared HTTP server
  * mounts at /slack/events) or Socket Mode when SLACK_APP_TOKEN is set. Resolves once the
  * bot token is verified (`auth.test`).
@@ -36,11 +53,13 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   const { config } = core;
   const log = core.log.child({ component: 'slack' });
   const logger = slackLogger(log);
-  const clientOptions = {
-    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-    ...(opts.retryConfig ? { retryConfig: opts.retryConfig } : {}),
-    logger: slackLogger(log.child({ component: 'slack-web-api' }), { dropDebug: true }),
-  };
+  const clientOptions = withPinnedLogger(
+    {
+      ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+      ...(opts.retryConfig ? { retryConfig: opts.retryConfig } : {}),
+    },
+    slackLogger(log.child({ component: 'slack-web-api' }), { dropDebug: true }),
+  );
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   const receiver = socketMode
     ? undefined
@@ -73,6 +92,14 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   }
   return {
     requestListener: (req, res) => {
+      // Wall-clock time, as Bolt's own past-side check uses: this is Slack's replay window,
+      // not domain time (tests move the domain clock to expire keys).
+      if (req.method === 'POST' && isFutureDated(req.headers['x-slack-request-timestamp'], Date.now())) {
+        log.warn({ timestamp: req.headers['x-slack-request-timestamp'] }, 'refused a Slack request dated more than 5 minutes in the future');
+        res.writeHead(401, { connection: 'close' }).end();
+        req.resume();
+        return;
+      }
       try {
         receiver.requestListener(req, res);
       } catch {
