@@ -4,6 +4,7 @@ import type { Config } from '../src/config/env.js';
 import type { Core } from '../src/core.js';
 import { DeliveryRepository } from '../src/dependents/delivery-repository.js';
 import { DependentRepository } from '../src/dependents/dependent-repository.js';
+import type { KeyService } from '../src/keys/key-service.js';
 import { boltLogger, type Logger } from '../src/log.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
 import { NoticeUpdates } from './notices.js';
@@ -15,6 +16,8 @@ export interface JobDeps {
   config: Config;
   log: Logger;
   keyRepo: KeyRepository;
+  /** For announcing revocations (KeyService.announce) from the sweeper. */
+  keys: KeyService;
   dependents: DependentRepository;
   deliveries: DeliveryRepository;
   notifications: NotificationStore;
@@ -41,6 +44,7 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
     config: core.config,
     log,
     keyRepo: core.keyRepo,
+    keys: core.keys,
     dependents: new DependentRepository(core.mongo.models),
     deliveries: new DeliveryRepository(core.mongo.models),
     notifications: new NotificationStore(core.mongo.models, core.mongo.conn),

@@ -1,3 +1,4 @@
+import type { AuditCursor } from '../src/audit/audit-log.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
 import type { SweepCursor } from './notification-store.js';
@@ -5,17 +6,69 @@ import { enqueueRevocation, revocationJobId, webhookJobId, webhookJobOptions } f
 
 /** Revocations looked at per pass. */
 const BATCH = 100;
+/** Audit events of revocations looked at per pass (the first passes of a process walk the whole history). */
+const AUDIT_BATCH = 500;
+
+/** Where each of the sweeper's walks stopped; undefined starts from the beginning. */
+export interface SweepCursors {
+  notifications?: SweepCursor;
+  revocations?: AuditCursor;
+}
 
 export interface SweepReport {
   checked: number;
+  /** Revocations recorded in the audit trail whose key was still active, now revoked. */
+  revocationsCompleted: number;
+  /** Pending announcements to the verifiers made now, and those that failed again. */
+  announced: number;
+  announceFailed: number;
   /** Revocation jobs (re-)enqueued because none existed, or retried after failing. */
   revocationsEnqueued: number;
   /** Webhook jobs re-enqueued for pending deliveries whose job was gone. */
   webhooksEnqueued: number;
   /** Pending deliveries whose job had failed for good elsewhere (e.g. stalled too often). */
   deliveriesFailed: number;
-  /** Where the next pass starts; undefined once the end was reached (start over). */
-  cursor?: SweepCursor;
+  /** Where the next pass starts. */
+  cursors: SweepCursors;
+}
+
+/**
+ * Completes half-done revocations: the audit event that decides a revocation is inserted
+ * before the key is updated, so a revoker that dies between the two leaves a key that is
+ * active while the audit trail says revoked. Such keys are revoked now (with the recorded
+ * actor and time), which records their announcement and notification as pending for the
+ * steps below. Walks the trail from the beginning once per process, then only new events.
+ */
+async function completeRevocations(deps: JobDeps, olderThan: Date, cursor: AuditCursor | undefined, report: SweepReport): Promise<AuditCursor | undefined> {
+  const events = await deps.audit.revocations(olderThan, AUDIT_BATCH, cursor);
+  const active = await deps.keyRepo.activeAmong([...new Set(events.map((e) => e.keyId))]);
+  for (const e of events) {
+    if (!active.has(e.keyId)) continue;
+    const revoked = await deps.keyRepo.revoke(e.communityId, e.keyId, e.actor, e.at);
+    if (revoked) {
+      report.revocationsCompleted++;
+      deps.log.warn({ keyId: e.keyId, communityId: e.communityId }, 'sweeper completed a revocation whose revoker died half-way');
+      // It was active until now: caches may hold it. Its notification (pending since the
+      // recorded time) is enqueued below in this same pass.
+      if ((await deps.keys.announce(revoked)) === 0) report.announced++;
+      else report.announceFailed++;
+    }
+  }
+  const last = events[events.length - 1];
+  return last ? { at: last.at, id: last.id } : cursor;
+}
+
+/** Retries the announcements to the verifiers that could not be made when the key was revoked. */
+async function announcePending(deps: JobDeps, olderThan: Date, report: SweepReport): Promise<void> {
+  for (const { keyId } of await deps.keyRepo.pendingAnnouncements(olderThan, BATCH)) {
+    const key = await deps.keyRepo.findByKeyId(keyId);
+    if (!key) continue;
+    if ((await deps.keys.announce(key)) === 0) report.announced++;
+    else {
+      report.announceFailed++;
+      break; // Redis is unreachable: the next pass tries again.
+    }
+  }
 }
 
 /**
@@ -24,12 +77,15 @@ export interface SweepReport {
  * every enqueue uses the job's fixed id (BullMQ ignores an add whose id exists) and every
  * MongoDB change is conditional, so running twice never notifies twice.
  */
-export async function sweep(deps: JobDeps, cursor?: SweepCursor): Promise<SweepReport> {
+export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<SweepReport> {
   const { queues, notifications, deliveries, config, log } = deps;
-  const report: SweepReport = { checked: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0 };
-  const due = await notifications.unfinished(new Date(Date.now() - config.SWEEP_GRACE_MS), BATCH, cursor);
+  const report: SweepReport = { checked: 0, revocationsCompleted: 0, announced: 0, announceFailed: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0, cursors: {} };
+  const olderThan = new Date(Date.now() - config.SWEEP_GRACE_MS);
+  report.cursors.revocations = await completeRevocations(deps, olderThan, cursors.revocations, report);
+  await announcePending(deps, olderThan, report);
+  const due = await notifications.unfinished(olderThan, BATCH, cursors.notifications);
   const last = due[due.length - 1];
-  if (due.length === BATCH && last) report.cursor = { pendingSince: last.pendingSince, keyId: last.keyId };
+  if (due.length === BATCH && last) report.cursors.notifications = { pendingSince: last.pendingSince, keyId: last.keyId };
   for (const key of due) {
     report.checked++;
     const state = await queues.revocations.getJobState(revocationJobId(key.keyId));
@@ -67,7 +123,7 @@ export async function sweep(deps: JobDeps, cursor?: SweepCursor): Promise<SweepR
     }
     await settle(deps, key.keyId);
   }
-  if (report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursor: undefined }, 'sweep');
+  if (report.revocationsCompleted || report.announced || report.announceFailed || report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursors: undefined }, 'sweep');
   return report;
 }
 
@@ -79,14 +135,14 @@ export function startSweeper(deps: JobDeps): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
-  let cursor: SweepCursor | undefined;
+  let cursors: SweepCursors = {};
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(tick, Math.round(deps.config.SWEEP_INTERVAL_MS * (0.9 + 0.2 * Math.random())));
   };
   const tick = () => {
-    running = sweep(deps, cursor)
-      .then((r) => { cursor = r.cursor; })
+    running = sweep(deps, cursors)
+      .then((r) => { cursors = r.cursors; })
       .catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'sweep failed; will try again'))
       .finally(schedule);
   };

@@ -3,8 +3,10 @@ import type { Config } from './config/env.js';
 import { DependentRepository } from './dependents/dependent-repository.js';
 import { DependentService } from './dependents/dependent-service.js';
 import { KeyService } from './keys/key-service.js';
+import type { RevocationAnnouncer } from './keys/revocation-announcer.js';
 import type { Logger } from './log.js';
 import { MemberService } from './members/member-service.js';
+import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { KeyRepository } from './store/key-repository.js';
 import type { Mongo } from './store/mongo.js';
@@ -23,13 +25,24 @@ export interface Core {
   keyRepo: KeyRepository;
   keys: KeyService;
   dependents: DependentService;
+  /** Tells every verifier of revocations (KeyService and the sweeper use it). */
+  announcer: RevocationAnnouncer;
+  /** Closes what the core opened besides MongoDB (the announcer's Redis connection). */
+  close(): Promise<void>;
 }
 
-export function createCore(config: Config, log: Logger, mongo: Mongo, roles: RoleCatalog = loadRoleCatalog(config.ROLES_FILE), clock: Clock = clockFor(config)): Core {
+export function createCore(
+  config: Config, log: Logger, mongo: Mongo,
+  roles: RoleCatalog = loadRoleCatalog(config.ROLES_FILE), clock: Clock = clockFor(config),
+  /** Replaces the Redis announcer (tests of the announcer's contract). */
+  announcerOverride?: RevocationAnnouncer,
+): Core {
   const audit = new AuditLog(mongo.models);
   const members = new MemberService(mongo.models, audit, config.ADMIN_SLACK_USER_IDS);
   const keyRepo = new KeyRepository(mongo.models);
-  const keys = new KeyService(keyRepo, members, roles, audit, log.child({ component: 'keys' }), {
+  const redisAnnouncer = announcerOverride ? undefined : new RedisRevocationAnnouncer(config, log.child({ component: 'announcer' }));
+  const announcer = announcerOverride ?? redisAnnouncer!;
+  const keys = new KeyService(keyRepo, members, roles, audit, announcer, log.child({ component: 'keys' }), {
     prefix: config.KEY_PREFIX,
     pepper: config.KEY_PEPPER,
     clock,
@@ -37,5 +50,10 @@ export function createCore(config: Config, log: Logger, mongo: Mongo, roles: Rol
   const dependents = new DependentService(new DependentRepository(mongo.models), keyRepo, members, audit, log.child({ component: 'dependents' }), {
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
-  return { config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents };
+  return {
+    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer,
+    async close() {
+      redisAnnouncer?.close();
+    },
+  };
 }

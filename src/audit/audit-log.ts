@@ -14,6 +14,12 @@ export interface AuditEvent {
   at?: Date;
 }
 
+/** A position in the audit trail: the (at, _id) of the last event seen. */
+export interface AuditCursor {
+  at: Date;
+  id: string;
+}
+
 /** Append-only audit trail of every change. Never given a secret. */
 export class AuditLog {
   constructor(private readonly m: Models) {}
@@ -40,6 +46,17 @@ export class AuditLog {
 
   async find(id: string) {
     return this.m.auditEvents.findById(id).lean();
+  }
+
+  /**
+   * `key.revoked` events recorded before `olderThan`, oldest first, after `cursor`: the
+   * sweeper walks them to complete revocations whose revoker died after recording them.
+   */
+  async revocations(olderThan: Date, limit: number, cursor?: AuditCursor): Promise<Array<{ id: string; communityId: string; keyId: string; actor: string; at: Date }>> {
+    const filter: Record<string, unknown> = { action: 'key.revoked', at: { $lt: olderThan } };
+    if (cursor) filter.$or = [{ at: { $gt: cursor.at } }, { at: cursor.at, _id: { $gt: cursor.id } }];
+    const rows = await this.m.auditEvents.find(filter).sort({ at: 1, _id: 1 }).limit(limit).lean();
+    return rows.map((r) => ({ id: String(r._id), communityId: r.communityId, keyId: r.target, actor: r.actor, at: r.at }));
   }
 
   async forTarget(communityId: string, target: string) {

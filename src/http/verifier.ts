@@ -7,7 +7,7 @@ import type { Core } from '../core.js';
 import type { VerifyResult } from '../keys/key-service.js';
 import { CHECKSUM_LENGTH, checkToken, RANDOM_LENGTH } from '../keys/token.js';
 import { LastUsedRecorder } from './last-used.js';
-import { RevocationEpoch } from './revocation-epoch.js';
+import { DEFAULT_LEASE_MS, epochKeys, RevocationEpoch } from '../revocation/revocation-epoch.js';
 import type { VerifyResponse } from './schemas.js';
 
 /** Where an answer came from: the token's shape, this process's cache, or MongoDB. */
@@ -42,7 +42,7 @@ export interface Verifier {
 }
 
 export interface VerifierOptions {
-  /** Freshness lease of the revocation epoch, ms; each revocation waits this long (plus 5 ms) before returning. Default 50. */
+  /** Freshness lease of the revocation epoch, ms (must match the announcers'). Default 50. */
   leaseMs?: number;
   /** How often recorded uses are written as lastUsedAt, ms. Default 60 000 (once a minute per key at most). */
   touchIntervalMs?: number;
@@ -127,8 +127,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
   sub.on('error', (e: Error) => onRedisError(e, 'reach Redis (revocation channel)'));
 
   let connected = false;
+  const { key: epochKey, channel } = epochKeys(config.QUEUE_PREFIX);
   const epoch = new RevocationEpoch(
-    redis, `${config.QUEUE_PREFIX}:verify-epoch`, `${config.QUEUE_PREFIX}:key-revoked`, opts.leaseMs ?? 50, 5,
+    redis, epochKey, channel, opts.leaseMs ?? DEFAULT_LEASE_MS, 5,
     // Before the first connection, failed reads are expected (and connection errors are logged above).
     (e, doing) => connected && onRedisError(e, doing),
   );
@@ -158,15 +159,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     if (hash !== undefined) cache?.delete(hash);
   };
 
-  // Drop the entry here synchronously, before revoke() returns (for the caller that revoked
-  // and for any told "already revoked"), then announce it everywhere.
-  core.keys.onRevokeSettled(async (key) => {
-    if (closed) return;
-    dropKey(key.keyId);
-    epoch.invalidate();
-    await epoch.bump(key.keyId);
-  });
-
+  // Announcing is KeyService's (through core.announcer, whoever revokes). Here the message
+  // that goes with each announcement drops the entry at once; correctness does not depend
+  // on it arriving (the epoch stamps do that).
   sub.on('message', (_channel: string, message: string) => {
     try {
       const { keyId } = JSON.parse(message) as { keyId?: unknown };

@@ -8,6 +8,7 @@ import type { KeyRecord, KeyRepository, ListPage } from '../store/key-repository
 import { decodeCursor } from '../store/key-repository.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { expiryInput, lifeStatus, resolveExpiry } from './key-life.js';
+import type { RevocationAnnouncer } from './revocation-announcer.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
 export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than 100 characters (11–99).';
@@ -42,6 +43,18 @@ export type VerifyResult =
 /** Called after a revocation is recorded; failures are logged (the sweeper covers them). */
 export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
 
+export interface RevokeResult {
+  key: KeyRecord;
+  /** False when it was already revoked (nothing recorded or sent twice). */
+  changed: boolean;
+  /**
+   * How long other servers may still accept the key from their verification caches: 0 once
+   * every verifier was told; else VERIFY_CACHE_TTL_MS (the announcement could not be made in
+   * time; it stays pending and is retried until it is).
+   */
+  staleUpToMs: number;
+}
+
 export interface KeyServiceOptions {
   prefix: string;
   pepper?: string;
@@ -52,13 +65,15 @@ export interface KeyServiceOptions {
 /** The rules of API keys. Knows nothing of Slack, HTTP or queues. */
 export class KeyService {
   private readonly listeners: RevokedListener[] = [];
-  private readonly settledListeners: RevokedListener[] = [];
+  /** Keys whose announcement this process keeps retrying in the background. */
+  private readonly retrying = new Set<string>();
 
   constructor(
     private readonly repo: KeyRepository,
     private readonly members: MemberService,
     private readonly roles: RoleCatalog,
     private readonly audit: AuditLog,
+    private readonly announcer: RevocationAnnouncer,
     private readonly log: Logger,
     private readonly opts: KeyServiceOptions,
   ) {
@@ -68,28 +83,53 @@ export class KeyService {
   /** The clock every rule about time uses (jobs read it from here too). */
   readonly clock: Clock;
 
-  /** Registers work to do after each revocation (enqueue notifications, drop caches). */
+  /** Registers work to do after each revocation (enqueue notifications). */
   onRevoked(listener: RevokedListener): void {
     this.listeners.push(listener);
   }
 
   /**
-   * Registers work to do before *every* revoke call that finds the key revoked returns, the
-   * winner's and the losers' alike (drop caches): a caller told "already revoked" must be
-   * able to rely on it as much as the one that revoked. Runs before the onRevoked listeners.
+   * Makes sure verifiers were told that `key` is revoked before a revoke call returns, the
+   * winner's and the losers' alike: a caller told "already revoked" must be able to rely on
+   * it as much as the one that revoked. Returns how long other servers may still accept it
+   * (0 when told). On failure the announcement stays pending in MongoDB (the sweeper retries
+   * it) and this process retries it in the background too.
    */
-  onRevokeSettled(listener: RevokedListener): void {
-    this.settledListeners.push(listener);
+  async announce(key: KeyRecord): Promise<number> {
+    if (key.announce?.state !== 'pending') return 0;
+    try {
+      await this.announcer.announce(key.keyId);
+    } catch (e) {
+      this.log.warn({ keyId: key.keyId, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs }, 'could not tell the verifiers of a revocation; other servers may accept the key until their caches expire; retrying');
+      this.retryAnnouncement(key.keyId);
+      return this.announcer.unannouncedStaleMs;
+    }
+    await this.repo.markAnnounced(key.keyId).catch((e: unknown) => this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
+    return 0;
   }
 
-  private async settle(key: KeyRecord): Promise<void> {
-    for (const listener of this.settledListeners) {
-      try {
-        await listener(key);
-      } catch (e) {
-        this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke cache step failed');
-      }
-    }
+  /**
+   * Retries a failed announcement every second or so for as long as an unannounced cache
+   * entry could live (after that it has expired anyway); the sweeper covers a dead process.
+   */
+  private retryAnnouncement(keyId: string): void {
+    if (this.retrying.has(keyId) || this.announcer.unannouncedStaleMs === 0) return;
+    this.retrying.add(keyId);
+    const until = Date.now() + this.announcer.unannouncedStaleMs;
+    const attempt = () => {
+      this.announcer.announce(keyId).then(
+        async () => {
+          this.retrying.delete(keyId);
+          await this.repo.markAnnounced(keyId).catch(() => undefined);
+          this.log.info({ keyId }, 'revocation announced after a retry');
+        },
+        () => {
+          if (Date.now() + 1_000 > until) return void this.retrying.delete(keyId);
+          setTimeout(attempt, 1_000).unref();
+        },
+      );
+    };
+    setTimeout(attempt, 1_000).unref();
   }
 
   /** Validates without creating: the modal uses it to show errors inline. */
@@ -164,17 +204,17 @@ export class KeyService {
   }
 
   /**
-   * Revokes a key: one conditional update, idempotent and irreversible. `changed` is false
-   * when it was already revoked (nothing is recorded or sent twice).
+   * Revokes a key: one conditional update, idempotent and irreversible, then tells the
+   * verifiers (waiting a bounded time) and hands the notifications to the listeners. See
+   * {@link RevokeResult} for what the caller may promise.
    */
-  async revoke(actor: Actor, keyId: string): Promise<{ key: KeyRecord; changed: boolean }> {
+  async revoke(actor: Actor, keyId: string): Promise<RevokeResult> {
     await this.members.requireAdmin(actor, 'revoke API keys');
     const id = normalizeKeyId(keyId);
     const current = await this.repo.find(actor.communityId, id);
     if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
     if (current.status === 'revoked') {
-      await this.settle(current);
-      return { key: current, changed: false };
+      return { key: current, changed: false, staleUpToMs: await this.announce(current) };
     }
 
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
@@ -187,22 +227,27 @@ export class KeyService {
       // Someone else won. Apply their revocation too, in case they died between the two
       // writes: the key must never stay active once a revocation is recorded.
       const winner = await this.audit.find(eventId);
-      await this.repo.revoke(actor.communityId, id, winner?.actor ?? actor.userId, winner?.at ?? at);
-      const key = (await this.repo.find(actor.communityId, id)) ?? current;
-      await this.settle(key);
-      return { key, changed: false };
+      const completed = await this.repo.revoke(actor.communityId, id, winner?.actor ?? actor.userId, winner?.at ?? at);
+      const key = completed ?? (await this.repo.find(actor.communityId, id)) ?? current;
+      if (completed) this.log.warn({ communityId: key.communityId, keyId: id }, 'completed a revocation its revoker left half done');
+      const [staleUpToMs] = await Promise.all([this.announce(key), completed ? this.notify(key) : undefined]);
+      return { key, changed: false, staleUpToMs };
     }
     const revoked = (await this.repo.revoke(actor.communityId, id, actor.userId, at)) ?? (await this.repo.find(actor.communityId, id))!;
     this.log.info({ communityId: revoked.communityId, keyId: id, by: actor.userId }, 'api key revoked');
-    await this.settle(revoked);
+    // The announcement and the notifications do not depend on each other: both at once.
+    const [staleUpToMs] = await Promise.all([this.announce(revoked), this.notify(revoked)]);
+    return { key: revoked, changed: true, staleUpToMs };
+  }
+
+  private async notify(key: KeyRecord): Promise<void> {
     for (const listener of this.listeners) {
       try {
-        await listener(revoked);
+        await listener(key);
       } catch (e) {
-        this.log.warn({ keyId: id, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
+        this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
       }
     }
-    return { key: revoked, changed: true };
   }
 
   /** Checks a presented token. Shape and checksum are checked before any I/O. */

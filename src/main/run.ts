@@ -36,7 +36,7 @@ export async function run(name: string, start: (core: Core) => Promise<Part[]>):
     process.exit(1);
   }
 
-  const parts: Part[] = [{ name: 'mongodb', stop: () => core.mongo.close() }];
+  const parts: Part[] = [{ name: 'mongodb', stop: () => core.mongo.close() }, { name: 'core', stop: () => core.close() }];
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

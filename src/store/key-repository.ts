@@ -19,6 +19,8 @@ export interface KeyRecord {
   expiresAt?: Date;
   lastUsedAt?: Date;
   notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
+  /** Whether verifiers were told of the revocation: `none` while active, `pending` until announced. */
+  announce?: { state: 'none' | 'pending' | 'done'; since?: Date };
 }
 
 /** Keyset cursor: the (createdAt, _id) of the row a page starts after or ends before. */
@@ -94,6 +96,10 @@ function toRecord(d: Row): KeyRecord {
       pendingSince: n.pendingSince ?? undefined,
       doneAt: n.doneAt ?? undefined,
     },
+    announce: d.announce?.state
+      ? { state: d.announce.state as 'pending' | 'done', since: d.announce.since ?? undefined }
+      // Revoked before announcements were recorded: that revoke announced before returning.
+      : { state: d.status === 'revoked' ? 'done' : 'none' },
   };
 }
 
@@ -108,7 +114,7 @@ export class KeyRepository {
     return records.map((r) => (at.has(r.keyId) ? { ...r, lastUsedAt: at.get(r.keyId) } : r));
   }
 
-  async insert(key: Omit<KeyRecord, 'notification' | 'status'> & { tokenHash: string }): Promise<KeyRecord> {
+  async insert(key: Omit<KeyRecord, 'notification' | 'status' | 'announce'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
     return toRecord(doc.toObject() as Row);
   }
@@ -167,7 +173,8 @@ export class KeyRepository {
 
   /**
    * The one conditional update that revokes: status active → revoked, and the pending
-   * notification recorded in the same document write. Null when the key was not active.
+   * notification and the pending announcement recorded in the same document write, so
+   * that neither can be lost whoever dies next. Null when the key was not active.
    */
   async revoke(communityId: string, keyId: string, by: string, at: Date): Promise<KeyRecord | undefined> {
     const d = await this.m.apiKeys
@@ -177,12 +184,38 @@ export class KeyRepository {
           $set: {
             status: 'revoked', revokedAt: at, revokedBy: by,
             notification: { state: 'pending', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+            announce: { state: 'pending', since: new Date() },
           },
         },
         { returnDocument: 'after' },
       )
       .lean<Row>();
     return d ? toRecord(d) : undefined;
+  }
+
+  /**
+   * announce pending → done. On FerretDB 1.x a concurrent write to the document may undo
+   * it; then the announcement is simply made again (an extra epoch bump is harmless).
+   */
+  async markAnnounced(keyId: string): Promise<void> {
+    await this.m.apiKeys.updateOne({ keyId, 'announce.state': 'pending' }, { $set: { 'announce.state': 'done', 'announce.doneAt': new Date() } });
+  }
+
+  /** Which of these keys are still active. */
+  async activeAmong(keyIds: string[]): Promise<Set<string>> {
+    if (keyIds.length === 0) return new Set();
+    const rows = await this.m.apiKeys.find({ keyId: { $in: keyIds }, status: 'active' }, { keyId: 1 }).lean<Row[]>();
+    return new Set(rows.map((r) => r.keyId));
+  }
+
+  /** Revoked keys whose announcement is still pending since before `olderThan`, oldest first. */
+  async pendingAnnouncements(olderThan: Date, limit: number): Promise<Array<{ keyId: string; since: Date }>> {
+    const rows = await this.m.apiKeys
+      .find({ 'announce.state': 'pending', 'announce.since': { $lt: olderThan } }, { keyId: 1, announce: 1 })
+      .sort({ 'announce.since': 1, keyId: 1 })
+      .limit(limit)
+      .lean<Row[]>();
+    return rows.map((r) => ({ keyId: r.keyId, since: r.announce?.since ?? new Date(0) }));
   }
 
   async setNotification(keyId: string, fields: Partial<Record<'state' | 'total' | 'delivered' | 'failed' | 'gone', string | number>> & { enqueuedAt?: Date; doneAt?: Date }): Promise<void> {

@@ -43,7 +43,7 @@ const verify = async (r: Replica, key: string): Promise<Verdict> => {
 const revokeVia = async (r: Replica, keyId: string) => {
   const res = await fetch(`${r.base}/test/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keyId }) });
   expect(res.status).toBe(200);
-  expect(await res.json()).toEqual({ changed: true });
+  expect(await res.json()).toEqual({ changed: true, staleUpToMs: 0 });
 };
 const cacheHits = async (r: Replica) => {
   const text = await (await fetch(`${r.base}/metrics`)).text();

@@ -39,6 +39,7 @@ export async function startJobsStack(label: string, log: Logger, overrides: Reco
     async close() {
       await workers.close();
       await publisher.close();
+      await core.close();
       await obliterateQueues(config.REDIS_URL, config.QUEUE_PREFIX).catch(() => undefined);
       await Promise.all([mongo.drop(), slack.close(), receivers.close()]);
     },

@@ -54,6 +54,7 @@ export async function startVerifyApp(env: Record<string, string> = {}, opts: Ver
     async close() {
       await http.close();
       await verifier.close();
+      await core.close();
       await mongo.drop();
     },
   };

@@ -1,7 +1,8 @@
 // A test-only entry point: the domain, the verifier and the HTTP server built from the
 // environment like src/main does (no Slack, no workers), plus one route that exists only
 // here: POST /test/revoke {"keyId"} revokes through this process's KeyService as UADMIN1 of
-// T0TEST, so its after-revoke listeners (the cache invalidation) run in this process.
+// T0TEST, so that the revocation is announced from this process (and answered with
+// `staleUpToMs`, what a Slack reply would say).
 // Listens on API_PORT. Prints "READY <port>" once listening; stops on SIGTERM.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig } from '../../src/config/env.js';
@@ -27,8 +28,8 @@ http.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
   readBody(req)
     .then(async (raw) => {
       const { keyId } = JSON.parse(raw.toString()) as { keyId: string };
-      const { changed } = await core.keys.revoke({ communityId: 'T0TEST', userId: 'UADMIN1' }, keyId);
-      sendJson(res, 200, { changed });
+      const { changed, staleUpToMs } = await core.keys.revoke({ communityId: 'T0TEST', userId: 'UADMIN1' }, keyId);
+      sendJson(res, 200, { changed, staleUpToMs });
     })
     .catch((e: unknown) => sendError(res, e, 'test', log));
 });
@@ -39,6 +40,7 @@ process.on('SIGTERM', () => {
   void (async () => {
     await http.close();
     await verifier.close();
+    await core.close();
     await mongo.close();
     process.exit(0);
   })();

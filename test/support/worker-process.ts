@@ -16,6 +16,7 @@ const workers = await startWorkers(core, { lockDuration: ms('KW_TEST_LOCK_DURATI
 process.once('SIGTERM', () => {
   void (async () => {
     await workers.close();
+    await core.close();
     await mongo.close();
     process.exit(0);
   })();

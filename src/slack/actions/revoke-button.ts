@@ -1,5 +1,5 @@
 import { keyModal, parseKeyModalMeta } from '../blocks/key-details.js';
-import { revokedReply } from '../blocks/messages.js';
+import { revokedReply, staleCaveat } from '../blocks/messages.js';
 import { code } from '../blocks/text.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure, explainToClicker } from '../explain.js';
@@ -22,18 +22,23 @@ export function revokeKeyAction(deps: SlackDeps) {
     } catch (e) {
       return explainToClicker({ body, client, respond }, expectedFailure(e));
     }
-    const { key, changed } = result;
+    const { key, changed, staleUpToMs } = result;
     const inModal = body.container.type === 'view' && body.view?.type === 'modal';
     const meta = inModal ? parseKeyModalMeta(body.view?.private_metadata) : undefined;
     if (inModal && body.view) {
       const dependents = await deps.dependents.listForKey(actor, key.keyId);
-      const notice = changed ? `:no_entry: Revoked. ${code(key.keyId)} no longer works; linked dependents are being told.` : ':information_source: This key was already revoked. Nothing changed.';
+      const caveat = staleUpToMs > 0 ? ` ${staleCaveat(staleUpToMs)}` : '';
+      const notice = changed
+        ? staleUpToMs > 0
+          ? `:warning: Revoked ${code(key.keyId)}.${caveat} Linked dependents are being told.`
+          : `:no_entry: Revoked. ${code(key.keyId)} no longer works; linked dependents are being told.`
+        : `:information_source: This key was already revoked. Nothing changed.${caveat}`;
       await client.views.update({
         view_id: body.view.id,
         view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta: meta ?? { k: key.keyId }, now: core.clock.now(), notice }),
       });
     } else if (respond) {
-      await respond({ replace_original: true, ...revokedReply(key, changed) });
+      await respond({ replace_original: true, ...revokedReply(key, changed, staleUpToMs) });
     }
     if (changed) await refreshHome(deps, client, actor, meta?.h ? parseListState(meta.h) : defaultListState);
   };

@@ -66,13 +66,31 @@ export function revokeConfirmReply(key: KeyRecord): Reply {
   };
 }
 
-/** After a revoke: done, or already revoked (a second click). */
-export function revokedReply(key: KeyRecord, changed: boolean): Reply {
+/** "30 s", "10 min": how long other servers may still accept a key. */
+export const staleFor = (ms: number) => (ms < 120_000 ? `${Math.ceil(ms / 1000)} s` : `${Math.ceil(ms / 60_000)} min`);
+
+/**
+ * What to add when the verifiers could not be told of a revocation (`staleUpToMs` > 0):
+ * other servers may go on accepting the key from their caches until those expire.
+ */
+export const staleCaveat = (staleUpToMs: number) =>
+  `Other servers may accept it for up to ${staleFor(staleUpToMs)} more: their caches could not be told (retrying).`;
+
+/**
+ * After a revoke: done, or already revoked (a second click). Says "no longer works" only
+ * when every verifier was told (`staleUpToMs` 0); never more than is true.
+ */
+export function revokedReply(key: KeyRecord, changed: boolean, staleUpToMs = 0): Reply {
   const by = key.revokedBy ? ` by ${mention(key.revokedBy)}` : '';
+  const name = `${bold(truncate(key.name, 64))} (${code(key.keyId)})`;
+  const caveat = staleUpToMs > 0 ? ` ${staleCaveat(staleUpToMs)}` : '';
   const text = changed
-    ? `:no_entry: Revoked ${bold(truncate(key.name, 64))} (${code(key.keyId)}). It no longer works; linked dependents are being told.`
-    : `${bold(truncate(key.name, 64))} (${code(key.keyId)}) was already revoked${by} ${slackDate(key.revokedAt, '')}. Nothing changed.`;
-  return { text: changed ? `Revoked ${key.keyId}` : `${key.keyId} was already revoked`, blocks: [{ type: 'section', text: md(text) }] };
+    ? staleUpToMs > 0
+      ? `:warning: Revoked ${name}.${caveat} Linked dependents are being told.`
+      : `:no_entry: Revoked ${name}. It no longer works; linked dependents are being told.`
+    : `${name} was already revoked${by} ${slackDate(key.revokedAt, '')}. Nothing changed.${caveat}`;
+  const fallback = changed ? `Revoked ${key.keyId}` : `${key.keyId} was already revoked`;
+  return { text: staleUpToMs > 0 ? `${fallback}; other servers may accept it for up to ${staleFor(staleUpToMs)} more` : fallback, blocks: [{ type: 'section', text: md(text) }] };
 }
 
 /** `/apikey members list`. */

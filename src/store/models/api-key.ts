@@ -17,6 +17,20 @@ const notificationSchema = new Schema(
   { _id: false },
 );
 
+/**
+ * Whether verifiers were told of the revocation (the revocation epoch bumped): `pending` is
+ * written in the same update that revokes, `done` once announced. Absent on active keys and
+ * on keys revoked before this field existed (their revoke announced before returning).
+ */
+const announceSchema = new Schema(
+  {
+    state: { type: String, enum: ['pending', 'done'], required: true },
+    since: Date,
+    doneAt: Date,
+  },
+  { _id: false },
+);
+
 export const apiKeySchema = new Schema(
   {
     communityId: { type: String, required: true },
@@ -34,6 +48,7 @@ export const apiKeySchema = new Schema(
     /** When the key stops working; absent: never. */
     expiresAt: Date,
     notification: { type: notificationSchema, default: () => ({ state: 'none' }) },
+    announce: { type: announceSchema, required: false },
   },
   { collection: 'api_keys', versionKey: false, autoIndex: false },
 );
@@ -45,8 +60,9 @@ apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
 apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
 // Expiry and reminders: the sweeper's scan of keys nearing or past their expiry.
 apiKeySchema.index({ status: 1, expiresAt: 1 });
-// The sweeper's scan.
+// The sweeper's scans.
 apiKeySchema.index({ 'notification.state': 1, 'notification.pendingSince': 1 });
+apiKeySchema.index({ 'announce.state': 1, 'announce.since': 1 });
 
 export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema>;
 export const apiKeyModel = (conn: Connection): Model<ApiKeyDoc> =>

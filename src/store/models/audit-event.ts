@@ -15,6 +15,8 @@ export const auditEventSchema = new Schema(
   { collection: 'audit_events', versionKey: false, autoIndex: false },
 );
 auditEventSchema.index({ communityId: 1, target: 1, at: -1 });
+// The sweeper's walk over revocations.
+auditEventSchema.index({ action: 1, at: 1, _id: 1 });
 
 export type AuditEventDoc = InferSchemaType<typeof auditEventSchema>;
 export const auditEventModel = (conn: Connection): Model<AuditEventDoc> =>

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { systemMonotonicClock, type MonotonicClock } from '../util/monotonic-clock.js';
+
+/** Where a deployment keeps its epoch and announces revocations: shared by announcers and verifiers. */
+export const epochKeys = (queuePrefix: string) => ({ key: `${queuePrefix}:verify-epoch`, channel: `${queuePrefix}:key-revoked` });
+
+/** The default freshness lease `L`, ms. */
+export const DEFAULT_LEASE_MS = 50;
 
 /**
  * The revocation epoch: a random value in Redis that every revocation replaces, read by
@@ -26,13 +31,17 @@ import type { Redis } from 'ioredis';
  *
  * Assumptions: one Redis primary (a failover that loses the last SET weakens step 1), and
  * monotonic clocks that advance at real-time rate (drift is ppm; the revoker waits
- * `L + marginMs`). If the revoking process cannot reach Redis at all, the revoke still
- * returns (the key is revoked in MongoDB) and replicas that can reach Redis may serve their
- * cached `valid` for at most VERIFY_CACHE_TTL_MS; that failure is logged as a warning.
+ * `L + marginMs`). If the revoking process cannot reach Redis, `bump` throws: the revocation
+ * stays recorded in MongoDB with its announcement pending (see RedisRevocationAnnouncer and
+ * KeyService.revoke), the caller is told replicas may accept the key for up to
+ * VERIFY_CACHE_TTL_MS more, and the announcement is retried until it is made.
+ *
+ * Each process that verifies holds one instance for reads; an announcer holds another for
+ * bumps. They need not share an instance: a reader's value ages out of the lease on its own.
  */
 export class RevocationEpoch {
   private value: string | undefined;
-  /** performance.now() when the GET (or SET) that produced `value` was sent. */
+  /** clock.now() when the GET (or SET) that produced `value` was sent. */
   private sentAt = Number.NEGATIVE_INFINITY;
   /** Bumped by `invalidate()`: replies to reads sent before it are ignored. */
   private version = 0;
@@ -49,6 +58,7 @@ export class RevocationEpoch {
     /** Extra wait on top of the lease for timer and clock slack; default 5. */
     readonly marginMs = 5,
     private readonly onError: (err: Error, doing: string) => void = () => undefined,
+    private readonly clock: MonotonicClock = systemMonotonicClock,
   ) {}
 
   /** The last epoch read, whatever its age: what a MongoDB read about to start is stamped with. */
@@ -88,22 +98,22 @@ export class RevocationEpoch {
 
   /**
    * Announces a revocation: replaces the epoch and publishes the keyId, then waits out the
-   * lease so every replica's next positive hit must see the new epoch. Retries briefly;
-   * throws if Redis stays unreachable.
+   * lease so every replica's next positive hit must see the new epoch. Retries briefly
+   * (100, 200, 400 ms apart); throws if Redis stays unreachable.
    */
   async bump(keyId: string, attempts = 4): Promise<void> {
     let last: Error | undefined;
     for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(100 * 2 ** (i - 1));
+      if (i > 0) await this.clock.sleep(100 * 2 ** (i - 1));
       const next = randomUUID();
-      const sentAt = performance.now();
+      const sentAt = this.clock.now();
       const version = this.version;
       try {
         const replies = await this.redis.multi().set(this.key, next).publish(this.channel, JSON.stringify({ keyId })).exec();
         const failed = replies?.find(([err]) => err);
         if (!replies || failed) throw failed?.[0] ?? new Error('transaction aborted');
         this.adopt(next, sentAt, version);
-        await sleep(this.leaseMs + this.marginMs);
+        await this.clock.sleep(this.leaseMs + this.marginMs);
         return;
       } catch (e) {
         last = e as Error;
@@ -113,7 +123,7 @@ export class RevocationEpoch {
   }
 
   private refresh(): { sentAt: number; done: Promise<void> } {
-    const sentAt = performance.now();
+    const sentAt = this.clock.now();
     const version = this.version;
     const done = this.read().then(
       (v) => this.adopt(v, sentAt, version),
