@@ -1,10 +1,11 @@
 import { Worker, type Job } from 'bullmq';
 import type { Core } from '../src/core.js';
 import { deadline } from '../src/util/deadline.js';
+import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/store/key-repository.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from './notification-store.js';
-import { enqueueRevocation, openQueues, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type RevocationJobData, type WebhookJobData } from './queues.js';
+import { enqueueRevocation, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type RevocationJobData, type WebhookJobData } from './queues.js';
 import { processRevocation } from './revocations.js';
 import { startSweeper } from './sweeper.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -19,6 +20,8 @@ const ENQUEUE_TIMEOUT_MS = 3_000;
 export interface RevocationPublisher {
   /** KeyService listener: enqueues the revocation job, then marks the notification enqueued. */
   onRevoked: (key: KeyRecord) => Promise<void>;
+  /** DependentService listener: enqueues the webhook of a dependent linked while its key was being revoked. */
+  onLateDelivery: (delivery: LateDelivery) => Promise<void>;
   queues: Queues;
   close(): Promise<void>;
 }
@@ -40,6 +43,10 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
       // A late success after the timeout is harmless: the job id dedupes the sweeper's add.
       await deadline(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
       await notifications.markEnqueued(key.keyId);
+    },
+    async onLateDelivery(d) {
+      const data = { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId };
+      await deadline(queues.webhooks.add('webhook', data, webhookJobOptions(core.config, d.keyId, d.dependentId)), ENQUEUE_TIMEOUT_MS, 'enqueueing a late webhook');
     },
     async close() {
       await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);

@@ -35,8 +35,7 @@ export interface Queues {
 export const revocationJobId = (keyId: string) => `rev-${keyId}`;
 /** One webhook job per revocation and dependent (a key is revoked at most once). */
 export const webhookJobId = (keyId: string, dependentId: string) => `wh-${keyId}-${dependentId}`;
-/** The delivery's id, sent as `webhook-id`: stable across retries and re-runs. */
-export const deliveryIdFor = (keyId: string, dependentId: string) => `msg_${keyId}_${dependentId}`;
+export { deliveryIdFor } from '../src/dependents/delivery-repository.js';
 
 const DAY_S = 24 * 3600;
 /**

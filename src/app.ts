@@ -16,6 +16,7 @@ export async function startApi(core: Core): Promise<Part[]> {
   const parts: Part[] = [];
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
+  core.dependents.onLateDelivery(publisher.onLateDelivery);
   parts.push({ name: 'publisher', stop: () => publisher.close() });
 
   const verifier = createVerifier(core);

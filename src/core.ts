@@ -1,5 +1,6 @@
 import { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config/env.js';
+import { DeliveryRepository } from './dependents/delivery-repository.js';
 import { DependentRepository } from './dependents/dependent-repository.js';
 import { DependentService } from './dependents/dependent-service.js';
 import { KeyService } from './keys/key-service.js';
@@ -47,7 +48,7 @@ export function createCore(
     pepper: config.KEY_PEPPER,
     clock,
   });
-  const dependents = new DependentService(new DependentRepository(mongo.models), keyRepo, members, audit, log.child({ component: 'dependents' }), {
+  const dependents = new DependentService(new DependentRepository(mongo.models), keyRepo, new DeliveryRepository(mongo.models), members, audit, log.child({ component: 'dependents' }), {
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
   return {

@@ -3,6 +3,9 @@ import type { DeliveryDoc } from '../store/models/delivery.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'gone';
 
+/** The delivery's id, sent as `webhook-id`: stable across retries and re-runs. */
+export const deliveryIdFor = (keyId: string, dependentId: string) => `msg_${keyId}_${dependentId}`;
+
 /** One POST to a dependent. */
 export interface DeliveryAttempt {
   at: Date;

@@ -6,6 +6,7 @@ import { normalizeKeyId } from '../keys/key-service.js';
 import type { Logger } from '../log.js';
 import type { Actor, MemberService } from '../members/member-service.js';
 import type { KeyRepository } from '../store/key-repository.js';
+import { deliveryIdFor, type DeliveryRecord, type DeliveryRepository } from './delivery-repository.js';
 import { dependentKinds, type DependentRecord, type DependentRepository } from './dependent-repository.js';
 import { checkWebhookUrl, type UrlGuardOptions } from './url-guard.js';
 
@@ -26,25 +27,61 @@ export type LinkDependentInput = z.infer<typeof linkDependentInput>;
 export const generateSigningSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 const generateDependentId = () => `dep_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').toLowerCase()}`;
 
+/** A delivery to a dependent linked while its key was being revoked. */
+export type LateDelivery = Pick<DeliveryRecord, 'communityId' | 'deliveryId' | 'keyId' | 'dependentId'>;
+/** Sends a late delivery at once (enqueues its webhook); failures are logged (the sweeper covers them). */
+export type LateDeliveryListener = (delivery: LateDelivery) => Promise<void> | void;
+
+/** A link that passed every check, not yet stored: what {@link DependentService.completeLink} stores. */
+export interface LinkPlan {
+  actor: Actor;
+  keyId: string;
+  kind: 'playbook' | 'cti_connector';
+  name: string;
+  url: string;
+}
+
+export interface LinkResult {
+  dependent: DependentRecord;
+  /** Shown once; stored to sign webhooks, never shown again. */
+  secret: string;
+  /** The key was revoked while it was being linked: the dependent is being told now. */
+  keyRevoked: boolean;
+}
+
 /**
  * Playbooks and CTI connectors that use a key and are told by webhook when it is revoked.
  * Knows nothing of Slack, HTTP or queues.
  */
 export class DependentService {
+  private readonly lateListeners: LateDeliveryListener[] = [];
+
   constructor(
     private readonly repo: DependentRepository,
     private readonly keys: KeyRepository,
+    private readonly deliveries: DeliveryRepository,
     private readonly members: MemberService,
     private readonly audit: AuditLog,
     private readonly log: Logger,
     private readonly guard: UrlGuardOptions,
   ) {}
 
+  /** Registers who sends a late delivery at once (the API process's queue publisher). */
+  onLateDelivery(listener: LateDeliveryListener): void {
+    this.lateListeners.push(listener);
+  }
+
   /**
    * Links a dependent to an active key. The signing secret is returned here once; it is
-   * stored to sign webhooks but never shown again.
+   * stored to sign webhooks but never shown again. If the key is revoked while the link is
+   * under way, the dependent is still told (see {@link completeLink}).
    */
-  async link(actor: Actor, input: { keyId: string; kind: 'playbook' | 'cti_connector'; name: string; url: string }): Promise<{ dependent: DependentRecord; secret: string }> {
+  async link(actor: Actor, input: { keyId: string; kind: 'playbook' | 'cti_connector'; name: string; url: string }): Promise<LinkResult> {
+    return this.completeLink(await this.checkLink(actor, input));
+  }
+
+  /** The checks of a link: authorization, input, an active key, a webhook URL that may be reached. */
+  async checkLink(actor: Actor, input: { keyId: string; kind: 'playbook' | 'cti_connector'; name: string; url: string }): Promise<LinkPlan> {
     await this.members.requireAdmin(actor, 'link dependents');
     const parsed = linkDependentInput.safeParse(input);
     if (!parsed.success) {
@@ -57,14 +94,27 @@ export class DependentService {
     if (!key) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
     if (key.status !== 'active') throw new KeyError('already_revoked', `API key \`${keyId}\` is revoked; dependents can only be linked to active keys.`);
     const url = await checkWebhookUrl(parsed.data.url, this.guard);
+    return { actor, keyId, kind: parsed.data.kind, name: parsed.data.name, url: url.toString() };
+  }
+
+  /**
+   * Stores a checked link. The key may have been revoked since it was checked (a DNS lookup
+   * in the URL check can take seconds), and the revocation's fan-out may already have read
+   * the key's dependents without this one. So the key is read again after the insert: the
+   * fan-out reads dependents after the revocation is stored, so either it saw this dependent
+   * or this read sees the revocation. If revoked, the dependent's delivery is created here
+   * and sent at once, and the notification put back in the sweeper's hands.
+   */
+  async completeLink(plan: LinkPlan): Promise<LinkResult> {
+    const { actor, keyId } = plan;
     const secret = generateSigningSecret();
     const dependent = await this.repo.insert({
       communityId: actor.communityId,
       dependentId: generateDependentId(),
       keyId,
-      kind: parsed.data.kind,
-      name: parsed.data.name,
-      webhookUrl: url.toString(),
+      kind: plan.kind,
+      name: plan.name,
+      webhookUrl: plan.url,
       status: 'active',
       signingSecret: secret,
       createdBy: actor.userId,
@@ -75,7 +125,31 @@ export class DependentService {
       details: { dependentId: dependent.dependentId, kind: dependent.kind, name: dependent.name, url: dependent.webhookUrl },
     });
     this.log.info({ communityId: actor.communityId, keyId, dependentId: dependent.dependentId, by: actor.userId }, 'dependent linked');
-    return { dependent, secret };
+    const now = await this.keys.find(actor.communityId, keyId);
+    const keyRevoked = now?.status === 'revoked';
+    if (keyRevoked) await this.tellLate(dependent);
+    return { dependent, secret, keyRevoked };
+  }
+
+  /** Creates the delivery of a dependent linked to a key revoked meanwhile, and sends it. */
+  private async tellLate(dependent: DependentRecord): Promise<void> {
+    const delivery: LateDelivery = {
+      communityId: dependent.communityId, deliveryId: deliveryIdFor(dependent.keyId, dependent.dependentId),
+      keyId: dependent.keyId, dependentId: dependent.dependentId,
+    };
+    // The delivery first, then the notification reopened, through which the sweeper finds
+    // the delivery if the listener below cannot enqueue it. (A process that dies between the
+    // insert above and here leaves the dependent untold: see README "Security model".)
+    await this.deliveries.ensure([{ ...delivery, dependentName: dependent.name }]);
+    await this.keys.reopenNotification(dependent.keyId);
+    this.log.warn({ keyId: dependent.keyId, dependentId: dependent.dependentId }, 'dependent linked while its key was being revoked; telling it now');
+    for (const listener of this.lateListeners) {
+      try {
+        await listener(delivery);
+      } catch (e) {
+        this.log.warn({ keyId: dependent.keyId, dependentId: dependent.dependentId, err: (e as Error).message }, 'late delivery not enqueued; the sweeper will send it');
+      }
+    }
   }
 
   /** Unlinks a dependent: it is told nothing more. Unlinking twice is a no-op. */

@@ -201,6 +201,15 @@ export class KeyRepository {
     await this.m.apiKeys.updateOne({ keyId, 'announce.state': 'pending' }, { $set: { 'announce.state': 'done', 'announce.doneAt': new Date() } });
   }
 
+  /**
+   * Puts a finished notification back in hand (done → enqueued) because a delivery was added
+   * after it finished (a dependent linked while the key was being revoked): the sweeper then
+   * sees it unfinished and makes sure the new delivery is sent. A no-op in any other state.
+   */
+  async reopenNotification(keyId: string): Promise<void> {
+    await this.m.apiKeys.updateOne({ keyId, status: 'revoked', 'notification.state': 'done' }, { $set: { 'notification.state': 'enqueued' } });
+  }
+
   /** Which of these keys are still active. */
   async activeAmong(keyIds: string[]): Promise<Set<string>> {
     if (keyIds.length === 0) return new Set();

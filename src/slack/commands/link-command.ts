@@ -10,7 +10,7 @@ import type { ApikeyCommand } from './grammar.js';
  */
 export async function linkCommand(ctx: CommandContext, cmd: Extract<ApikeyCommand, { kind: 'link' }>): Promise<void> {
   const { actor, client, deps } = ctx;
-  const { dependent, secret } = await deps.dependents.link(actor, { keyId: cmd.keyId, kind: cmd.dependentKind, name: cmd.name, url: cmd.url });
+  const { dependent, secret, keyRevoked } = await deps.dependents.link(actor, { keyId: cmd.keyId, kind: cmd.dependentKind, name: cmd.name, url: cmd.url });
   const blocks = dependentSecretBlocks(dependent, secret);
   try {
     const dm = await client.conversations.open({ users: actor.userId });
@@ -21,5 +21,6 @@ export async function linkCommand(ctx: CommandContext, cmd: Extract<ApikeyComman
     await ctx.reply({ text: dependentSecretText(dependent), blocks });
     return;
   }
-  await ctx.reply(noticeReply(dependentLinkedText(dependent)));
+  const late = keyRevoked ? ' The key was revoked while it was being linked: the dependent is being told now.' : '';
+  await ctx.reply(noticeReply(`${dependentLinkedText(dependent)}${late}`));
 }
