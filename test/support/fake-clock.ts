@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/util/clock.js';
+import type { MonotonicClock } from '../../src/util/monotonic-clock.js';
 
 interface Timer {
   at: number;
@@ -7,10 +7,10 @@ interface Timer {
 }
 
 /**
- * A Clock that moves only when told to: `sleep`s resolve when `advance` passes their time.
+ * A MonotonicClock that moves only when told to: `sleep`s resolve when `advance` passes their time.
  * `sleeping()` waits (in real time, for real I/O to happen) until some code is asleep.
  */
-export class FakeClock implements Clock {
+export class FakeClock implements MonotonicClock {
   private t = 10_000;
   private timers: Timer[] = [];
   private waiters: Array<() => void> = [];
