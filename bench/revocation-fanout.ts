@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import { createRevocationPublisher, startWorkers } from '../jobs/index.js';
 import { REVOCATIONS, WEBHOOKS } from '../jobs/queues.js';
 import { revokedEvent, signedHeaders } from '../jobs/webhooks.js';
-import { loadConfig } from '../src/config/env.js';
+import { loadConfig, withExternalServices } from '../src/config/env.js';
+import { benchEnv } from './services.js';
 import { createCore } from '../src/core.js';
 import { createLogger } from '../src/log.js';
 import { connectMongo } from '../src/store/mongo.js';
@@ -70,8 +71,9 @@ const rate = (n: number, ms: number) => `${((n * 1000) / ms).toFixed(0).padStart
 
 export async function main(): Promise<void> {
   const dbName = `kw_bench_fanout_${randomUUID().slice(0, 8)}`;
-  const [mongo, slack, recv] = await Promise.all([connectMongo(process.env.MONGODB_URI, { dbName, dataDir: '.data/bench' }), startFakeSlack(), receiver()]);
-  const config = loadConfig({
+  const [mongo, slack, recv] = await Promise.all([connectMongo(benchEnv().MONGODB_URI, { dbName }), startFakeSlack(), receiver()]);
+  const config = withExternalServices(loadConfig({
+    ...benchEnv(),
     SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
     SLACK_BOT_TOKEN: 'xoxb-bench',
     SLACK_API_URL: slack.url,
@@ -80,9 +82,8 @@ export async function main(): Promise<void> {
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     QUEUE_PREFIX: `bench-${randomUUID()}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
-  });
+  }), 'bench');
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);

@@ -1,12 +1,15 @@
 // `npm run bench`: every benchmark in turn, each printing its figures next to a baseline
-// measured in the same run. `npm run bench -- verify` runs one. Needs MONGODB_URI (else an
-// embedded server) and REDIS_URL like the tests.
+// measured in the same run. `npm run bench -- verify` runs one. MONGODB_URI and REDIS_URL as
+// for the tests (unset: started for the run).
+import { ensureBenchServices } from './services.js';
+
 const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   verify: () => import('./verify.js'),
   'slack-ack': () => import('./slack-ack.js'),
   'revocation-fanout': () => import('./revocation-fanout.js'),
 };
 
+const stopServices = await ensureBenchServices();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of wanted.length ? wanted : Object.keys(benches)) {
   const load = benches[name];
@@ -14,4 +17,5 @@ for (const name of wanted.length ? wanted : Object.keys(benches)) {
   console.log(`\n== ${name} ==`);
   await (await load()).main();
 }
+await stopServices();
 process.exit(0);

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../src/config/env.js';
+import { loadConfig, withExternalServices } from '../src/config/env.js';
+import { benchEnv } from './services.js';
 import { createCore } from '../src/core.js';
 import { createLogger } from '../src/log.js';
 import { createSlackApp } from '../src/slack/app.js';
@@ -66,15 +67,15 @@ const row = (name: string, t: number[]) =>
 export async function main(): Promise<void> {
   const fake = await startFakeSlack();
   const dbName = `kw_bench_slack_${randomUUID().slice(0, 8)}`;
-  const mongo = await connectMongo(process.env.MONGODB_URI, { dbName, dataDir: '.data/bench' });
-  const config = loadConfig({
+  const mongo = await connectMongo(benchEnv().MONGODB_URI, { dbName });
+  const config = withExternalServices(loadConfig({
+    ...benchEnv(),
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_BOT_TOKEN: 'xoxb-bench',
     SLACK_API_URL: fake.url,
     ADMIN_SLACK_USER_IDS: ADMIN,
     LOG_LEVEL: 'warn',
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-  });
+  }), 'bench');
   const core = createCore(config, createLogger('warn'), mongo);
   const actor = { communityId: 'T0TEST', userId: ADMIN };
   for (let i = 0; i < 25; i++) {

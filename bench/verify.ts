@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import mongoose from 'mongoose';
-import { loadConfig } from '../src/config/env.js';
+import { loadConfig, withExternalServices } from '../src/config/env.js';
 import { createCore } from '../src/core.js';
 import { createApiServer } from '../src/http/server.js';
 import { createVerifier } from '../src/http/verifier.js';
@@ -68,18 +68,17 @@ export async function measure(): Promise<Row[]> {
     ...process.env,
     QUEUE_PREFIX: `kwbench-${randomUUID().slice(0, 8)}`,
   };
-  if (!env.MONGODB_URI) throw new Error('bench/verify needs MONGODB_URI (a MongoDB-compatible server)');
-  const config = loadConfig(env);
+  const config = withExternalServices(loadConfig(env), 'bench/verify');
   const log = createLogger(config.LOG_LEVEL);
 
   // Our own connection with a small pool: the uncached run must not take every connection
   // of a shared FerretDB (whose PostgreSQL pool is small).
   const dbName = `kw_bench_${randomUUID().slice(0, 8)}`;
-  const conn = mongoose.createConnection(config.MONGODB_URI!, { dbName, maxPoolSize: 8 });
+  const conn = mongoose.createConnection(config.MONGODB_URI, { dbName, maxPoolSize: 8 });
   await conn.asPromise();
   const m = models(conn);
   await Promise.all(Object.values(m).map((model) => model.createIndexes()));
-  const mongo: Mongo = { conn, models: m, uri: config.MONGODB_URI!, close: () => conn.close() };
+  const mongo: Mongo = { conn, models: m, uri: config.MONGODB_URI, close: () => conn.close() };
 
   const cachedCore = createCore(config, log, mongo);
   const uncachedCore = createCore({ ...config, VERIFY_CACHE_MAX: 0 }, log, mongo);

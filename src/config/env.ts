@@ -36,8 +36,9 @@ export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string({ message: 'is required (Slack app > OAuth & Permissions > Bot User OAuth Token)' }).min(8, { message: 'must be the bot token (xoxb-…)' }).describe('Bot token (`xoxb-…`) used for every Web API call.'),
   SLACK_APP_TOKEN: optional(z.string().startsWith('xapp-', { message: 'must be an app-level token starting with xapp-' })).describe('App-level token (`xapp-…`); when set, the app uses Socket Mode instead of HTTP.'),
   SLACK_API_URL: optional(z.url({ message: 'must be a URL such as https://slack.com/api/' })).describe('Base URL of the Slack Web API (tests point it at a local fake).'),
-  MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'must be a mongodb:// or mongodb+srv:// URI' })).describe('MongoDB connection string; unset: an embedded mongodb-memory-server keeping data under .data/.'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' }).default('redis://127.0.0.1:6379').describe('Redis for BullMQ and cache invalidation.'),
+  MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'must be a mongodb:// or mongodb+srv:// URI' })).describe('MongoDB connection string. Unset: `npm start` starts mongodb-memory-server, or else FerretDB (built once), with its data under DATA_DIR; `start:bot` and `start:worker` require it.'),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })).describe('Redis for BullMQ and cache invalidation. Unset: `npm start` uses LOCAL_REDIS_URL if a Redis answers there, else starts `redis-server` with its data under DATA_DIR; `start:bot` and `start:worker` require it.'),
+  LOCAL_REDIS_URL: z.string().regex(/^redis:\/\/\S+$/, { message: 'must be a redis:// URL' }).default('redis://127.0.0.1:6379').describe('With REDIS_URL unset: the already running Redis that `npm start` tries first.'),
   PORT: int(0, 65535).default(3000).describe('Public HTTP port, for Slack: serves only /slack/events and /healthz.'),
   API_PORT: int(0, 65535).default(3001).describe('Internal HTTP port: the verify API, /healthz, /readyz, /metrics and /openapi.json. Must differ from PORT.'),
   API_HOST: z.string().min(1).default('127.0.0.1').describe('Address API_PORT listens on. The default keeps the API on this host; set 0.0.0.0 (as docker-compose.yml does) only where the network in front is private.'),
@@ -64,11 +65,26 @@ export const envSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000).describe('Grace period for in-flight requests and jobs on SIGTERM.'),
   ENV_FILE: z.string().min(1).default('.env').describe('File of KEY=value lines read at start-up for variables not already set; `none` reads nothing.'),
   CLOCK_OFFSET_FILE: optional(z.string().min(1)).describe('Tests and drills only: a file holding milliseconds added to the wall clock (read on every use) so that several processes share a moved clock for expiry and reminders.'),
-  DATA_DIR: z.string().min(1).default('.data').describe('Where the embedded MongoDB keeps its data when MONGODB_URI is unset.'),
+  DATA_DIR: z.string().min(1).default('.data').describe('Where the MongoDB and Redis that `npm start` starts itself keep their data (`mongodb/` or `ferretdb/`, and `redis/`).'),
 });
 
-/** Validated configuration. */
-export type Config = z.infer<typeof envSchema>;
+/** The environment as validated: MONGODB_URI and REDIS_URL may be unset (`npm start` then provides them). */
+export type EnvConfig = z.infer<typeof envSchema>;
+
+/** Validated configuration with its Redis decided: what the processes run on. */
+export type Config = EnvConfig & { REDIS_URL: string };
+
+/**
+ * The configuration of a process that must be given its MongoDB and Redis (`start:bot`,
+ * `start:worker`, test and bench processes): separate processes must share them, so only
+ * `npm start` may start its own.
+ */
+export function withExternalServices(config: EnvConfig, role: string): Config & { MONGODB_URI: string } {
+  const { MONGODB_URI, REDIS_URL } = config;
+  if (MONGODB_URI && REDIS_URL) return { ...config, MONGODB_URI, REDIS_URL };
+  const missing = [!MONGODB_URI && 'MONGODB_URI', !REDIS_URL && 'REDIS_URL'].filter(Boolean);
+  throw new ConfigError(missing.map((v) => `${v} is required for ${role} (only \`npm start\` starts its own)`));
+}
 
 /** A configuration problem: one line per invalid or missing variable. */
 export class ConfigError extends Error {
@@ -90,7 +106,7 @@ export function loadDotEnv(env: NodeJS.ProcessEnv = process.env, file = env.ENV_
 }
 
 /** Parses an environment; throws ConfigError with one line per problem. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const result = envSchema.safeParse(env);
   if (result.success) {
     const { PORT, API_PORT } = result.data;

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import mongoose, { type Connection } from 'mongoose';
 import { apiKeyModel } from './models/api-key.js';
 import { auditEventModel } from './models/audit-event.js';
@@ -25,27 +23,17 @@ export type Models = ReturnType<typeof models>;
 export interface Mongo {
   conn: Connection;
   models: Models;
-  /** The URI in use (the embedded server's when MONGODB_URI is unset). */
+  /** The URI in use. */
   uri: string;
   close(): Promise<void>;
 }
 
 /**
- * Connects, creates the indexes the queries need, and returns the models. With no URI, an
- * embedded mongodb-memory-server keeps its data under `dataDir` (for `npm start` on a laptop).
+ * Connects, creates the indexes the queries need, and returns the models. A server of its own
+ * when MONGODB_URI is unset comes from src/devservices, before this.
  */
-export async function connectMongo(uri: string | undefined, opts: { dataDir?: string; dbName?: string } = {}): Promise<Mongo> {
-  let stopEmbedded: (() => Promise<unknown>) | undefined;
-  let target = uri;
-  if (!target) {
-    const { MongoMemoryServer } = await import('mongodb-memory-server');
-    const dbPath = resolve(opts.dataDir ?? '.data', 'mongodb');
-    mkdirSync(dbPath, { recursive: true });
-    const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
-    target = server.getUri('keywarden');
-    stopEmbedded = () => server.stop({ doCleanup: false, force: false });
-  }
-  const conn = mongoose.createConnection(target, {
+export async function connectMongo(uri: string, opts: { dbName?: string } = {}): Promise<Mongo> {
+  const conn = mongoose.createConnection(uri, {
     serverSelectionTimeoutMS: 5_000,
     ...(opts.dbName ? { dbName: opts.dbName } : {}),
   });
@@ -53,7 +41,6 @@ export async function connectMongo(uri: string | undefined, opts: { dataDir?: st
     await conn.asPromise();
   } catch (e) {
     await conn.close().catch(() => undefined);
-    await stopEmbedded?.();
     throw new Error(`MONGODB_URI: cannot connect to MongoDB (${(e as Error).message.split('\n')[0]})`);
   }
   const m = models(conn);
@@ -61,11 +48,8 @@ export async function connectMongo(uri: string | undefined, opts: { dataDir?: st
   return {
     conn,
     models: m,
-    uri: target,
-    async close() {
-      await conn.close();
-      await stopEmbedded?.();
-    },
+    uri,
+    close: () => conn.close(),
   };
 }
 

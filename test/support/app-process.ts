@@ -24,13 +24,15 @@ export interface AppProcess {
 }
 
 /**
- * Spawns an entry point with node + tsx and waits until it logged "started". The
- * environment is exactly `env` plus PATH and HOME, as a deployment would set it, and a
- * free API_PORT when `env` has none (so that processes side by side do not collide).
+ * Spawns an entry point with node + tsx (or, with `built`, the compiled `dist/src/main/<entry>.js`
+ * as `npm start` runs it) and waits until it logged "started". The environment is exactly
+ * `env` plus PATH and HOME, as a deployment would set it, and a free API_PORT when `env` has
+ * none (so that processes side by side do not collide).
  */
-export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = 45_000): Promise<AppProcess> {
+export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = 45_000, built = false): Promise<AppProcess> {
   const env: Record<string, string> = { ...given, API_PORT: given.API_PORT ?? String(await freePort()) };
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/main/${entry}.ts`], {
+  const args = built ? [`dist/src/main/${entry}.js`] : ['--import', 'tsx', `src/main/${entry}.ts`];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

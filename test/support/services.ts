@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/env.js';
+import { loadConfig, withExternalServices, type Config } from '../../src/config/env.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 
@@ -40,7 +40,8 @@ export async function openTestMongo(label?: string, query: Record<string, string
 
 /** A config as the app would load it, with test defaults and overrides. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({
+  return withExternalServices(loadConfig({
+    MONGODB_URI: inject('mongoBaseUri'),
     SLACK_SIGNING_SECRET: 'test-signing-secret-0123456789',
     SLACK_BOT_TOKEN: 'xoxb-test-bot-token',
     REDIS_URL: redisUrl(),
@@ -48,7 +49,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'debug',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides,
-  });
+  }), 'tests');
 }
 
 /** A logger whose every line is kept, so tests can search the logs for secrets. */

@@ -5,7 +5,7 @@
 // `staleUpToMs`, what a Slack reply would say).
 // Listens on API_PORT. Prints "READY <port>" once listening; stops on SIGTERM.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadConfig } from '../../src/config/env.js';
+import { loadConfig, withExternalServices } from '../../src/config/env.js';
 import { createCore } from '../../src/core.js';
 import { readBody } from '../../src/http/body.js';
 import { sendError, sendJson } from '../../src/http/errors.js';
@@ -14,7 +14,7 @@ import { createVerifier } from '../../src/http/verifier.js';
 import { createLogger } from '../../src/log.js';
 import { connectMongo } from '../../src/store/mongo.js';
 
-const config = loadConfig(process.env);
+const config = withExternalServices(loadConfig(process.env), 'a test process');
 const log = createLogger(config.LOG_LEVEL);
 const mongo = await connectMongo(config.MONGODB_URI);
 const core = createCore(config, log, mongo);

@@ -2,12 +2,12 @@
 // environment the app would read, plus KW_TEST_LOCK_DURATION_MS / KW_TEST_STALLED_INTERVAL_MS
 // so that its jobs are taken over quickly once it is gone.
 import { startWorkers } from '../../jobs/index.js';
-import { loadConfig } from '../../src/config/env.js';
+import { loadConfig, withExternalServices } from '../../src/config/env.js';
 import { createCore } from '../../src/core.js';
 import { createLogger } from '../../src/log.js';
 import { connectMongo } from '../../src/store/mongo.js';
 
-const config = loadConfig(process.env);
+const config = withExternalServices(loadConfig(process.env), 'a test process');
 const log = createLogger(config.LOG_LEVEL);
 const mongo = await connectMongo(config.MONGODB_URI);
 const core = createCore(config, log, mongo);

@@ -12,7 +12,8 @@ describe('loadConfig', () => {
     expect(c.PORT).toBe(3000);
     expect(c.API_PORT).toBe(3001);
     expect(c.API_HOST).toBe('127.0.0.1');
-    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(c.REDIS_URL).toBeUndefined();
+    expect(c.LOCAL_REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(c.KEY_PREFIX).toBe('kw');
     expect(c.MONGODB_URI).toBeUndefined();
     expect(c.WEBHOOK_ALLOW_PRIVATE_NETWORKS).toBe(false);

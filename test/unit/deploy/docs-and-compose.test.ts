@@ -64,15 +64,15 @@ describe('docker-compose.yml (what `docker compose config` checks, without an en
     const { bot, worker } = compose.services;
     expect(bot!.build).toBeDefined();
     expect(worker!.image).toBe(bot!.image);
-    expect(bot!.command).toEqual(['src/main/bot.ts']);
-    expect(worker!.command).toEqual(['src/main/worker.ts']);
+    expect(bot!.command).toEqual(['dist/src/main/bot.js']);
+    expect(worker!.command).toEqual(['dist/src/main/worker.js']);
     for (const s of [bot!, worker!]) {
       expect(s.depends_on!.mongo!.condition).toBe('service_healthy');
       expect(s.depends_on!.redis!.condition).toBe('service_healthy');
     }
     const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
-    expect(scripts['start:bot']).toContain('src/main/bot.ts');
-    expect(scripts['start:worker']).toContain('src/main/worker.ts');
+    expect(scripts['start:bot']).toBe('node dist/src/main/bot.js');
+    expect(scripts['start:worker']).toBe('node dist/src/main/worker.js');
   });
 });
 
@@ -83,5 +83,16 @@ describe('Dockerfile', () => {
     expect(df).toMatch(/npm ci --omit=dev/);
     expect(df).toMatch(/^USER node$/m);
     expect(df).toMatch(/HEALTHCHECK[\s\S]*\/healthz/);
+  });
+
+  it('runs compiled JavaScript, built (and type-checked) in a build stage', () => {
+    expect(df).toMatch(/^ENTRYPOINT \["node"\]$/m);
+    expect(df).toMatch(/^CMD \["dist\/src\/main\/all\.js"\]$/m);
+    expect(df).not.toMatch(/"tsx"|--import/);
+    expect(df).toMatch(/^RUN npm ci --no-audit/m);
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.scripts.prepare).toBe('npm run build');
+    expect(pkg.scripts.start).toBe('node dist/src/main/all.js');
+    for (const dev of ['tsx', 'vitest', 'esbuild', 'typescript', 'mongodb-memory-server']) expect(Object.keys(pkg.dependencies)).not.toContain(dev);
   });
 });

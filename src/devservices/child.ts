@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+
+/** A server process started for us (ferretdb, redis-server), stopped with us. */
+export interface ServiceChild {
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Last resort for paths that end in `process.exit` without stopping their parts (a failed
+ * start, the shutdown timer, vitest on SIGTERM): SIGTERM every child still running, so it
+ * shuts down cleanly on its own. `exit` listeners cannot wait, hence no SIGKILL here.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Spawns `command` with its output appended to `logFile`, in its own process group so that a
+ * Ctrl-C in the terminal reaches only us: we stop the child last, after in-flight work that
+ * still needs it. Resolves once `ready()` is true; rejects with the log's tail if the child
+ * exits first or `timeoutMs` passes.
+ */
+export async function startChild(
+  command: string,
+  args: string[],
+  opts: { logFile: string; ready: () => Promise<boolean>; timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<ServiceChild> {
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], detached: true, env: opts.env ?? process.env });
+  } finally {
+    closeSync(fd);
+  }
+  installExitHook();
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
+  // No handle of ours keeps the event loop alive: shutdown is explicit.
+  child.unref();
+  let spawnError: Error | undefined;
+  child.once('error', (e) => { running.delete(child); spawnError = e; });
+  const tail = () => { try { return readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { return ''; } };
+
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    await new Promise((r) => setImmediate(r));
+    if (spawnError) throw spawnError;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${command} exited (${child.exitCode ?? child.signalCode}): ${tail()}`);
+    if (await opts.ready()) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${command} did not answer within ${opts.timeoutMs} ms: ${tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    pid: child.pid!,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A loopback TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something accepts a TCP connection on host:port within `timeoutMs`. */
+export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, host);
+    s.setTimeout(timeoutMs);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => { s.destroy(); resolve(false); });
+  });
+}
