@@ -105,7 +105,7 @@ class RouteSet {
 export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer {
   let openapi: string | undefined;
   return createRoutedServer(core, [
-    ['/v1/keys/verify', { POST: verifyRoute(opts.verifier, core.config.VERIFY_TOKEN) }],
+    ['/v1/keys/verify', { POST: verifyRoute(opts.verifier, core.config.VERIFY_TOKEN, core.config.VERIFY_CLIENT_IP_HEADER) }],
     ['/healthz', { GET: healthRoute }],
     ['/readyz', { GET: readyRoute(core, opts.verifier) }],
     ['/metrics', { GET: metricsRoute(opts.queues ? [opts.queues.revocations, opts.queues.webhooks] : []) }],

@@ -8,6 +8,7 @@ import type { VerifyResult } from '../keys/key-service.js';
 import { CHECKSUM_LENGTH, checkToken, RANDOM_LENGTH } from '../keys/token.js';
 import { LastUsedRecorder } from './last-used.js';
 import { DEFAULT_LEASE_MS, epochKeys, RevocationEpoch } from '../revocation/revocation-epoch.js';
+import { MissLimiter } from './miss-limiter.js';
 import type { VerifyResponse } from './schemas.js';
 
 /** Where an answer came from: the token's shape, this process's cache, or MongoDB. */
@@ -33,8 +34,11 @@ export interface Verifier {
   /**
    * verify() for the hot path: the outcome itself when it needs no I/O (malformed, or a
    * cache hit whose revocation epoch is fresh), else the promise verify() would return.
+   * With `client`, a token that must be read from MongoDB and turns out `unknown` counts
+   * against that client's limit of misses (VERIFY_MISS_LIMIT); once over it, tokens that
+   * need a read reject with a 429 HttpError.
    */
-  verifyNow(token: string, arrival?: number): VerifyOutcome | Promise<VerifyOutcome>;
+  verifyNow(token: string, arrival?: number, client?: string): VerifyOutcome | Promise<VerifyOutcome>;
   /** True when this process's Redis connection answers PING (for /readyz). */
   redisReachable(): Promise<boolean>;
   /** Flushes pending lastUsedAt writes and closes the Redis connections. */
@@ -103,7 +107,9 @@ function toBody(r: VerifyResult): VerifyResponse {
  *
  * Negative entries are safe to cache: tokens carry ≥160 random bits from crypto.randomBytes
  * and a token exists only once its key is stored (the creator learns it after the insert),
- * so a token answered `unknown` cannot later become a key; and `revoked` is final.
+ * so a token answered `unknown` cannot later become a key; and `revoked` is final. They live
+ * in a cache of their own (VERIFY_NEGATIVE_CACHE_MAX): anyone can mint tokens with a good
+ * checksum, and in a shared LRU a stream of them would evict the hot `valid` entries.
  */
 export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier {
   const { config, log, clock } = core;
@@ -148,6 +154,12 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
           if (entry.keyId && byKeyId.get(entry.keyId) === hash) byKeyId.delete(entry.keyId);
         },
       })
+    : undefined;
+  const negative = enabled && config.VERIFY_NEGATIVE_CACHE_MAX > 0
+    ? new LRUCache<string, Entry>({ max: config.VERIFY_NEGATIVE_CACHE_MAX, ttl })
+    : undefined;
+  const misses = config.VERIFY_MISS_LIMIT > 0
+    ? new MissLimiter(redis, config.QUEUE_PREFIX, { limit: config.VERIFY_MISS_LIMIT, windowMs: config.VERIFY_MISS_WINDOW_MS }, clock)
     : undefined;
   /** Bumped by every local or announced revocation: MongoDB reads in flight across it are not cached. */
   let generation = 0;
@@ -225,8 +237,12 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
         epoch: body.valid ? stamp : undefined,
         refreshAt: now + left * REFRESH_AHEAD,
       };
-      cache.set(hash, entry, { ttl: Math.floor(left) });
-      if (entry.keyId) byKeyId.set(entry.keyId, hash);
+      if (body.valid) {
+        cache.set(hash, entry, { ttl: Math.floor(left) });
+        byKeyId.set(body.keyId, hash);
+      } else {
+        negative?.set(hash, entry, { ttl: Math.floor(left) });
+      }
     }
     if (body.valid) lastUsed.used(body.keyId);
     return answer;
@@ -260,10 +276,10 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
    * is their SHA-256, so a hit is that same token. Everything else is checked in full
    * before any I/O.
    */
-  const verifyNow = (token: string, arrival = performance.now()): VerifyOutcome | Promise<VerifyOutcome> => {
+  const verifyNow = (token: string, arrival = performance.now(), client?: string): VerifyOutcome | Promise<VerifyOutcome> => {
     if (token.length !== tokenLength) return MALFORMED;
     const hash = cache ? cacheKey(token) : '';
-    const hit = cache?.get(hash);
+    const hit = cache?.get(hash) ?? negative?.get(hash);
     if (hit) {
       // Negative answers are final (see above): they simply expire.
       if (!hit.body.valid) return hit.hit;
@@ -275,7 +291,11 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
       return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival)));
     }
     if (!checkToken(token, prefix).ok) return MALFORMED;
-    return load(token, hash, arrival);
+    if (!misses || client === undefined) return load(token, hash, arrival);
+    return misses.check(client).then(() => load(token, hash, arrival)).then((outcome) => {
+      if (!outcome.body.valid && outcome.body.reason === 'unknown') misses.record(client);
+      return outcome;
+    });
   };
 
   return {

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { HttpError, sendJsonFast } from '../errors.js';
 import { BODY_LIMIT, receiveBody } from '../body.js';
 import { countSeries, verifyDuration, verifyRequests, type CountSeries, type HistogramSeries } from '../metrics.js';
+import { clientOf } from '../miss-limiter.js';
 import { verifyRequest } from '../schemas.js';
 import type { Verifier, VerifyOutcome, VerifySource } from '../verifier.js';
 import type { Handler, RequestContext } from '../server.js';
@@ -45,7 +46,7 @@ type Series = { count: CountSeries; latency: HistogramSeries };
  * (413); a wrong Content-Type is a 400 too (not 415), as DESIGN.md promises 400 for any
  * body that is not `{"key": "<token>"}` as JSON.
  */
-export function verifyRoute(verifier: Verifier, verifyToken: string | undefined): Handler {
+export function verifyRoute(verifier: Verifier, verifyToken: string | undefined, clientHeader?: string): Handler {
   const checkBearer = bearerCheck(verifyToken);
   // Label lookups cost more than the increments on this path: bind each series once
   // (nested maps, so finding one allocates nothing).
@@ -86,7 +87,7 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined)
         ctx.done(new HttpError(400, 'invalid_request', BAD_SHAPE));
         return;
       }
-      const now = verifier.verifyNow(parsed.data.key, started);
+      const now = verifier.verifyNow(parsed.data.key, started, clientOf(req, clientHeader));
       if (now instanceof Promise) now.then((outcome) => answer(res, ctx, started, outcome), ctx.done);
       else answer(res, ctx, started, now);
     }, ctx.done);
