@@ -241,6 +241,8 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
         cache.set(hash, entry, { ttl: Math.floor(left) });
         byKeyId.set(body.keyId, hash);
       } else {
+        // A key just found revoked or expired: its `valid` entry must not shadow the answer.
+        cache.delete(hash);
         negative?.set(hash, entry, { ttl: Math.floor(left) });
       }
     }
