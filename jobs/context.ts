@@ -7,6 +7,8 @@ import { DependentRepository } from '../src/dependents/dependent-repository.js';
 import type { KeyService } from '../src/keys/key-service.js';
 import { boltLogger, type Logger } from '../src/log.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
+import type { Clock } from '../src/util/clock.js';
+import { ReminderStore } from './reminder-store.js';
 import { NoticeUpdates } from './notices.js';
 import { NotificationStore } from './notification-store.js';
 import type { Queues } from './queues.js';
@@ -15,12 +17,15 @@ import type { Queues } from './queues.js';
 export interface JobDeps {
   config: Config;
   log: Logger;
+  /** The domain's clock: when expiries and reminders are due. */
+  clock: Clock;
   keyRepo: KeyRepository;
   /** For announcing revocations (KeyService.announce) from the sweeper. */
   keys: KeyService;
   dependents: DependentRepository;
   deliveries: DeliveryRepository;
   notifications: NotificationStore;
+  reminders: ReminderStore;
   audit: AuditLog;
   slack: WebClient;
   /** Spaces out the `chat.update`s of each notice (one instance per worker process). */
@@ -43,11 +48,13 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
   return {
     config: core.config,
     log,
+    clock: core.clock,
     keyRepo: core.keyRepo,
     keys: core.keys,
     dependents: new DependentRepository(core.mongo.models),
     deliveries: new DeliveryRepository(core.mongo.models),
     notifications: new NotificationStore(core.mongo.models, core.mongo.conn),
+    reminders: new ReminderStore(core.mongo.conn),
     audit: core.audit,
     slack: slackClient(core.config, log),
     noticeUpdates: new NoticeUpdates(),

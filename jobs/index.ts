@@ -5,8 +5,9 @@ import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/store/key-repository.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from './notification-store.js';
-import { enqueueRevocation, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type RevocationJobData, type WebhookJobData } from './queues.js';
+import { enqueueRevocation, LIFE, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';
 import { processRevocation } from './revocations.js';
+import { processLife, startLifeScanner } from './life.js';
 import { startSweeper } from './sweeper.js';
 import { WebhookSender } from './webhook-sender.js';
 import { processWebhook, RevokedKeyCache } from './webhooks.js';
@@ -49,7 +50,7 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
       await deadline(queues.webhooks.add('webhook', data, webhookJobOptions(core.config, d.keyId, d.dependentId)), ENQUEUE_TIMEOUT_MS, 'enqueueing a late webhook');
     },
     async close() {
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close()]);
       connection.disconnect();
     },
   };
@@ -90,20 +91,22 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
       backoffStrategy: (attemptsMade, type) => (type === SCHEDULE_BACKOFF ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade) : 1_000),
     },
   });
-  for (const w of [revocations, webhooks]) {
+  const life = new Worker<LifeJobData>(LIFE, (job, token) => processLife(job, token, deps), { ...common, concurrency: config.REVOCATION_CONCURRENCY });
+  for (const w of [revocations, webhooks, life]) {
     w.on('error', (err: Error) => log.warn({ queue: w.name, err: err.message }, 'worker error'));
     w.on('failed', (job: Job | undefined, err: Error) => log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'));
   }
-  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), deps.notifications.init()]);
+  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), life.waitUntilReady(), deps.notifications.init(), deps.reminders.init()]);
   const sweeper = startSweeper(deps);
+  const lifeScanner = startLifeScanner(deps);
   log.info({ prefix: config.QUEUE_PREFIX, webhookConcurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE }, 'workers started');
 
   return {
     async close() {
-      await sweeper.stop();
-      await Promise.allSettled([revocations.close(), webhooks.close()]);
+      await Promise.all([sweeper.stop(), lifeScanner.stop()]);
+      await Promise.allSettled([revocations.close(), webhooks.close(), life.close()]);
       deps.noticeUpdates.stop();
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close()]);
       sender.close();
       connection.disconnect();
       log.info('workers stopped');

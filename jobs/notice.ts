@@ -42,7 +42,10 @@ const MAX_LINES = 25;
  */
 export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): NoticeMessage {
   const by = key.revokedBy ? mention(key.revokedBy) : 'an admin';
-  const head = `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.`;
+  const expired = key.notification.event === 'expired';
+  const head = expired
+    ? `:hourglass: API key ${bold(key.name)} (${code(key.keyId)}) expired ${when(key.expiresAt)}. It no longer works.`
+    : `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.`;
   const count = (s: DeliveryRecord['state']) => deliveries.filter((d) => d.state === s).length;
   const pending = count('pending');
   const failed = deliveries.filter((d) => d.state === 'failed');
@@ -62,7 +65,8 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
     .map((d) => ` Webhook to ${esc(d.dependentName)} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${esc(clip(d.lastError ?? 'unknown', 200))}.`)
     .join('');
   // The fallback text is mrkdwn too (chat.postMessage formats it): escaped like the blocks.
-  const text = `API key ${esc(key.name)} (${esc(key.keyId)}) was revoked by ${by}. ${summary.replace(/^:warning: /, '')}${failureText}`;
+  const what = expired ? 'expired' : `was revoked by ${by}`;
+  const text = `API key ${esc(key.name)} (${esc(key.keyId)}) ${what}. ${summary.replace(/^:warning: /, '')}${failureText}`;
 
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: head } },

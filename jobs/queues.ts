@@ -1,11 +1,13 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../src/config/env.js';
+import type { ReminderId } from '../src/keys/key-life.js';
 import type { Logger } from '../src/log.js';
 
 /** Queue names. */
 export const REVOCATIONS = 'revocations';
 export const WEBHOOKS = 'webhooks';
+export const LIFE = 'key-life';
 
 /** A revoked key to announce. Ids only: the worker loads everything else from MongoDB. */
 export interface RevocationJobData {
@@ -21,12 +23,23 @@ export interface WebhookJobData {
   deliveryId: string;
 }
 
+/** A key's expiry or one of its reminders, due at an instant of the domain clock. Ids only. */
+export interface LifeJobData {
+  keyId: string;
+  communityId: string;
+  kind: 'expiry' | 'reminder';
+  /** Which reminder (`7d`, `1d`), for kind `reminder`. */
+  reminder?: ReminderId;
+}
+
+export type LifeQueue = Queue<LifeJobData, unknown, 'life'>;
 export type RevocationQueue = Queue<RevocationJobData, unknown, 'revocation'>;
 export type WebhookQueue = Queue<WebhookJobData, unknown, 'webhook'>;
 
 export interface Queues {
   revocations: RevocationQueue;
   webhooks: WebhookQueue;
+  life: LifeQueue;
 }
 
 // BullMQ refuses custom job ids with one ':' (it reserves `a:b:c` for legacy repeatable
@@ -60,6 +73,18 @@ export const webhookJobOptions = (config: Config, keyId: string, dependentId: st
   jobId: webhookJobId(keyId, dependentId),
   attempts: config.WEBHOOK_RETRY_SCHEDULE.length + 1,
   backoff: { type: SCHEDULE_BACKOFF },
+  ...keep,
+});
+
+/** One expiry job per key, one job per key and reminder: scheduling them again is a no-op. */
+export const lifeJobId = (d: Pick<LifeJobData, 'keyId' | 'kind' | 'reminder'>) => (d.kind === 'expiry' ? `exp-${d.keyId}` : `rem-${d.keyId}-${d.reminder}`);
+
+/** A life job due in `delayMs`: retried with backoff (Slack or MongoDB away); the life scan retries failed ones. */
+export const lifeJobOptions = (d: LifeJobData, delayMs: number): JobsOptions => ({
+  jobId: lifeJobId(d),
+  delay: Math.max(0, Math.round(delayMs)),
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 2_000, jitter: 0.2 },
   ...keep,
 });
 
@@ -113,6 +138,7 @@ export function openQueues(config: Config, connection: Redis, log: Logger): Queu
   const queues: Queues = {
     revocations: new Queue<RevocationJobData, unknown, 'revocation'>(REVOCATIONS, { connection, prefix }),
     webhooks: new Queue<WebhookJobData, unknown, 'webhook'>(WEBHOOKS, { connection, prefix }),
+    life: new Queue<LifeJobData, unknown, 'life'>(LIFE, { connection, prefix }),
   };
   for (const [name, q] of Object.entries(queues)) {
     q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));

@@ -23,7 +23,8 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: JobDe
   const log = deps.log.child({ jobId: job.id, keyId, communityId: job.data.communityId });
   const key = await deps.keyRepo.findByKeyId(keyId);
   if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
-  if (key.status !== 'revoked') throw new UnrecoverableError(`API key ${keyId} is not revoked`);
+  // The same fan-out announces a revocation and an expiry (notification.event).
+  if (key.status !== 'revoked' && key.notification.event !== 'expired') throw new UnrecoverableError(`API key ${keyId} is neither revoked nor expired`);
   if (key.notification.state === 'done') return { deliveries: key.notification.total, enqueued: 0, skipped: 'already_done' };
 
   const dependents = await deps.dependents.activeForKey(keyId);

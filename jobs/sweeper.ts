@@ -80,7 +80,7 @@ async function announcePending(deps: JobDeps, olderThan: Date, report: SweepRepo
 export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<SweepReport> {
   const { queues, notifications, deliveries, config, log } = deps;
   const report: SweepReport = { checked: 0, revocationsCompleted: 0, announced: 0, announceFailed: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0, cursors: {} };
-  const olderThan = new Date(Date.now() - config.SWEEP_GRACE_MS);
+  const olderThan = new Date(deps.clock.now() - config.SWEEP_GRACE_MS);
   report.cursors.revocations = await completeRevocations(deps, olderThan, cursors.revocations, report);
   await announcePending(deps, olderThan, report);
   const due = await notifications.unfinished(olderThan, BATCH, cursors.notifications);

@@ -25,6 +25,22 @@ export function revokedEvent(key: KeyRecord): ApiKeyRevokedEvent {
   };
 }
 
+/** What a dependent receives when a key reached its expiry instant. */
+export interface ApiKeyExpiredEvent {
+  type: 'api_key.expired';
+  timestamp: string;
+  data: { keyId: string; name: string; communityId: string; roles: string[]; expiredAt: string };
+}
+
+export function expiredEvent(key: KeyRecord): ApiKeyExpiredEvent {
+  const expiredAt = (key.expiresAt ?? new Date(0)).toISOString();
+  return { type: 'api_key.expired', timestamp: expiredAt, data: { keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, expiredAt } };
+}
+
+/** The end of a key's life its notification announces. */
+export const endEvent = (key: KeyRecord): ApiKeyRevokedEvent | ApiKeyExpiredEvent =>
+  key.status !== 'revoked' && key.notification.event === 'expired' ? expiredEvent(key) : revokedEvent(key);
+
 /** Standard Webhooks headers: `webhook-signature` is `v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`. */
 export function signedHeaders(secret: string, webhookId: string, body: string, at = new Date()): Record<string, string> {
   return {
@@ -48,7 +64,7 @@ export class RevokedKeyCache {
     const hit = this.keys.get(keyId);
     if (hit) return hit;
     const key = await load(keyId);
-    if (key?.status === 'revoked') {
+    if (key?.status === 'revoked' || key?.notification.event === 'expired') {
       if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
       this.keys.set(keyId, key);
     }
@@ -79,7 +95,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   const key = await deps.revokedKeys.get(keyId, (id) => deps.keyRepo.findByKeyId(id));
   if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
 
-  const body = JSON.stringify(revokedEvent(key));
+  const body = JSON.stringify(endEvent(key));
   const at = new Date();
   const outcome = await deps.sender.post(dependent.webhookUrl, body, signedHeaders(dependent.signingSecret, deliveryId, body, at));
   const attempt: DeliveryAttempt = { at, status: outcome.status, error: outcome.error, durationMs: outcome.durationMs };

@@ -1,7 +1,7 @@
 import type { Models } from '../store/mongo.js';
 
 export type AuditAction =
-  | 'key.created' | 'key.revoked'
+  | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled'
   | 'member.added' | 'member.role_changed' | 'member.removed'
   | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone';
 

@@ -7,7 +7,7 @@ import type { RoleCatalog } from '../roles/catalog.js';
 import type { KeyRecord, KeyRepository, ListPage } from '../store/key-repository.js';
 import { decodeCursor } from '../store/key-repository.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { expiryInput, lifeStatus, resolveExpiry } from './key-life.js';
+import { expiryInput, lifeStatus, resolveExpiry, shortDate } from './key-life.js';
 import type { RevocationAnnouncer } from './revocation-announcer.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
@@ -215,6 +215,10 @@ export class KeyService {
     if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
     if (current.status === 'revoked') {
       return { key: current, changed: false, staleUpToMs: await this.announce(current) };
+    }
+    // An expired key no longer works and its dependents were told; a revoke would announce it twice.
+    if (lifeStatus(current, this.clock.now()) === 'expired') {
+      throw new KeyError('invalid_input', `\`${current.keyId}\` already expired${current.expiresAt ? ` on ${shortDate(current.expiresAt)}` : ''}: it no longer works and its dependents were told. Nothing to revoke.`);
     }
 
     // The audit event with a deterministic id decides which caller revokes: MongoDB would

@@ -18,7 +18,7 @@ export interface KeyRecord {
   /** When the key stops working; undefined: never. */
   expiresAt?: Date;
   lastUsedAt?: Date;
-  notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
+  notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; event?: 'revoked' | 'expired'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
   /** Whether verifiers were told of the revocation: `none` while active, `pending` until announced. */
   announce?: { state: 'none' | 'pending' | 'done'; since?: Date };
 }
@@ -89,6 +89,7 @@ function toRecord(d: Row): KeyRecord {
     expiresAt: d.expiresAt ?? undefined,
     notification: {
       state: (n.state ?? 'none') as KeyRecord['notification']['state'],
+      ...(n.event ? { event: n.event as 'revoked' | 'expired' } : {}),
       total: n.total ?? 0,
       delivered: n.delivered ?? 0,
       failed: n.failed ?? 0,
@@ -225,6 +226,24 @@ export class KeyRepository {
       .limit(limit)
       .lean<Row[]>();
     return rows.map((r) => ({ keyId: r.keyId, since: r.announce?.since ?? new Date(0) }));
+  }
+
+  /**
+   * Records that an active key's expiry is to be announced: its notification none → pending
+   * with event `expired`, the same state the revocation pipeline then carries to done.
+   * A no-op for a revoked key or one whose end was already announced.
+   */
+  async markExpired(keyId: string, at: Date): Promise<void> {
+    await this.m.apiKeys.updateOne(
+      { keyId, status: 'active', 'notification.state': 'none' },
+      { $set: { notification: { state: 'pending', event: 'expired', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 } } },
+    );
+  }
+
+  /** Active keys not yet announced whose expiry is at or before `until`, soonest first (the life scan). */
+  async expiringBefore(until: Date, limit: number): Promise<KeyRecord[]> {
+    const rows = await this.m.apiKeys.find({ status: 'active', 'notification.state': 'none', expiresAt: { $lte: until } }).sort({ expiresAt: 1 }).limit(limit).lean<Row[]>();
+    return rows.map(toRecord);
   }
 
   async setNotification(keyId: string, fields: Partial<Record<'state' | 'total' | 'delivered' | 'failed' | 'gone', string | number>> & { enqueuedAt?: Date; doneAt?: Date }): Promise<void> {

@@ -78,6 +78,10 @@ describe('a key created with 30 days', () => {
     expect(textOf(filtered.args.view)).toContain(keyId);
     expect(textOf(filtered.args.view)).toContain(':hourglass: Expired');
     expect(textOf(filtered.args.view)).toMatch(/"text":"Expired","emoji":true\},"value":"expired"/);
+    // An expired key is not revoked (its end was already announced): the admin is told why.
+    const revoke = await h.command(ADMIN, `revoke ${keyId}`);
+    expect(textOf(revoke.reply.args)).toMatch(/already expired on .*Nothing to revoke/);
+    expect((await h.core.keyRepo.findByKeyId(keyId))!.status).toBe('active');
   });
 
   it('Never reads "Never expires"; a date reads its own', async () => {

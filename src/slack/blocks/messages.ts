@@ -1,5 +1,6 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { Member } from '../../members/member-service.js';
+import { lifeStatus, shortDate } from '../../keys/key-life.js';
 import type { RoleCatalog } from '../../roles/catalog.js';
 import type { KeyRecord } from '../../store/key-repository.js';
 import { usage, type UsageTopic } from '../commands/grammar.js';
@@ -55,8 +56,12 @@ export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean
 }
 
 /** `/apikey revoke`: an ephemeral confirmation with the danger button. */
-export function revokeConfirmReply(key: KeyRecord): Reply {
+export function revokeConfirmReply(key: KeyRecord, now: number): Reply {
   if (key.status === 'revoked') return revokedReply(key, false);
+  if (lifeStatus(key, now) === 'expired') {
+    const text = `${bold(truncate(key.name, 64))} (${code(key.keyId)}) already expired on ${shortDate(key.expiresAt!)}: it no longer works and its dependents were told. Nothing to revoke.`;
+    return { text: `${key.keyId} already expired`, blocks: [{ type: 'section', text: md(text) }] };
+  }
   return {
     text: `Revoke ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})?`,
     blocks: [

@@ -6,5 +6,5 @@ export async function revokeCommand(ctx: CommandContext, keyId: string): Promise
   const { core } = ctx.deps;
   await core.members.requireAdmin(ctx.actor, 'revoke API keys');
   const key = await core.keys.show(ctx.actor, keyId);
-  await ctx.reply(revokeConfirmReply(key));
+  await ctx.reply(revokeConfirmReply(key, core.clock.now()));
 }

@@ -6,6 +6,8 @@ export const notificationStates = ['none', 'pending', 'enqueued', 'done'] as con
 const notificationSchema = new Schema(
   {
     state: { type: String, enum: notificationStates, required: true, default: 'none' },
+    /** What is announced: the revocation (absent, older documents) or the expiry. */
+    event: { type: String, enum: ['revoked', 'expired'] },
     pendingSince: Date,
     enqueuedAt: Date,
     doneAt: Date,
@@ -59,7 +61,7 @@ apiKeySchema.index({ keyId: 1 }, { unique: true });
 apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
 apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
 // Expiry and reminders: the sweeper's scan of keys nearing or past their expiry.
-apiKeySchema.index({ status: 1, expiresAt: 1 });
+apiKeySchema.index({ status: 1, 'notification.state': 1, expiresAt: 1 });
 // The sweeper's scans.
 apiKeySchema.index({ 'notification.state': 1, 'notification.pendingSince': 1 });
 apiKeySchema.index({ 'announce.state': 1, 'announce.since': 1 });

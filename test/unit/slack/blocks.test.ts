@@ -84,7 +84,7 @@ describe('Block Kit limits hold for the worst inputs', () => {
     const key = worstKey(1, { status: 'active' });
     const msgs = [
       showReply(key, bigCatalog, true, dependents(100), NOW),
-      revokeConfirmReply(key),
+      revokeConfirmReply(key, NOW),
       revokedReply(worstKey(2), true),
       revokedReply(worstKey(2), false),
       helpReply(),
@@ -135,7 +135,7 @@ describe('what the builders show', () => {
   });
 
   it('the Revoke button is danger-styled with a confirm dialog that says it cannot be undone', () => {
-    const reply = revokeConfirmReply(key) as any;
+    const reply = revokeConfirmReply(key, NOW) as any;
     const btn = reply.blocks[1].elements[0];
     expect(btn.style).toBe('danger');
     expect(btn.confirm.style).toBe('danger');
@@ -182,7 +182,7 @@ describe('fallback texts are escaped like the blocks (Slack formats `text` as mr
   const evilDependent: DependentView = { dependentId: 'dep_x', keyId: evilKey.keyId, kind: 'playbook', name: '<!here> <@U0BOSS>', webhookUrl: 'https://hooks.example.com/x', status: 'active', createdAt: new Date() };
   it.each([
     ['show', () => showReply(evilKey, catalog, true, [evilDependent], NOW).text],
-    ['revoke confirmation', () => revokeConfirmReply(evilKey).text],
+    ['revoke confirmation', () => revokeConfirmReply(evilKey, NOW).text],
     ['secret DM', () => secretMessageText(evilKey)],
     ['dependent secret', () => dependentSecretText(evilDependent)],
   ])('%s', (_label, text) => {
