@@ -3,9 +3,10 @@ import type { AuditLog } from '../src/audit/audit-log.js';
 import type { Config } from '../src/config/env.js';
 import type { Core } from '../src/core.js';
 import { DeliveryRepository } from '../src/dependents/delivery-repository.js';
-import { DependentRepository } from '../src/dependents/dependent-repository.js';
+import type { DependentRepository } from '../src/dependents/dependent-repository.js';
 import type { KeyService } from '../src/keys/key-service.js';
-import { boltLogger, type Logger } from '../src/log.js';
+import type { Logger } from '../src/log.js';
+import { slackLogger } from '../src/slack/logging.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
 import type { Clock } from '../src/util/clock.js';
 import { ReminderStore } from './reminder-store.js';
@@ -33,13 +34,16 @@ export interface JobDeps {
   queues: Queues;
 }
 
-/** The Slack Web API client of the jobs: a few retries, errors through our logger. */
+/**
+ * The Slack Web API client of the jobs: a few retries, errors through our logger. Its debug
+ * lines (whole request bodies) are dropped, as for the bot's client.
+ */
 export function slackClient(config: Config, log: Logger): WebClient {
   return new WebClient(config.SLACK_BOT_TOKEN, {
     ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
     retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
     timeout: 10_000,
-    logger: boltLogger(log),
+    logger: slackLogger(log.child({ component: 'slack-web-api' }), { dropDebug: true }),
   });
 }
 
@@ -51,7 +55,7 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
     clock: core.clock,
     keyRepo: core.keyRepo,
     keys: core.keys,
-    dependents: new DependentRepository(core.mongo.models),
+    dependents: core.dependentRepo,
     deliveries: new DeliveryRepository(core.mongo.models),
     notifications: new NotificationStore(core.mongo.models, core.mongo.conn),
     reminders: new ReminderStore(core.mongo.conn),

@@ -3,6 +3,7 @@ import type { Config } from './config/env.js';
 import { DeliveryRepository } from './dependents/delivery-repository.js';
 import { DependentRepository } from './dependents/dependent-repository.js';
 import { DependentService } from './dependents/dependent-service.js';
+import { SecretBox } from './dependents/secret-box.js';
 import { KeyService } from './keys/key-service.js';
 import type { RevocationAnnouncer } from './keys/revocation-announcer.js';
 import type { Logger } from './log.js';
@@ -28,6 +29,10 @@ export interface Core {
   dependents: DependentService;
   /** Tells every verifier of revocations (KeyService and the sweeper use it). */
   announcer: RevocationAnnouncer;
+  /** Seals and opens webhook signing secrets with SECRETS_KEY. */
+  secrets: SecretBox;
+  /** The dependents' store, secrets sealed by {@link secrets}. */
+  dependentRepo: DependentRepository;
   /** Closes what the core opened besides MongoDB (the announcer's Redis connection). */
   close(): Promise<void>;
 }
@@ -48,11 +53,13 @@ export function createCore(
     pepper: config.KEY_PEPPER,
     clock,
   });
-  const dependents = new DependentService(new DependentRepository(mongo.models), keyRepo, new DeliveryRepository(mongo.models), members, audit, log.child({ component: 'dependents' }), {
+  const secrets = new SecretBox(config.SECRETS_KEY ?? []);
+  const dependentRepo = new DependentRepository(mongo.models, secrets);
+  const dependents = new DependentService(dependentRepo, keyRepo, new DeliveryRepository(mongo.models), members, audit, log.child({ component: 'dependents' }), {
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
   return {
-    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer,
+    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer, secrets, dependentRepo,
     async close() {
       redisAnnouncer?.close();
     },

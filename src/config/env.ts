@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseSecretsKeys, type SecretsKey } from '../dependents/secret-box.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -27,6 +28,16 @@ const msList = z
   .transform((s) => s.split(',').map((p) => Number(p.trim())))
   .pipe(z.array(z.number().int().min(0)).min(1, { message: 'must list at least one delay in ms' }));
 
+/** SECRETS_KEY: the keys that encrypt webhook signing secrets at rest, first one sealing. */
+const secretsKeys = z.string().transform((raw, ctx): SecretsKey[] => {
+  const parsed = parseSecretsKeys(raw);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 /**
  * The whole environment of DESIGN.md "Processes and configuration", plus a few tuning
  * knobs of our own. Nothing else in the code base reads `process.env`.
@@ -48,6 +59,7 @@ export const envSchema = z.object({
   KEY_PEPPER: optional(z.string().min(16, { message: 'must be at least 16 characters' })).describe('Optional pepper: tokens are stored as HMAC-SHA256(pepper, token) instead of SHA-256(token).'),
   ROLES_FILE: optional(z.string().min(1)).describe('YAML or JSON file replacing the shipped role catalog.'),
   VERIFY_TOKEN: optional(z.string().min(16, { message: 'must be at least 16 characters' })).describe('When set, POST /v1/keys/verify requires `Authorization: Bearer <VERIFY_TOKEN>`.'),
+  SECRETS_KEY: optional(secretsKeys).describe('Keys that encrypt webhook signing secrets at rest (AES-256-GCM): comma-separated `id:base64` entries of 32 bytes each (`k1:$(openssl rand -base64 32)`); the first encrypts, all decrypt, so rotate by putting a new key first. At start-up every secret not under the first key is re-encrypted with it. Unset: secrets are stored in plain text (start-up warns), and start-up is refused once any secret is encrypted.'),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false).describe('Lifts the https-only and no-private-address rules for webhook URLs (tests, on-prem).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info').describe('pino level.'),
 

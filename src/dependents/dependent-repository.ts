@@ -1,5 +1,6 @@
 import type { Models } from '../store/mongo.js';
 import type { DependentDoc } from '../store/models/dependent.js';
+import type { SecretBox } from './secret-box.js';
 
 export const dependentKinds = ['playbook', 'cti_connector'] as const;
 export type DependentKind = (typeof dependentKinds)[number];
@@ -35,12 +36,18 @@ function toRecord(d: DependentDoc): DependentRecord {
   };
 }
 
-/** Dependents in MongoDB. Only {@link findForSigning} returns a secret. */
+/** The additional data a dependent's sealed secret is bound to. */
+const secretContext = (dependentId: string) => `dependent:${dependentId}`;
+
+/**
+ * Dependents in MongoDB. Only {@link findForSigning} returns a secret; secrets are sealed
+ * with the {@link SecretBox} before they are written (plain text only without SECRETS_KEY).
+ */
 export class DependentRepository {
-  constructor(private readonly m: Models) {}
+  constructor(private readonly m: Models, private readonly box: SecretBox) {}
 
   async insert(d: DependentRecord & { signingSecret: string }): Promise<DependentRecord> {
-    const doc = await this.m.dependents.create(d);
+    const doc = await this.m.dependents.create({ ...d, signingSecret: this.box.seal(d.signingSecret, secretContext(d.dependentId)) });
     return toRecord(doc.toObject());
   }
 
@@ -63,7 +70,21 @@ export class DependentRepository {
 
   async findForSigning(dependentId: string): Promise<SigningDependent | undefined> {
     const d = await this.m.dependents.findOne({ dependentId }).lean<DependentDoc>();
-    return d ? { ...toRecord(d), signingSecret: d.signingSecret } : undefined;
+    return d ? { ...toRecord(d), signingSecret: this.box.open(d.signingSecret, secretContext(d.dependentId)) } : undefined;
+  }
+
+  /** Every stored secret as it is stored (sealed or not), for the start-up check. */
+  async storedSecrets(): Promise<Array<{ dependentId: string; signingSecret: string }>> {
+    return this.m.dependents.find({}, { _id: 0, dependentId: 1, signingSecret: 1 }).lean<Array<{ dependentId: string; signingSecret: string }>>();
+  }
+
+  /**
+   * Seals one stored secret again with the first key (plain text, or sealed with an older
+   * key). Only this field is written, and only while it still holds `stored`.
+   */
+  async reseal(dependentId: string, stored: string): Promise<void> {
+    const sealed = this.box.seal(this.box.open(stored, secretContext(dependentId)), secretContext(dependentId));
+    await this.m.dependents.updateOne({ dependentId, signingSecret: stored }, { $set: { signingSecret: sealed } });
   }
 
   /** Conditional status change: returns the record when it changed from `from`. */

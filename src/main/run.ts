@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, loadDotEnv, withExternalServices, type EnvConfig } from '../config/env.js';
 import { createCore, type Core } from '../core.js';
+import { prepareSecrets } from '../dependents/secrets-at-rest.js';
 import { provideServices } from '../devservices/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { connectMongo } from '../store/mongo.js';
@@ -74,6 +75,7 @@ export async function run(name: string, start: (core: Core) => Promise<Part[]>):
     parts.push({ name: 'mongodb', stop: () => mongo.close() });
     core = createCore({ ...env, REDIS_URL: services.redisUrl }, log, mongo);
     parts.push({ name: 'core', stop: () => core.close() });
+    await prepareSecrets(core.dependentRepo, core.secrets, log);
   } catch (e) {
     process.stderr.write(`keywarden: ${(e as Error).message}\n`);
     process.exit(1);

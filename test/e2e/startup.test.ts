@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
-import { mongoUriFor, redisUrl } from '../support/services.js';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/dependents/secret-box.js';
+import { mongoUriFor, openTestMongo, redisUrl } from '../support/services.js';
 
 /** Runs an entry point with exactly this environment (plus PATH/HOME); resolves on exit. */
 function runEntry(entry: string, env: Record<string, string>, timeoutMs = 30_000) {
@@ -48,6 +50,23 @@ describe('a bad MONGODB_URI', () => {
     const r = await runEntry('src/main/all.ts', { ...good(), MONGODB_URI: `mongodb://127.0.0.1:${port}/x`, PORT: String(await freePort()) });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^keywarden: MONGODB_URI: cannot connect to MongoDB/)]);
+    expect(r.stderr).not.toMatch(/\s+at\s/);
+  });
+});
+
+describe('webhook signing secrets encrypted in the database', () => {
+  let mongo: Awaited<ReturnType<typeof openTestMongo>>;
+  beforeAll(async () => {
+    mongo = await openTestMongo('startupsecrets');
+    const sealed = new SecretBox([{ id: 'k1', key: randomBytes(32) }]).seal(`whsec_${randomBytes(24).toString('base64')}`, 'dependent:dep_sealed');
+    await mongo.conn.db!.collection('dependents').insertOne({ communityId: 'T1', dependentId: 'dep_sealed', keyId: 'ak_x', kind: 'playbook', name: 'sealed', webhookUrl: 'https://hooks.example.com/x', status: 'active', signingSecret: sealed, createdBy: 'U1', createdAt: new Date() });
+  });
+  afterAll(() => mongo?.drop());
+
+  it.each(['src/main/bot.ts', 'src/main/worker.ts'])('%s without SECRETS_KEY: exit 1, one line saying which key is missing', async (entry) => {
+    const r = await runEntry(entry, { ...good(), MONGODB_URI: mongoUriFor(mongo.dbName), PORT: String(await freePort()) });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^keywarden: SECRETS_KEY is unset, but 1 webhook signing secret is encrypted \(key id k1\)/)]);
     expect(r.stderr).not.toMatch(/\s+at\s/);
   });
 });
