@@ -1,4 +1,6 @@
 import type { AuditCursor } from '../src/audit/audit-log.js';
+import { deliveryIdFor } from '../src/dependents/delivery-repository.js';
+import type { DependentCursor } from '../src/dependents/dependent-repository.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
 import type { SweepCursor } from './notification-store.js';
@@ -13,12 +15,15 @@ const AUDIT_BATCH = 500;
 export interface SweepCursors {
   notifications?: SweepCursor;
   revocations?: AuditCursor;
+  dependents?: DependentCursor;
 }
 
 export interface SweepReport {
   checked: number;
   /** Revocations recorded in the audit trail whose key was still active, now revoked. */
   revocationsCompleted: number;
+  /** Active dependents of revoked keys that had no delivery (linked during the revoke), now given one. */
+  lateDependents: number;
   /** Pending announcements to the verifiers made now, and those that failed again. */
   announced: number;
   announceFailed: number;
@@ -58,6 +63,30 @@ async function completeRevocations(deps: JobDeps, olderThan: Date, cursor: Audit
   return last ? { at: last.at, id: last.id } : cursor;
 }
 
+/**
+ * Gives a delivery to every active dependent of a revoked key that has none: one linked
+ * while its key was being revoked, whose linking process died before it could re-read the
+ * key (DependentService.completeLink does this itself otherwise). Its notification is
+ * reopened so that the steps below send it. Walks all dependents once per process, then
+ * only new ones.
+ */
+async function tellLateDependents(deps: JobDeps, olderThan: Date, cursor: DependentCursor | undefined, report: SweepReport): Promise<DependentCursor | undefined> {
+  const rows = await deps.dependents.createdBefore(olderThan, AUDIT_BATCH, cursor);
+  const revoked = await deps.keyRepo.revokedAmong([...new Set(rows.filter((d) => d.status === 'active').map((d) => d.keyId))]);
+  const candidates = rows.filter((d) => d.status === 'active' && revoked.has(d.keyId));
+  const have = await deps.deliveries.existing(candidates.map((d) => deliveryIdFor(d.keyId, d.dependentId)));
+  for (const d of candidates) {
+    const deliveryId = deliveryIdFor(d.keyId, d.dependentId);
+    if (have.has(deliveryId)) continue;
+    await deps.deliveries.ensure([{ communityId: d.communityId, deliveryId, keyId: d.keyId, dependentId: d.dependentId, dependentName: d.name }]);
+    await deps.keyRepo.reopenNotification(d.keyId);
+    report.lateDependents++;
+    deps.log.warn({ keyId: d.keyId, dependentId: d.dependentId }, 'sweeper found a dependent linked during its key\'s revocation and never told; telling it');
+  }
+  const last = rows[rows.length - 1];
+  return last ? { createdAt: last.createdAt, dependentId: last.dependentId } : cursor;
+}
+
 /** Retries the announcements to the verifiers that could not be made when the key was revoked. */
 async function announcePending(deps: JobDeps, olderThan: Date, report: SweepReport): Promise<void> {
   for (const { keyId } of await deps.keyRepo.pendingAnnouncements(olderThan, BATCH)) {
@@ -79,10 +108,11 @@ async function announcePending(deps: JobDeps, olderThan: Date, report: SweepRepo
  */
 export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<SweepReport> {
   const { queues, notifications, deliveries, config, log } = deps;
-  const report: SweepReport = { checked: 0, revocationsCompleted: 0, announced: 0, announceFailed: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0, cursors: {} };
+  const report: SweepReport = { checked: 0, revocationsCompleted: 0, lateDependents: 0, announced: 0, announceFailed: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0, cursors: {} };
   const olderThan = new Date(deps.clock.now() - config.SWEEP_GRACE_MS);
   report.cursors.revocations = await completeRevocations(deps, olderThan, cursors.revocations, report);
   await announcePending(deps, olderThan, report);
+  report.cursors.dependents = await tellLateDependents(deps, olderThan, cursors.dependents, report);
   const due = await notifications.unfinished(olderThan, BATCH, cursors.notifications);
   const last = due[due.length - 1];
   if (due.length === BATCH && last) report.cursors.notifications = { pendingSince: last.pendingSince, keyId: last.keyId };
@@ -123,7 +153,7 @@ export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<
     }
     await settle(deps, key.keyId);
   }
-  if (report.revocationsCompleted || report.announced || report.announceFailed || report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursors: undefined }, 'sweep');
+  if (report.revocationsCompleted || report.lateDependents || report.announced || report.announceFailed || report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursors: undefined }, 'sweep');
   return report;
 }
 

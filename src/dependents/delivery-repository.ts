@@ -80,6 +80,13 @@ export class DeliveryRepository {
     return d ? toRecord(d) : undefined;
   }
 
+  /** Which of these deliveries exist. */
+  async existing(deliveryIds: string[]): Promise<Set<string>> {
+    if (deliveryIds.length === 0) return new Set();
+    const rows = await this.m.deliveries.find({ deliveryId: { $in: deliveryIds } }, { deliveryId: 1 }).lean<DeliveryDoc[]>();
+    return new Set(rows.map((r) => r.deliveryId));
+  }
+
   async forKey(keyId: string): Promise<DeliveryRecord[]> {
     const rows = await this.m.deliveries.find({ keyId }).sort({ createdAt: 1, dependentName: 1, deliveryId: 1 }).lean<DeliveryDoc[]>();
     return rows.map(toRecord);

@@ -19,6 +19,12 @@ export interface DependentRecord {
   createdAt: Date;
 }
 
+/** A position in the walk over dependents: the (createdAt, dependentId) of the last one seen. */
+export interface DependentCursor {
+  createdAt: Date;
+  dependentId: string;
+}
+
 /** What the webhook worker alone gets: the record and the secret to sign with. */
 export type SigningDependent = DependentRecord & { signingSecret: string };
 
@@ -65,6 +71,17 @@ export class DependentRepository {
   /** Active dependents of a key (the worker's fan-out list), oldest first. */
   async activeForKey(keyId: string): Promise<DependentRecord[]> {
     const rows = await this.m.dependents.find({ keyId, status: 'active' }).sort({ createdAt: 1, dependentId: 1 }).lean<DependentDoc[]>();
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Dependents created before `olderThan`, oldest first, after `cursor` (the sweeper walks
+   * them to find any linked while its key was being revoked and never told).
+   */
+  async createdBefore(olderThan: Date, limit: number, cursor?: DependentCursor): Promise<DependentRecord[]> {
+    const filter: Record<string, unknown> = { createdAt: { $lt: olderThan } };
+    if (cursor) filter.$or = [{ createdAt: { $gt: cursor.createdAt } }, { createdAt: cursor.createdAt, dependentId: { $gt: cursor.dependentId } }];
+    const rows = await this.m.dependents.find(filter).sort({ createdAt: 1, dependentId: 1 }).limit(limit).lean<DependentDoc[]>();
     return rows.map(toRecord);
   }
 

@@ -139,7 +139,8 @@ export class DependentService {
     };
     // The delivery first, then the notification reopened, through which the sweeper finds
     // the delivery if the listener below cannot enqueue it. (A process that dies between the
-    // insert above and here leaves the dependent untold: see README "Security model".)
+    // insert above and here leaves a dependent without a delivery: the sweeper's walk over
+    // dependents finds it.)
     await this.deliveries.ensure([{ ...delivery, dependentName: dependent.name }]);
     await this.keys.reopenNotification(dependent.keyId);
     this.log.warn({ keyId: dependent.keyId, dependentId: dependent.dependentId }, 'dependent linked while its key was being revoked; telling it now');

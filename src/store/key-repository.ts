@@ -211,6 +211,13 @@ export class KeyRepository {
     await this.m.apiKeys.updateOne({ keyId, status: 'revoked', 'notification.state': 'done' }, { $set: { 'notification.state': 'enqueued' } });
   }
 
+  /** Which of these keys are revoked. */
+  async revokedAmong(keyIds: string[]): Promise<Set<string>> {
+    if (keyIds.length === 0) return new Set();
+    const rows = await this.m.apiKeys.find({ keyId: { $in: keyIds }, status: 'revoked' }, { keyId: 1 }).lean<Row[]>();
+    return new Set(rows.map((r) => r.keyId));
+  }
+
   /** Which of these keys are still active. */
   async activeAmong(keyIds: string[]): Promise<Set<string>> {
     if (keyIds.length === 0) return new Set();

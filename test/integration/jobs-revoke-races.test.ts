@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository, deliveryIdFor } from '../../src/dependents/delivery-repository.js';
 import { startJobsStack, waitForNotificationDone, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger } from '../support/services.js';
 
@@ -63,16 +63,39 @@ describe('a link racing a revoke', () => {
 
     // Now the link is stored: it finds the key revoked and tells the dependent.
     const linked = await core.dependents.completeLink(plan);
-    expect(linked.keyRevoked).toBe(true);
+    expect(linked.keyRevoked).toBe(true); // the admin is told the key was revoked meanwhile
+    // Its delivery exists as the link returns (the sweeper's fallback would take a pass or more).
+    const deliveries = new DeliveryRepository(mongo.models);
+    expect((await deliveries.find(deliveryIdFor(key.keyId, linked.dependent.dependentId)))?.state).toMatch(/pending|delivered/);
     await receivers.waitUntil((r) => r.some((w) => w.path === '/race/late'), 10_000, 'the dependent linked during the revoke');
     const body = JSON.parse(receivers.receivedOn('/race/late')[0]!.body) as { type: string; data: { keyId: string } };
     expect(body).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId } });
     await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
       .toMatchObject({ state: 'done', total: 2, delivered: 2 });
-    const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
+    const rows = await deliveries.forKey(key.keyId);
     expect(rows.map((d) => [d.dependentName, d.state])).toEqual([['early', 'delivered'], ['late', 'delivered']]);
     await new Promise((r) => setTimeout(r, 600)); // more sweeps: each told once
     expect(receivers.receivedOn('/race/early')).toHaveLength(1);
     expect(receivers.receivedOn('/race/late')).toHaveLength(1);
+  });
+
+  it('a dependent stored by a process that died before re-reading the key is told by the sweeper', async () => {
+    const { core, receivers, mongo } = stack;
+    const { key } = await createKey('Link race crash');
+    await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'early', url: receivers.url('/crash/early') });
+    await core.keys.revoke(admin, key.keyId);
+    await waitForNotificationDone(core, key.keyId);
+
+    // Exactly the insert completeLink makes; the process then dies before reading the key again.
+    await core.dependentRepo.insert({
+      communityId: T, dependentId: 'dep_crashedlink1', keyId: key.keyId, kind: 'cti_connector', name: 'orphan',
+      webhookUrl: receivers.url('/crash/orphan'), status: 'active', signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3', createdBy: 'UADMIN1', createdAt: new Date(),
+    });
+    await receivers.waitUntil((r) => r.some((w) => w.path === '/crash/orphan'), 15_000, 'the orphaned dependent');
+    await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
+      .toMatchObject({ state: 'done', total: 2, delivered: 2 });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(receivers.receivedOn('/crash/orphan')).toHaveLength(1);
+    expect(receivers.receivedOn('/crash/early')).toHaveLength(1);
   });
 });

@@ -22,6 +22,8 @@ export const dependentSchema = new Schema(
 );
 dependentSchema.index({ dependentId: 1 }, { unique: true });
 dependentSchema.index({ communityId: 1, keyId: 1, status: 1 });
+// The sweeper's walk (dependents linked while their key was being revoked).
+dependentSchema.index({ createdAt: 1, dependentId: 1 });
 
 export type DependentDoc = InferSchemaType<typeof dependentSchema>;
 export const dependentModel = (conn: Connection): Model<DependentDoc> =>
