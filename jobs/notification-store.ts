@@ -60,10 +60,18 @@ export class NotificationStore {
     );
   }
 
-  /** → done with the final counts. True when this call made the transition. */
+  /** → done with the final counts (or newer counts on a done one). True when this call wrote them. */
   async finish(keyId: string, c: DeliveryCounts): Promise<boolean> {
     const res = await this.m.apiKeys.updateOne(
-      { keyId, 'notification.state': { $in: ['pending', 'enqueued'] } },
+      {
+        keyId,
+        $or: [
+          { 'notification.state': { $in: ['pending', 'enqueued'] } },
+          // Finished before a late delivery was added (a dependent linked during the revoke,
+          // whose reopening raced this very finish): counts only grow, so recount.
+          { 'notification.state': 'done', 'notification.total': { $lt: c.total } },
+        ],
+      },
       {
         $set: {
           'notification.state': 'done', 'notification.doneAt': new Date(),

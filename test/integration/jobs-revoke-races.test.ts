@@ -98,4 +98,25 @@ describe('a link racing a revoke', () => {
     expect(receivers.receivedOn('/crash/orphan')).toHaveLength(1);
     expect(receivers.receivedOn('/crash/early')).toHaveLength(1);
   });
+
+  it('a late delivery added after the notification finished (its reopening lost the race) is counted once it is sent', async () => {
+    const { core, receivers, mongo, publisher } = stack;
+    const { key } = await createKey('Late count');
+    await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'early', url: receivers.url('/count/early') });
+    await core.keys.revoke(admin, key.keyId);
+    expect((await waitForNotificationDone(core, key.keyId)).notification.total).toBe(1);
+
+    // The state the race leaves: the late dependent and its delivery exist and its webhook is
+    // enqueued, but the notification stayed done (reopened before a stale finish landed).
+    const late = await core.dependentRepo.insert({
+      communityId: T, dependentId: 'dep_latecount01', keyId: key.keyId, kind: 'cti_connector', name: 'late',
+      webhookUrl: receivers.url('/count/late'), status: 'active', signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3', createdBy: 'UADMIN1', createdAt: new Date(),
+    });
+    const delivery = { communityId: T, deliveryId: deliveryIdFor(key.keyId, late.dependentId), keyId: key.keyId, dependentId: late.dependentId };
+    await new DeliveryRepository(mongo.models).ensure([{ ...delivery, dependentName: late.name }]);
+    await publisher.onLateDelivery(delivery);
+    await receivers.waitUntil((r) => r.some((w) => w.path === '/count/late'), 10_000, 'the late dependent');
+    await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
+      .toMatchObject({ state: 'done', total: 2, delivered: 2 });
+  });
 });
