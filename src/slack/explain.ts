@@ -2,11 +2,15 @@ import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { isKeyError } from '../errors.js';
 import { noticeModal, noticeReply } from './blocks/messages.js';
+import { escapeMessage } from './blocks/text.js';
 import type { BlockActionPayload } from './payloads.js';
 
-/** The message of an expected failure (KeyError); anything else is rethrown for `app.error`. */
+/**
+ * The message of an expected failure (KeyError), escaped for mrkdwn (it may quote what the
+ * user typed); anything else is rethrown for `app.error`.
+ */
 export function expectedFailure(e: unknown): string {
-  if (isKeyError(e)) return e.message;
+  if (isKeyError(e)) return escapeMessage(e.message);
   throw e;
 }
 

@@ -61,3 +61,19 @@ describe('the Web API client never logs request bodies, even at LOG_LEVEL=debug'
     expect(h.logs.text()).not.toContain(token);
   });
 });
+
+describe('what a user typed is quoted back escaped, in the text and the blocks', () => {
+  it('a usage problem quoting the input', async () => {
+    const { reply } = await h.command(ADMIN, 'frobnicate<!here><https://evil.example|docs>');
+    expect(textOf(reply.args.blocks)).toContain('frobnicate&lt;!here&gt;');
+    for (const v of [reply.args.text, reply.args.blocks]) {
+      expect(JSON.stringify(v)).not.toMatch(/<!(channel|here|everyone)/);
+      expect(JSON.stringify(v)).not.toContain('<https://evil');
+    }
+  });
+
+  it('an expected failure keeps the mention it was written with', async () => {
+    const { reply } = await h.command(ADMIN, 'members remove <@U0NOBODY>');
+    expect(textOf(reply.args.blocks)).toContain('<@U0NOBODY> is not a member');
+  });
+});

@@ -7,7 +7,7 @@ import { usage, type UsageTopic } from '../commands/grammar.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentBlocks, keyFactsBlocks, revokeButton } from './key-details.js';
 import type { DependentView } from './dependent.js';
-import { bold, button, code, escapeMrkdwn, limits, md, mention, plain, slackDate, truncate } from './text.js';
+import { bold, button, code, escapeMessage, escapeMrkdwn, limits, md, mention, plain, slackDate, truncate } from './text.js';
 
 /** A reply: text (always) and blocks (optional). */
 export interface Reply {
@@ -29,7 +29,9 @@ export function helpReply(): Reply {
 }
 
 /** A mistake, and the usage line that fits. */
-export function usageReply(topic: UsageTopic | 'all', problem: string): Reply {
+export function usageReply(topic: UsageTopic | 'all', rawProblem: string): Reply {
+  // The problem may quote what was typed.
+  const problem = escapeMessage(rawProblem);
   const lines = topic === 'all' ? (Object.keys(usage) as UsageTopic[]).map((t) => `• ${usage[t]}`).join('\n') : `Usage: ${usage[topic]}`;
   return { text: `${problem} ${topic === 'all' ? '' : usage[topic]}`.trim(), blocks: [{ type: 'section', text: md(`${problem}\n${lines}`) }] };
 }

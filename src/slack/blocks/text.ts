@@ -38,6 +38,14 @@ export function truncate(text: string, max: number): string {
 /** Escapes the three characters mrkdwn treats as control (`<@U…>`, `<!channel>`, links). */
 export const escapeMrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * Escapes a sentence that quotes user input (an error message, a usage problem) while
+ * keeping the user mentions it was written with (`<@U…>`): nothing else in it may become
+ * a broadcast, a mention or a link.
+ */
+export const escapeMessage = (s: string) =>
+  s.split(/(<@[UW][A-Z0-9]+>)/).map((part, i) => (i % 2 ? part : escapeMrkdwn(part))).join('');
+
 /** User text inside an inline code span: no backticks can close it early. */
 export const code = (s: string) => `\`${escapeMrkdwn(s.replace(/`/g, "'"))}\``;
 

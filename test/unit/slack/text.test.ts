@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { code, escapeMrkdwn, fitJson, truncate } from '../../../src/slack/blocks/text.js';
+import { code, escapeMessage, escapeMrkdwn, fitJson, truncate } from '../../../src/slack/blocks/text.js';
+import { KeyError } from '../../../src/errors.js';
+import { expectedFailure } from '../../../src/slack/explain.js';
 import { scrubSecrets } from '../../../src/slack/logging.js';
 import { commandActor, homeActor, interactionActor } from '../../../src/slack/payloads.js';
 import { encodeListState, parseListState } from '../../../src/slack/list-state.js';
@@ -57,5 +59,17 @@ describe('community of a request', () => {
     const event = { type: 'app_home_opened' as const, user: 'U1', tab: 'home' };
     expect(homeActor({ team_id: 'T1', event, authorizations: [{ team_id: null, enterprise_id: 'E1', is_enterprise_install: true }] })).toEqual({ communityId: 'E1', userId: 'U1' });
     expect(homeActor({ team_id: 'T1', event })).toEqual({ communityId: 'T1', userId: 'U1' });
+  });
+});
+
+describe('messages quoting user input', () => {
+  it('escape everything but the user mentions they were written with', () => {
+    expect(escapeMessage('<@U0ALEX> is not a member; `<!channel>` & <https://evil.example|sso>')).toBe('<@U0ALEX> is not a member; `&lt;!channel&gt;` &amp; &lt;https://evil.example|sso&gt;');
+    expect(escapeMessage('<@U0ALEX|alex> <!subteam^S1>')).toBe('&lt;@U0ALEX|alex&gt; &lt;!subteam^S1&gt;');
+  });
+
+  it('an expected failure reaches Slack escaped', () => {
+    expect(expectedFailure(new KeyError('not_found', 'No API key `<!here>` in this workspace.'))).toBe('No API key `&lt;!here&gt;` in this workspace.');
+    expect(() => expectedFailure(new Error('boom'))).toThrow('boom');
   });
 });
