@@ -21,10 +21,14 @@ export async function ensureBuilt(say: (line: string) => void): Promise<void> {
   const sources = ['src', 'jobs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => join(root, p));
   if (existsSync(stamp) && existsSync(join(root, 'dist/src/main/all.js')) && statSync(stamp).mtimeMs >= Math.max(...sources.map(newest))) return;
   say('tests: building dist/ (npm run build)…');
+  const entry = join(root, 'dist/src/main/all.js');
   await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: root }).catch((e: Error & { stdout?: string }) => {
-    throw new Error(`npm run build failed:\n${e.stdout ?? e.message}`);
+    // tsc still writes dist/ when it finds type errors; `npm test` reports them by its own
+    // type check, and the tests need not all fail for one.
+    if (!existsSync(entry) || !/error TS\d+/.test(e.stdout ?? '')) throw new Error(`npm run build failed:\n${e.stdout ?? e.message}`);
+    say(`tests: dist/ built with type errors (npm run typecheck lists them):\n${(e.stdout ?? '').split('\n').slice(0, 5).join('\n')}`);
   });
   // tsc leaves its build info untouched when nothing changed: mark this build as the latest.
   const now = new Date();
-  utimesSync(stamp, now, now);
+  if (existsSync(stamp)) utimesSync(stamp, now, now);
 }
