@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { connect, createServer } from 'node:net';
 
 /** A server process started for us (ferretdb, redis-server), stopped with us. */
@@ -34,8 +35,9 @@ function installExitHook(): void {
 export async function startChild(
   command: string,
   args: string[],
-  opts: { logFile: string; ready: () => Promise<boolean>; timeoutMs: number; env?: NodeJS.ProcessEnv },
+  opts: { logFile: string; ready: () => Promise<boolean>; timeoutMs: number; env?: NodeJS.ProcessEnv; pidFile?: string },
 ): Promise<ServiceChild> {
+  if (opts.pidFile) await stopStale(opts.pidFile, command);
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
@@ -65,16 +67,40 @@ export async function startChild(
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  if (opts.pidFile) writeFileSync(opts.pidFile, `${child.pid}\n`);
   return {
     pid: child.pid!,
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (opts.pidFile) rmSync(opts.pidFile, { force: true });
     },
   };
+}
+
+/**
+ * A child left running on the same data by a parent that was killed outright (SIGKILL, OOM):
+ * two servers on one folder would corrupt it, so the old one is stopped first. Only where
+ * /proc tells that the pid is still that program (a reused pid is left alone).
+ */
+async function stopStale(pidFile: string, command: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const isIt = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.includes(basename(command));
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !isIt()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isIt(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isIt()) process.kill(pid, 'SIGKILL');
 }
 
 /** A loopback TCP port nothing listens on right now. */

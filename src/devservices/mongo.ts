@@ -108,7 +108,7 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
         const child = await startChild(bin, [
           '--handler=sqlite', `--sqlite-url=file:${join(dir, 'sqlite')}/`, `--state-dir=${dir}`,
           `--listen-addr=127.0.0.1:${port}`, '--debug-addr=127.0.0.1:0', '--telemetry=disable', '--log-level=warn',
-        ], { logFile: join(dir, 'ferretdb.log'), ready: () => portAnswers(port), timeoutMs: 30_000, env: opts.env });
+        ], { logFile: join(dir, 'ferretdb.log'), ready: () => portAnswers(port), timeoutMs: 30_000, env: opts.env, pidFile: opts.dataDir && join(dir, 'ferretdb.pid') });
         return {
           uri: `mongodb://127.0.0.1:${port}/`,
           engine: `FerretDB ${FERRETDB_VERSION} (SQLite)`,

@@ -45,7 +45,7 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
   try {
     const child = await startChild('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction',
-    ], { logFile: join(dir, 'redis.log'), ready: () => redisAnswers(port), timeoutMs: 10_000, env: opts.env });
+    ], { logFile: join(dir, 'redis.log'), ready: () => redisAnswers(port), timeoutMs: 10_000, env: opts.env, pidFile: opts.dataDir && join(dir, 'redis-server.pid') });
     return {
       url: `redis://127.0.0.1:${port}`,
       engine: 'redis-server (child)',

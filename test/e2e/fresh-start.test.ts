@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,17 +11,21 @@ import { multiSelect, sendSigned, slashCommand, textInput, viewSubmission } from
 const SECRET = 'fresh-start-signing-secret';
 const ADMIN = 'UADMIN1';
 
-/** Whether a process is still there (signal 0 checks without sending anything). */
+/** Whether a process is still running (a zombie, exited but not yet reaped, is not). */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 };
 
-/** The pids of the servers the app logged it started (`"pid":…` on its MongoDB / Redis lines). */
+/** The pids of the servers the app logged it started (`childPid` on its MongoDB / Redis lines). */
 function childPids(output: string): Record<'mongo' | 'redis', number> {
   const pidOf = (prefix: string) => {
     const line = output.split('\n').find((l) => l.includes(`"msg":"${prefix}`));
@@ -69,7 +73,8 @@ describe('npm start with nothing set up', () => {
   });
 
   afterAll(async () => {
-    await app?.kill();
+    // SIGTERM, not SIGKILL: the children it started go with it.
+    await app?.stop();
     await fake?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -131,6 +136,21 @@ describe('npm start with nothing set up', () => {
 
     await start();
     await until('/readyz 200 after the restart', ready);
+    expect(await listText()).toContain('Fresh machine key');
+    await stopAndCheckChildren();
+  }, 180_000);
+
+  it('after a crash (SIGKILL, no clean-up), the next start stops the servers left running on DATA_DIR first', async () => {
+    await start();
+    await until('/readyz 200', ready);
+    const orphans = childPids(app!.output());
+    await app!.kill();
+    app = undefined;
+    expect({ mongo: alive(orphans.mongo), redis: alive(orphans.redis) }).toEqual({ mongo: true, redis: true });
+
+    await start();
+    expect({ mongo: alive(orphans.mongo), redis: alive(orphans.redis) }).toEqual({ mongo: false, redis: false });
+    await until('/readyz 200 after the crash', ready);
     expect(await listText()).toContain('Fresh machine key');
     await stopAndCheckChildren();
   }, 180_000);

@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,12 +12,17 @@ import { freePort } from '../support/ports.js';
 import { redisUrl } from '../support/services.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** Whether a process is still running (a zombie, exited but not yet reaped, is not). */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 };
 async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -132,7 +137,7 @@ describe('Redis when REDIS_URL is unset', () => {
 
   it('no redis-server installed: one line that says what to install or set', async () => {
     const err = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, env: { ...process.env, PATH: pathWithout('redis-server') } })
-      .then(() => undefined, (e: Error) => e);
+      .then(async (r) => { await r.stop(); return undefined; }, (e: Error) => e);
     expect(err?.message).toMatch(/^REDIS_URL is unset, nothing answers at redis:\/\/127\.0\.0\.1:\d+ and redis-server is not installed\. Install Redis \(apt install redis-server, brew install redis, …\) or set REDIS_URL\.$/);
   });
 });
