@@ -14,7 +14,7 @@ import { createRevocationPublisher, startWorkers } from '../jobs/index.js';
 import { REVOCATIONS, WEBHOOKS } from '../jobs/queues.js';
 import { revokedEvent, signedHeaders } from '../jobs/webhooks.js';
 import { loadConfig, withExternalServices } from '../src/config/env.js';
-import { benchEnv } from './services.js';
+import { benchEnv, ensureBenchServices } from './services.js';
 import { createCore } from '../src/core.js';
 import { createLogger } from '../src/log.js';
 import { connectMongo } from '../src/store/mongo.js';
@@ -145,6 +145,8 @@ export async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const stopServices = await ensureBenchServices();
   await main();
+  await stopServices();
   process.exit(0);
 }

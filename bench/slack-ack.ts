@@ -1,13 +1,13 @@
 // Slash-command ack time: 200 signed `/apikey list` requests against the Slack app running
 // in-process (real MongoDB, fake Slack Web API), next to the same requests to a bare
 // node:http server that answers 200 at once, measured in the same run.
-//   npx tsx bench/slack-ack.ts      (MONGODB_URI like the tests; else an embedded server)
+//   npx tsx bench/slack-ack.ts      (MONGODB_URI and REDIS_URL like the tests; unset: started for the run)
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, withExternalServices } from '../src/config/env.js';
-import { benchEnv } from './services.js';
+import { benchEnv, ensureBenchServices } from './services.js';
 import { createCore } from '../src/core.js';
 import { createLogger } from '../src/log.js';
 import { createSlackApp } from '../src/slack/app.js';
@@ -122,6 +122,8 @@ export async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const stopServices = await ensureBenchServices();
   await main();
+  await stopServices();
   process.exit(0);
 }

@@ -12,7 +12,7 @@ export const uniqueDbName = (label = 'test') => `kw_${label.replace(/[^a-z0-9]/g
  * The MongoDB URI for a database of the test server. Each client gets a small pool unless
  * the base URI says otherwise: FerretDB v1 deadlocks when its own PostgreSQL pool runs dry
  * while a database is created or dropped, so the tests keep their total in-flight operations
- * below it (see .ci/run).
+ * below it.
  */
 export function mongoUriFor(dbName: string, query: Record<string, string> = {}): string {
   const u = new URL(inject('mongoBaseUri'));
