@@ -34,11 +34,12 @@ export interface SlackHarness {
 
 let triggerCount = 0;
 
-export async function startSlackHarness(label: string, appOptions: SlackAppOptions = {}, clock?: Clock): Promise<SlackHarness> {
+/** `env`: more configuration variables (e.g. a REDIS_URL nothing answers on). */
+export async function startSlackHarness(label: string, appOptions: SlackAppOptions = {}, clock?: Clock, env: Record<string, string> = {}): Promise<SlackHarness> {
   const fake = await startFakeSlack();
   const mongo = await openTestMongo(label);
   const logs = captureLogger('debug');
-  const config = testConfig({ SLACK_API_URL: fake.url, ADMIN_SLACK_USER_IDS: ADMIN });
+  const config = testConfig({ SLACK_API_URL: fake.url, ADMIN_SLACK_USER_IDS: ADMIN, ...env });
   const core = createCore(config, logs.log, mongo, undefined, clock);
   const slack = await createSlackApp(core, { retryConfig: { retries: 0 }, ...appOptions });
   const server: Server = createServer((req, res) => slack.requestListener!(req, res));
@@ -76,6 +77,7 @@ export async function startSlackHarness(label: string, appOptions: SlackAppOptio
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await fake.close();
+      await core.close();
       await mongo.drop();
     },
   };
