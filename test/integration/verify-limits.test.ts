@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.js';
+import { freePort } from '../support/ports.js';
 import { json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
 
 /** Counts the MongoDB reads of api_keys made through the app's own connection. */
@@ -111,5 +112,19 @@ describe('misses are rate limited per client, across replicas sharing Redis', ()
     startWindow(1);
     expect((await a.verify({ key: forged() }, from('203.0.113.7'))).status).toBe(200);
     expect((await b.verify({ key: forged() }, from('203.0.113.7'))).status).toBe(200);
+  });
+});
+
+describe('with Redis unreachable', () => {
+  it('each replica still holds the limit on its own count', async () => {
+    const app = await startVerifyApp({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, VERIFY_MISS_LIMIT: '3' });
+    try {
+      for (let i = 0; i < 3; i++) expect(await json(await app.verify({ key: forged() }))).toEqual({ valid: false, reason: 'unknown' });
+      const refused = await app.verify({ key: forged() });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await app.close();
+    }
   });
 });
