@@ -42,7 +42,10 @@ export interface SweepReport {
  * before the key is updated, so a revoker that dies between the two leaves a key that is
  * active while the audit trail says revoked. Such keys are revoked now (with the recorded
  * actor and time), which records their announcement and notification as pending for the
- * steps below. Walks the trail from the beginning once per process, then only new events.
+ * steps below. Walks the trail from the beginning once per process, then only new events
+ * (by their recorded time: an event stored more than SWEEP_GRACE_MS after the time it
+ * carries, e.g. from a revoker whose clock lags by more than that, is seen only by a
+ * process started later).
  */
 async function completeRevocations(deps: JobDeps, olderThan: Date, cursor: AuditCursor | undefined, report: SweepReport): Promise<AuditCursor | undefined> {
   const events = await deps.audit.revocations(olderThan, AUDIT_BATCH, cursor);
