@@ -23,14 +23,14 @@ export const verifyValid = z
   })
   .meta({ id: 'VerifyValid' });
 
-export const invalidReasons = ['malformed', 'unknown', 'revoked', 'expired'] as const;
+export const invalidReasons = ['malformed', 'unknown', 'revoked', 'expired', 'rolled'] as const;
 export type InvalidReason = (typeof invalidReasons)[number];
 
 export const verifyInvalid = z
   .object({
     valid: z.literal(false),
     reason: z.enum(invalidReasons).meta({
-      description: '`malformed`: not a token of this deployment (shape or checksum); `unknown`: no such key; `revoked`: the key was revoked; `expired`: the key reached its expiry instant (answered from that instant on, cached or not).',
+      description: '`malformed`: not a token of this deployment (shape or checksum); `unknown`: no such key; `revoked`: the key was revoked; `expired`: the key reached its expiry instant (answered from that instant on, cached or not); `rolled`: a secret the key was rolled away from, after its overlap ended.',
     }),
   })
   .meta({ id: 'VerifyInvalid' });

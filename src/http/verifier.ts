@@ -58,8 +58,12 @@ interface Entry {
   hit: VerifyOutcome;
   /** The key, for keyId → hash invalidation (absent for `unknown`). */
   keyId?: string;
-  /** Expiry instant (ms since the epoch, the domain clock) of a `valid` answer's key; Infinity: never. */
-  expiresAt: number;
+  /**
+   * When a `valid` answer ends (ms since the epoch, the domain clock): the key's expiry, or
+   * the end of a rolled-away secret's overlap; Infinity: never. Answered by `endsWith` after.
+   */
+  endsAt: number;
+  endsWith: VerifyOutcome;
   /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
   epoch?: string;
   /** performance.now() of the latest hit not yet handed to the lastUsedAt recorder; 0 when none is. */
@@ -84,6 +88,15 @@ function outcomeOf(body: VerifyResponse, source: VerifySource): VerifyOutcome {
 
 const MALFORMED = outcomeOf({ valid: false, reason: 'malformed' }, 'format');
 const EXPIRED = outcomeOf({ valid: false, reason: 'expired' }, 'cache');
+const ROLLED = outcomeOf({ valid: false, reason: 'rolled' }, 'cache');
+
+/** When a valid answer ends, and what it becomes: the earlier of the key's expiry and the secret's overlap end. */
+function endOf(r: VerifyResult): { endsAt: number; endsWith: VerifyOutcome } {
+  if (!r.valid) return { endsAt: Number.POSITIVE_INFINITY, endsWith: EXPIRED };
+  const expiry = r.key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const until = r.validUntil?.getTime() ?? Number.POSITIVE_INFINITY;
+  return until < expiry ? { endsAt: until, endsWith: ROLLED } : { endsAt: expiry, endsWith: EXPIRED };
+}
 
 /**
  * The cache key: SHA-256 of the token as a 32-character latin1 string (cheaper to make and
@@ -232,7 +245,7 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
       const entry: Entry = {
         body, hit: { ...answer, source: 'cache' }, usedAt: 0,
-        expiresAt: result.valid ? (result.key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY,
+        ...endOf(result),
         keyId: body.valid ? body.keyId : undefined,
         epoch: body.valid ? stamp : undefined,
         refreshAt: now + left * REFRESH_AHEAD,
@@ -285,8 +298,9 @@ export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier
     if (hit) {
       // Negative answers are final (see above): they simply expire.
       if (!hit.body.valid) return hit.hit;
-      // A key expires at an instant, not by invalidation: every entry carries its expiry.
-      if (hit.expiresAt <= clock.now()) return EXPIRED;
+      // A key expires, and a rolled-away secret ends, at an instant, not by invalidation:
+      // every entry carries that instant.
+      if (hit.endsAt <= clock.now()) return hit.endsWith;
       if (arrival >= hit.refreshAt) refreshAhead(token, hash, hit, arrival);
       const current = epoch.peek(arrival);
       if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival);

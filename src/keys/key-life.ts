@@ -70,3 +70,10 @@ export const REMINDERS = [
   { id: '1d', beforeMs: DAY_MS },
 ] as const;
 export type ReminderId = (typeof REMINDERS)[number]['id'];
+
+/** How long the old secret keeps working after a roll. */
+export const ROLL_OVERLAPS = { none: 0, '1h': 3_600_000, '24h': DAY_MS, '7d': 7 * DAY_MS } as const;
+export type RollOverlap = keyof typeof ROLL_OVERLAPS;
+export const rollOverlaps = Object.keys(ROLL_OVERLAPS) as RollOverlap[];
+export const DEFAULT_ROLL_OVERLAP: RollOverlap = '24h';
+export const rollOverlapLabels: Record<RollOverlap, string> = { none: 'Not at all', '1h': '1 hour', '24h': '24 hours', '7d': '7 days' };

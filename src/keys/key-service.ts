@@ -7,7 +7,7 @@ import type { RoleCatalog } from '../roles/catalog.js';
 import type { KeyRecord, KeyRepository, ListPage } from '../store/key-repository.js';
 import { decodeCursor } from '../store/key-repository.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { expiryInput, lifeStatus, resolveExpiry, shortDate } from './key-life.js';
+import { expiryInput, lifeStatus, resolveExpiry, ROLL_OVERLAPS, rollOverlaps, shortDate, type RollOverlap } from './key-life.js';
 import type { RevocationAnnouncer } from './revocation-announcer.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
@@ -37,8 +37,17 @@ export interface ListOptions {
 }
 
 export type VerifyResult =
-  | { valid: true; key: KeyRecord }
-  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired'; keyId?: string };
+  /** `validUntil`: the presented secret is a rolled key's previous one, working until then. */
+  | { valid: true; key: KeyRecord; validUntil?: Date }
+  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rolled'; keyId?: string };
+
+/** What a roll returns: the key, its new secret (here once), and how stale other servers may be. */
+export interface RollResult {
+  key: KeyRecord;
+  token: string;
+  /** 0 when every verifier was told at once; else how long one may still accept an ended old secret. */
+  staleUpToMs: number;
+}
 
 /** Called after a revocation is recorded; failures are logged (the sweeper covers them). */
 export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
@@ -254,15 +263,87 @@ export class KeyService {
     }
   }
 
+  /**
+   * Rolls a key: a new secret, same keyId and everything else. The old secret keeps working
+   * for `overlap` (none, 1h, 24h, 7d); a previous secret still in its overlap ends at once,
+   * so at most two secrets are ever live. The audit event's id (the key and the secret being
+   * replaced) decides between concurrent rolls. Verifiers are told before this returns, so
+   * no cached `valid` outlives what the roll says (an ended secret stops in every process).
+   */
+  async roll(actor: Actor, keyId: string, overlap: unknown): Promise<RollResult> {
+    await this.members.requireAdmin(actor, 'roll API keys');
+    if (!rollOverlaps.includes(overlap as RollOverlap)) throw new KeyError('invalid_input', 'Keep the old secret working for: none, 1h, 24h or 7d.', { overlap: 'Pick how long the old secret keeps working.' });
+    const id = normalizeKeyId(keyId);
+    const current = await this.repo.find(actor.communityId, id);
+    const secrets = await this.repo.secretsOf(actor.communityId, id);
+    if (!current || !secrets) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
+    const now = this.clock.now();
+    const status = lifeStatus(current, now);
+    if (status !== 'active') throw new KeyError('invalid_input', `\`${current.keyId}\` is ${status}: only an active key can be rolled.`);
+    const at = new Date(now);
+    const previousValidUntil = new Date(now + ROLL_OVERLAPS[overlap as RollOverlap]);
+    const won = await this.audit.recordOnce(`key.rolled:${actor.communityId}:${id}:${secrets.tokenHash.slice(0, 24)}`, {
+      communityId: actor.communityId, actor: actor.userId, action: 'key.rolled', target: id,
+      details: { name: current.name, overlap, previousValidUntil: previousValidUntil.toISOString() }, at,
+    });
+    if (!won) throw new KeyError('conflict', `\`${current.keyId}\` was just rolled by someone else. Look at it again before rolling it once more.`);
+    const token = generateToken(this.opts.prefix);
+    const rolled = await this.repo.roll(actor.communityId, id, {
+      fromHash: secrets.tokenHash, tokenHash: hashToken(token, this.opts.pepper), hint: tokenHint(token),
+      previousHint: current.hint, previousValidUntil, retire: secrets.previousTokenHash, at, by: actor.userId,
+    });
+    if (!rolled) throw new KeyError('conflict', `\`${current.keyId}\` changed while it was being rolled (revoked or rolled elsewhere). Nothing was rolled.`);
+    this.log.info({ communityId: actor.communityId, keyId: id, by: actor.userId, overlap }, 'api key rolled');
+    let staleUpToMs = 0;
+    try {
+      // Every roll: an ended previous secret (and with overlap none, the old one) must stop
+      // in every process now, and cached answers must learn the old secret's new end.
+      await this.announcer.announce(id);
+    } catch (e) {
+      staleUpToMs = this.announcer.unannouncedStaleMs;
+      this.log.warn({ keyId: id, err: (e as Error).message, staleUpToMs }, 'could not tell the verifiers of a roll; other servers may accept an ended secret until their caches expire');
+    }
+    for (const listener of this.rolledListeners) {
+      try {
+        await listener(rolled);
+      } catch (e) {
+        this.log.warn({ keyId: id, err: (e as Error).message }, 'after-roll step failed');
+      }
+    }
+    return { key: rolled, token, staleUpToMs };
+  }
+
+  private readonly rolledListeners: RevokedListener[] = [];
+
+  /** Registers work to do after each roll (tell dependents). */
+  onRolled(listener: RevokedListener): void {
+    this.rolledListeners.push(listener);
+  }
+
   /** Checks a presented token. Shape and checksum are checked before any I/O. */
   async verify(token: string): Promise<VerifyResult> {
     if (!checkToken(token, this.opts.prefix).ok) return { valid: false, reason: 'malformed' };
     const hash = hashToken(token, this.opts.pepper);
-    const key = await this.repo.findByTokenHash(hash);
-    if (!key || !sameHash(key.tokenHash, hash)) return { valid: false, reason: 'unknown' };
-    const { tokenHash: _omit, ...record } = key;
-    const status = lifeStatus(record, this.clock.now());
+    const current = await this.repo.findByTokenHash(hash);
+    let found: { key: KeyRecord; matched: string; which: 'current' | 'previous' | 'retired' } | undefined;
+    if (current) {
+      const { tokenHash, ...key } = current;
+      found = { key, matched: tokenHash, which: 'current' };
+    } else {
+      found = await this.repo.findByOldTokenHash(hash);
+    }
+    if (!found || !sameHash(found.matched, hash)) return { valid: false, reason: 'unknown' };
+    const { key: record, which } = found;
+    const now = this.clock.now();
+    // Revoking or expiring ends every secret of the key.
+    const status = lifeStatus(record, now);
     if (status !== 'active') return { valid: false, reason: status, keyId: record.keyId };
+    if (which === 'retired') return { valid: false, reason: 'rolled', keyId: record.keyId };
+    if (which === 'previous') {
+      const until = record.previousValidUntil;
+      if (!until || until.getTime() <= now) return { valid: false, reason: 'rolled', keyId: record.keyId };
+      return { valid: true, key: record, validUntil: until };
+    }
     return { valid: true, key: record };
   }
 }

@@ -17,6 +17,11 @@ export interface KeyRecord {
   revokedBy?: string;
   /** When the key stops working; undefined: never. */
   expiresAt?: Date;
+  /** After a roll: the last 4 characters of the previous secret, and until when it works. */
+  previousHint?: string;
+  previousValidUntil?: Date;
+  rolledAt?: Date;
+  rolledBy?: string;
   lastUsedAt?: Date;
   notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; event?: 'revoked' | 'expired'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
   /** Whether verifiers were told of the revocation: `none` while active, `pending` until announced. */
@@ -87,6 +92,10 @@ function toRecord(d: Row): KeyRecord {
     revokedAt: d.revokedAt ?? undefined,
     revokedBy: d.revokedBy ?? undefined,
     expiresAt: d.expiresAt ?? undefined,
+    previousHint: d.previousHint ?? undefined,
+    previousValidUntil: d.previousValidUntil ?? undefined,
+    rolledAt: d.rolledAt ?? undefined,
+    rolledBy: d.rolledBy ?? undefined,
     notification: {
       state: (n.state ?? 'none') as KeyRecord['notification']['state'],
       ...(n.event ? { event: n.event as 'revoked' | 'expired' } : {}),
@@ -128,6 +137,36 @@ export class KeyRepository {
   /** Used by the worker, which gets only a keyId in its job data. */
   async findByKeyId(keyId: string): Promise<KeyRecord | undefined> {
     const d = await this.m.apiKeys.findOne({ keyId }).lean<Row>();
+    return d ? toRecord(d) : undefined;
+  }
+
+  /**
+   * The verify path for a secret that is not a key's current one: the previous secret of a
+   * roll (`previous`), or one ended by a roll (`retired`). Undefined when none matches.
+   */
+  async findByOldTokenHash(tokenHash: string): Promise<{ key: KeyRecord; matched: string; which: 'previous' | 'retired' } | undefined> {
+    const d = await this.m.apiKeys.findOne({ $or: [{ previousTokenHash: tokenHash }, { retiredTokenHashes: tokenHash }] }).lean<Row>();
+    if (!d) return undefined;
+    const which = d.previousTokenHash === tokenHash ? 'previous' : 'retired';
+    return { key: toRecord(d), matched: which === 'previous' ? d.previousTokenHash! : (d.retiredTokenHashes ?? []).find((h) => h === tokenHash) ?? '', which };
+  }
+
+  /** The hashes of a key's live secrets (the roll decides on the current one). */
+  async secretsOf(communityId: string, keyId: string): Promise<{ tokenHash: string; previousTokenHash?: string } | undefined> {
+    const d = await this.m.apiKeys.findOne({ communityId, keyId }, { tokenHash: 1, previousTokenHash: 1 }).lean<Row>();
+    return d ? { tokenHash: d.tokenHash, previousTokenHash: d.previousTokenHash ?? undefined } : undefined;
+  }
+
+  /**
+   * Replaces the current secret: the old one becomes the previous one (valid until
+   * `previousValidUntil`), and an earlier previous one is retired at once.
+   */
+  async roll(communityId: string, keyId: string, r: { fromHash: string; tokenHash: string; hint: string; previousHint: string; previousValidUntil: Date; retire?: string; at: Date; by: string }): Promise<KeyRecord | undefined> {
+    const update: Record<string, unknown> = {
+      $set: { tokenHash: r.tokenHash, hint: r.hint, previousTokenHash: r.fromHash, previousHint: r.previousHint, previousValidUntil: r.previousValidUntil, rolledAt: r.at, rolledBy: r.by },
+    };
+    if (r.retire) update.$push = { retiredTokenHashes: r.retire };
+    const d = await this.m.apiKeys.findOneAndUpdate({ communityId, keyId, status: 'active', tokenHash: r.fromHash }, update, { returnDocument: 'after' }).lean<Row>();
     return d ? toRecord(d) : undefined;
   }
 

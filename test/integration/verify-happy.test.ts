@@ -133,7 +133,7 @@ describe('health, readiness, metrics, OpenAPI', () => {
     const op = doc.paths['/v1/keys/verify'].post;
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '413']));
     expect(doc.components.schemas.VerifyRequest.properties.key.type).toBe('string');
-    expect(doc.components.schemas.VerifyInvalid.properties.reason.enum).toEqual(['malformed', 'unknown', 'revoked', 'expired']);
+    expect(doc.components.schemas.VerifyInvalid.properties.reason.enum).toEqual(['malformed', 'unknown', 'revoked', 'expired', 'rolled']);
     expect(doc.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message', 'requestId']));
   });
 });

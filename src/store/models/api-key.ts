@@ -49,6 +49,14 @@ export const apiKeySchema = new Schema(
     revokedBy: String,
     /** When the key stops working; absent: never. */
     expiresAt: Date,
+    /** The secret before the last roll, valid until previousValidUntil (at most two live secrets). */
+    previousTokenHash: String,
+    previousHint: String,
+    previousValidUntil: Date,
+    /** Hashes of secrets ended by a roll: they answer `rolled` rather than `unknown`. */
+    retiredTokenHashes: { type: [String], default: undefined },
+    rolledAt: Date,
+    rolledBy: String,
     notification: { type: notificationSchema, default: () => ({ state: 'none' }) },
     announce: { type: announceSchema, required: false },
   },
@@ -57,6 +65,9 @@ export const apiKeySchema = new Schema(
 
 apiKeySchema.index({ tokenHash: 1 }, { unique: true });
 apiKeySchema.index({ keyId: 1 }, { unique: true });
+// Verify of a secret that is not the current one (during and after a roll's overlap).
+apiKeySchema.index({ previousTokenHash: 1 });
+apiKeySchema.index({ retiredTokenHashes: 1 });
 // Lists: one community, one status, newest first, _id breaks ties for keyset paging.
 apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
 apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
