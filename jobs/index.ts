@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Core } from '../src/core.js';
 import { deadline } from '../src/util/deadline.js';
 import type { LateDelivery } from '../src/dependents/dependent-service.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from './notification-store.js';
 import { enqueueRevocation, LIFE, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';

@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import { DAY_MS, REMINDERS, type ReminderId } from '../src/keys/key-life.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { enqueueRevocation, lifeJobId, lifeJobOptions, type LifeJobData } from './queues.js';
 import { renderReminder } from './reminder.js';

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
 import { bold, code, escapeMrkdwn as esc, mention, truncate as clip } from '../src/slack/blocks/text.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 
 /** A Slack message: fallback text (also what notifications and screen readers show) and blocks. */
 export interface NoticeMessage {

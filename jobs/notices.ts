@@ -1,5 +1,5 @@
 import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { renderNotice } from './notice.js';
 import type { NoticeRef } from './notification-store.js';

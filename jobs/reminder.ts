@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { expiryText, REMINDERS, type ReminderId } from '../src/keys/key-life.js';
 import { bold, code, escapeMrkdwn as esc, md, mention } from '../src/slack/blocks/text.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import type { NoticeMessage } from './notice.js';
 
 const label: Record<ReminderId, string> = { '7d': '7 days', '1d': '1 day' };

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-repository.js';
 import { webhookOutcomes } from '../src/http/metrics.js';
-import type { KeyRecord } from '../src/store/key-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
 import type { WebhookJobData } from './queues.js';

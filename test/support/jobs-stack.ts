@@ -3,7 +3,7 @@ import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
 import type { Logger } from '../../src/log.js';
-import type { KeyRecord } from '../../src/store/key-repository.js';
+import type { KeyRecord } from '../../src/keys/key-record.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { obliterateQueues } from './processes.js';
 import { startReceivers, type Receivers } from './receivers.js';

@@ -1,5 +1,5 @@
 import type { HomeView, KnownBlock, PlainTextOption } from '@slack/types';
-import type { ListPage } from '../../store/key-repository.js';
+import type { ListPage } from '../../keys/key-record.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { encodeListState, type ListState } from '../list-state.js';
 import { addKeyButton, keyListBlocks } from './key-list.js';

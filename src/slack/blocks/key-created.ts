@@ -1,5 +1,5 @@
 import type { KnownBlock, ModalView } from '@slack/types';
-import type { KeyRecord } from '../../store/key-repository.js';
+import type { KeyRecord } from '../../keys/key-record.js';
 import { callbackIds } from '../ids.js';
 import { bold, code, escapeMrkdwn, limits, md, plain, truncate } from './text.js';
 

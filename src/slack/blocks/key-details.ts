@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import { expiryText, lifeStatus } from '../../keys/key-life.js';
 import type { RoleCatalog } from '../../roles/catalog.js';
-import type { KeyRecord } from '../../store/key-repository.js';
+import type { KeyRecord } from '../../keys/key-record.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentKindLabel, type DependentView } from './dependent.js';
 import { statusBadge } from './key-list.js';

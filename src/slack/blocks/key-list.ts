@@ -1,6 +1,6 @@
 import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types';
 import { expiryText, lifeStatus, type LifeStatus } from '../../keys/key-life.js';
-import type { ListPage, KeyRecord } from '../../store/key-repository.js';
+import type { KeyRecord, ListPage } from '../../keys/key-record.js';
 import { actionIds, blockIds } from '../ids.js';
 import { encodeListState, type ListState } from '../list-state.js';
 import { bold, button, code, escapeMrkdwn, limits, md, mention, plain, slackDate, truncate } from './text.js';

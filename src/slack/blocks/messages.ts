@@ -2,7 +2,7 @@ import type { KnownBlock, ModalView } from '@slack/types';
 import type { Member } from '../../members/member-service.js';
 import { lifeStatus, shortDate } from '../../keys/key-life.js';
 import type { RoleCatalog } from '../../roles/catalog.js';
-import type { KeyRecord } from '../../store/key-repository.js';
+import type { KeyRecord } from '../../keys/key-record.js';
 import { usage, type UsageTopic } from '../commands/grammar.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentBlocks, keyFactsBlocks, revokeButton } from './key-details.js';

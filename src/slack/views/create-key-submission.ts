@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import type { WebClient } from '@slack/web-api';
 import { isKeyError, type KeyError } from '../../errors.js';
 import type { Actor } from '../../members/member-service.js';
-import type { KeyRecord } from '../../store/key-repository.js';
+import type { KeyRecord } from '../../keys/key-record.js';
 import { parseCreateModalMeta } from '../blocks/create-modal.js';
 import { keyCreatedModal, keyCreatingModal, secretBlocks, secretMessageText, secretModal } from '../blocks/key-created.js';
 import { noticeModal } from '../blocks/messages.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RoleCatalog, loadRoleCatalog } from '../../../src/roles/catalog.js';
-import type { KeyRecord, ListPage } from '../../../src/store/key-repository.js';
+import type { KeyRecord, ListPage } from '../../../src/keys/key-record.js';
 import { createKeyModal, parseCreateModalMeta, roleOptions } from '../../../src/slack/blocks/create-modal.js';
 import type { DependentView } from '../../../src/slack/blocks/dependent.js';
 import { dependentSecretBlocks, dependentSecretText } from '../../../src/slack/blocks/dependent-linked.js';

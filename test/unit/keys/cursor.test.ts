@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../../src/store/key-repository.js';
+import { decodeCursor, encodeCursor } from '../../../src/keys/key-record.js';
 
 const MAX_DATE_MS = 8.64e15;
 const objectId = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 24, maxLength: 24 });
