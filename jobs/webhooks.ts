@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-repository.js';
-import { webhookOutcomes } from '../src/http/metrics.js';
+import { webhookOutcomes } from '../src/observability/metrics.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';

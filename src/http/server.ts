@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
 import { HttpError, requestIdOf, sendError, sendJson } from './errors.js';
-import { collectProcessMetrics, countSeries, httpResponses, type CountSeries } from './metrics.js';
+import { collectProcessMetrics, countSeries, httpResponses, type CountSeries } from '../observability/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { metricsRoute, type QueueLike } from './routes/metrics.js';

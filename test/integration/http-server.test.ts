@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApiServer } from '../../src/http/server.js';
-import { webhookOutcomes } from '../../src/http/metrics.js';
+import { webhookOutcomes } from '../../src/observability/metrics.js';
 import type { QueueLike } from '../../src/http/routes/metrics.js';
 import { json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
 

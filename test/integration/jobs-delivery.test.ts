@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPublisher, sweep } from '../../jobs/index.js';
 import { jobDeps } from '../../jobs/context.js';
 import { WebhookSender } from '../../jobs/webhook-sender.js';
-import { webhookOutcomes } from '../../src/http/metrics.js';
+import { webhookOutcomes } from '../../src/observability/metrics.js';
 import { enqueueRevocation, openQueues, redisConnection, revocationJobId, scheduledDelay, webhookJobId, webhookJobOptions } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { metricsRegistry, queueDepth } from '../metrics.js';
+import { metricsRegistry, queueDepth } from '../../observability/metrics.js';
 import type { Handler } from '../server.js';
 import { within } from '../within.js';
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpError, sendJsonFast } from '../errors.js';
 import { BODY_LIMIT, receiveBody } from '../body.js';
-import { countSeries, verifyDuration, verifyRequests, type CountSeries, type HistogramSeries } from '../metrics.js';
+import { countSeries, verifyDuration, verifyRequests, type CountSeries, type HistogramSeries } from '../../observability/metrics.js';
 import { clientOf } from '../miss-limiter.js';
 import { verifyRequest } from '../schemas.js';
 import type { Verifier, VerifyOutcome, VerifySource } from '../verifier.js';

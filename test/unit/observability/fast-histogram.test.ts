@@ -1,6 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FastHistogram } from '../../../src/http/metrics.js';
+import { FastHistogram } from '../../../src/observability/metrics.js';
 
 const buckets = [0.0001, 0.00025, 0.001, 0.01, 0.1, 1];
 const help = 'Service time.';

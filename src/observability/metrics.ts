@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, type Histogram, Registry } from 
 /**
  * Keywarden's Prometheus metrics, on a registry of their own (not prom-client's global one,
  * so importing this module never touches another library's metrics). Importing only
- * defines them; `GET /metrics` serves `metricsRegistry`. Jobs import `webhookOutcomes`.
+ * defines them; `GET /metrics` serves `metricsRegistry`. The HTTP server and the jobs both import from here (jobs never import src/http).
  */
 export const metricsRegistry = new Registry();
 
