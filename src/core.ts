@@ -1,3 +1,4 @@
+import { AdminTokenService } from './admin-tokens/admin-token-service.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config/env.js';
 import { DeliveryRepository } from './dependents/delivery-repository.js';
@@ -10,6 +11,7 @@ import type { Logger } from './log.js';
 import { MemberService } from './members/member-service.js';
 import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
+import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { KeyRepository } from './store/key-repository.js';
 import type { Mongo } from './store/mongo.js';
 import { clockFor, type Clock } from './util/clock.js';
@@ -33,6 +35,8 @@ export interface Core {
   secrets: SecretBox;
   /** The dependents' store, secrets sealed by {@link secrets}. */
   dependentRepo: DependentRepository;
+  /** Tokens of the management API. */
+  adminTokens: AdminTokenService;
   /** Closes what the core opened besides MongoDB (the announcer's Redis connection). */
   close(): Promise<void>;
 }
@@ -58,8 +62,12 @@ export function createCore(
   const dependents = new DependentService(dependentRepo, keyRepo, new DeliveryRepository(mongo.models), members, audit, log.child({ component: 'dependents' }), {
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
+  const adminTokens = new AdminTokenService(new AdminTokenRepository(mongo.models), members, audit, log.child({ component: 'admin-tokens' }), clock, {
+    keyPrefix: config.KEY_PREFIX,
+    pepper: config.KEY_PEPPER,
+  });
   return {
-    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer, secrets, dependentRepo,
+    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer, secrets, dependentRepo, adminTokens,
     async close() {
       redisAnnouncer?.close();
     },

@@ -3,11 +3,14 @@ import type { Models } from '../store/mongo.js';
 export type AuditAction =
   | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled'
   | 'member.added' | 'member.role_changed' | 'member.removed'
-  | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone';
+  | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone'
+  | 'admin_token.created' | 'admin_token.revoked';
 
 export interface AuditEvent {
   communityId: string;
   actor: string;
+  /** For an actor that is a management API token (`token:<name>`): the admin who created it. */
+  onBehalfOf?: string;
   action: AuditAction;
   target: string;
   details?: Record<string, unknown>;
@@ -61,5 +64,18 @@ export class AuditLog {
 
   async forTarget(communityId: string, target: string) {
     return this.m.auditEvents.find({ communityId, target }).sort({ at: 1 }).lean();
+  }
+
+  /** A community's events, newest first, `limit` at most, older than `before` when given; optionally of one target. */
+  async page(communityId: string, opts: { target?: string; limit: number; before?: AuditCursor }) {
+    const filter: Record<string, unknown> = { communityId, ...(opts.target ? { target: opts.target } : {}) };
+    if (opts.before) filter.$or = [{ at: { $lt: opts.before.at } }, { at: opts.before.at, _id: { $lt: opts.before.id } }];
+    const rows = await this.m.auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(opts.limit + 1).lean();
+    const more = rows.length > opts.limit;
+    const events = rows.slice(0, opts.limit).map((r) => ({
+      id: String(r._id), at: r.at, actor: r.actor, onBehalfOf: r.onBehalfOf ?? undefined, action: r.action, target: r.target, details: (r.details ?? {}) as Record<string, unknown>,
+    }));
+    const last = events[events.length - 1];
+    return { events, next: more && last ? { at: last.at, id: last.id } : undefined };
   }
 }

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { KeyError } from '../errors.js';
 import { normalizeKeyId } from '../keys/key-service.js';
 import type { Logger } from '../log.js';
-import type { Actor, MemberService } from '../members/member-service.js';
+import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
 import type { KeyRepository } from '../store/key-repository.js';
 import { deliveryIdFor, type DeliveryRecord, type DeliveryRepository } from './delivery-repository.js';
 import { dependentKinds, type DependentRecord, type DependentRepository } from './dependent-repository.js';
@@ -121,7 +121,7 @@ export class DependentService {
       createdAt: new Date(),
     });
     await this.audit.record({
-      communityId: actor.communityId, actor: actor.userId, action: 'dependent.linked', target: keyId,
+      communityId: actor.communityId, ...auditActor(actor), action: 'dependent.linked', target: keyId,
       details: { dependentId: dependent.dependentId, kind: dependent.kind, name: dependent.name, url: dependent.webhookUrl },
     });
     this.log.info({ communityId: actor.communityId, keyId, dependentId: dependent.dependentId, by: actor.userId }, 'dependent linked');
@@ -163,7 +163,7 @@ export class DependentService {
       return current;
     }
     await this.audit.record({
-      communityId: actor.communityId, actor: actor.userId, action: 'dependent.unlinked', target: changed.keyId,
+      communityId: actor.communityId, ...auditActor(actor), action: 'dependent.unlinked', target: changed.keyId,
       details: { dependentId, name: changed.name },
     });
     this.log.info({ communityId: actor.communityId, keyId: changed.keyId, dependentId, by: actor.userId }, 'dependent unlinked');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { KeyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Actor, MemberService } from '../members/member-service.js';
+import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
 import type { RoleCatalog } from '../roles/catalog.js';
 import type { KeyRepository } from '../store/key-repository.js';
 import { decodeCursor, type KeyRecord, type ListPage } from './key-record.js';
@@ -182,7 +182,7 @@ export class KeyService {
       createdAt: new Date(this.clock.now()),
       ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
     });
-    await this.audit.record({ communityId: actor.communityId, actor: actor.userId, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null } });
+    await this.audit.record({ communityId: actor.communityId, ...auditActor(actor), action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null } });
     this.log.info({ communityId: key.communityId, keyId: key.keyId, by: actor.userId }, 'api key created');
     return { key, token };
   }
@@ -235,7 +235,7 @@ export class KeyService {
     // FerretDB v1 let concurrent conditional updates all succeed.
     const eventId = `key.revoked:${actor.communityId}:${id}`;
     const at = new Date(this.clock.now());
-    const won = await this.audit.recordOnce(eventId, { communityId: actor.communityId, actor: actor.userId, action: 'key.revoked', target: id, details: { name: current.name }, at });
+    const won = await this.audit.recordOnce(eventId, { communityId: actor.communityId, ...auditActor(actor), action: 'key.revoked', target: id, details: { name: current.name }, at });
     if (!won) {
       // Someone else won. Apply their revocation too, in case they died between the two
       // writes: the key must never stay active once a revocation is recorded.
@@ -283,7 +283,7 @@ export class KeyService {
     const at = new Date(now);
     const previousValidUntil = new Date(now + ROLL_OVERLAPS[overlap as RollOverlap]);
     const won = await this.audit.recordOnce(`key.rolled:${actor.communityId}:${id}:${secrets.tokenHash.slice(0, 24)}`, {
-      communityId: actor.communityId, actor: actor.userId, action: 'key.rolled', target: id,
+      communityId: actor.communityId, ...auditActor(actor), action: 'key.rolled', target: id,
       details: { name: current.name, overlap, previousValidUntil: previousValidUntil.toISOString() }, at,
     });
     if (!won) throw new KeyError('conflict', `\`${current.keyId}\` was just rolled by someone else. Look at it again before rolling it once more.`);

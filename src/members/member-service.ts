@@ -16,8 +16,20 @@ export interface Member {
 /** Who is calling: the Slack user and the community the request came from. */
 export interface Actor {
   communityId: string;
+  /** A Slack user id; `token:<name>` for a management API token; `cli:<os user>` for break-glass. */
   userId: string;
+  /**
+   * Set only by the server for callers that are not Slack users: a management API token
+   * (authenticated by hash, its scopes checked by the route before the domain is called) or
+   * the break-glass CLI (run by whoever holds the server's database credentials). Both act
+   * as an admin; Slack payloads never produce one.
+   */
+  grant?: { kind: 'token'; tokenId: string; createdBy: string } | { kind: 'break-glass' };
 }
+
+/** The audit fields for an actor: who, and for a token, the admin who created it. */
+export const auditActor = (actor: Actor): { actor: string; onBehalfOf?: string } =>
+  actor.grant?.kind === 'token' ? { actor: actor.userId, onBehalfOf: actor.grant.createdBy } : { actor: actor.userId };
 
 /** The Slack user → platform identity mapping, and the authorization checks built on it. */
 export class MemberService {
@@ -58,6 +70,7 @@ export class MemberService {
 
   /** The caller's role, or undefined for an unmapped user. */
   async roleOf(actor: Actor): Promise<MemberRole | undefined> {
+    if (actor.grant) return 'admin';
     await this.ensureSeeded(actor.communityId);
     const m = await this.m.members.findOne({ communityId: actor.communityId, slackUserId: actor.userId }).lean();
     return m?.role as MemberRole | undefined;
@@ -109,7 +122,7 @@ export class MemberService {
     }
     const change = !before ? 'added' : before.role !== role ? 'role_changed' : 'unchanged';
     if (change !== 'unchanged') {
-      await this.audit.record({ communityId, actor: actor.userId, action: change === 'added' ? 'member.added' : 'member.role_changed', target: slackUserId, details: { role, from: before?.role } });
+      await this.audit.record({ communityId, ...auditActor(actor), action: change === 'added' ? 'member.added' : 'member.role_changed', target: slackUserId, details: { role, from: before?.role } });
     }
     const after = await this.m.members.findOne({ communityId, slackUserId }).lean();
     return { member: { ...after!, role: after!.role as MemberRole, platformIdentity: after!.platformIdentity ?? undefined }, change };
@@ -126,6 +139,6 @@ export class MemberService {
       await this.m.members.updateOne({ communityId, slackUserId }, { $setOnInsert: rest }, { upsert: true });
       throw new KeyError('conflict', 'That is the last admin of this workspace; add another admin first.');
     }
-    await this.audit.record({ communityId, actor: actor.userId, action: 'member.removed', target: slackUserId, details: { role: removed.role } });
+    await this.audit.record({ communityId, ...auditActor(actor), action: 'member.removed', target: slackUserId, details: { role: removed.role } });
   }
 }

@@ -1,8 +1,10 @@
 import mongoose, { type Connection } from 'mongoose';
+import { adminTokenModel } from './models/admin-token.js';
 import { apiKeyModel } from './models/api-key.js';
 import { auditEventModel } from './models/audit-event.js';
 import { deliveryModel } from './models/delivery.js';
 import { dependentModel } from './models/dependent.js';
+import { idempotencyModel } from './models/idempotency.js';
 import { keyUsageModel } from './models/key-usage.js';
 import { communityModel, memberModel } from './models/member.js';
 
@@ -16,6 +18,8 @@ export function models(conn: Connection) {
     auditEvents: auditEventModel(conn),
     dependents: dependentModel(conn),
     deliveries: deliveryModel(conn),
+    adminTokens: adminTokenModel(conn),
+    idempotency: idempotencyModel(conn),
   };
 }
 export type Models = ReturnType<typeof models>;

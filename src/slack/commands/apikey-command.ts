@@ -3,6 +3,7 @@ import { helpReply, noticeReply, usageReply } from '../blocks/messages.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure } from '../explain.js';
 import { commandActor, commandPayload } from '../payloads.js';
+import { adminTokenCreateCommand, adminTokenListCommand, adminTokenRevokeCommand } from './admin-token-commands.js';
 import type { CommandContext } from './context.js';
 import { createCommand } from './create-command.js';
 import { parseApikeyCommand } from './grammar.js';
@@ -41,6 +42,9 @@ export function apikeyCommand(deps: SlackDeps) {
         case 'members_add': return await membersAddCommand(ctx, cmd.userId, cmd.role);
         case 'members_remove': return await membersRemoveCommand(ctx, cmd.userId);
         case 'link': return await linkCommand(ctx, cmd);
+        case 'admin_token_create': return await adminTokenCreateCommand(ctx, cmd);
+        case 'admin_token_list': return await adminTokenListCommand(ctx);
+        case 'admin_token_revoke': return await adminTokenRevokeCommand(ctx, cmd.tokenId);
       }
     } catch (e) {
       await ctx.reply(noticeReply(expectedFailure(e)));

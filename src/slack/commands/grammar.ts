@@ -1,3 +1,4 @@
+import { adminScopes, type AdminScope } from '../../admin-tokens/admin-token-service.js';
 import { listStatuses, type ListStatus } from '../../keys/key-service.js';
 import type { MemberRole } from '../../members/member-service.js';
 
@@ -9,6 +10,7 @@ export const usage = {
   revoke: '`/apikey revoke <keyId>` — revoke a key, after a confirmation (admins)',
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
+  'admin-token': '`/apikey admin-token create <name> <scope…> | list | revoke <id>` — tokens for the management API; scopes: keys:read, keys:write, keys:revoke, dependents:write, audit:read (admins)',
   help: '`/apikey help` — this help',
 } as const;
 export type UsageTopic = keyof typeof usage;
@@ -26,6 +28,9 @@ export type ApikeyCommand =
   | { kind: 'members_add'; userId: string; role: MemberRole }
   | { kind: 'members_remove'; userId: string }
   | { kind: 'link'; keyId: string; dependentKind: DependentKind; name: string; url: string }
+  | { kind: 'admin_token_create'; name: string; scopes: AdminScope[] }
+  | { kind: 'admin_token_list' }
+  | { kind: 'admin_token_revoke'; tokenId: string }
   /** A mistake: what went wrong and the usage line that fits. */
   | { kind: 'usage'; topic: UsageTopic | 'all'; problem: string };
 
@@ -86,6 +91,9 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
       return parseMembers(args);
     case 'link':
       return parseLinkCommand(args);
+    case 'admin-token':
+    case 'admin-tokens':
+      return parseAdminToken(args);
     default:
       return bad('all', `I don't know \`${truncateWord(sub)}\`.`);
   }
@@ -127,4 +135,25 @@ function parseLinkCommand(args: string[]): ApikeyCommand {
   if (!url) return bad('link', 'End with the webhook URL (https://…).');
   if (!name) return bad('link', 'Give the dependent a name before the URL.');
   return { kind: 'link', keyId, dependentKind, name, url };
+}
+
+function parseAdminToken(args: string[]): ApikeyCommand {
+  const [action = 'list', name, ...scopes] = args;
+  switch (action.toLowerCase()) {
+    case 'list':
+      return args.length <= 1 ? { kind: 'admin_token_list' } : bad('admin-token', '`admin-token list` takes no arguments.');
+    case 'create': {
+      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) return bad('admin-token', 'Give the token a name of 1–64 letters, digits, dots, dashes or underscores, then its scopes.');
+      const unknown = scopes.filter((s) => !(adminScopes as readonly string[]).includes(s));
+      if (unknown.length) return bad('admin-token', `Unknown scope \`${truncateWord(unknown[0]!)}\`; scopes are ${adminScopes.join(', ')}.`);
+      if (!scopes.length) return bad('admin-token', `Give one or more scopes after the name: ${adminScopes.join(', ')}.`);
+      return { kind: 'admin_token_create', name, scopes: [...new Set(scopes)] as AdminScope[] };
+    }
+    case 'revoke': {
+      if (!keyIdLike(name) || scopes.length) return bad('admin-token', 'Give exactly one token id (`at_…`; `/apikey admin-token list` shows them).');
+      return { kind: 'admin_token_revoke', tokenId: name };
+    }
+    default:
+      return bad('admin-token', `\`admin-token ${truncateWord(action)}\` is not an admin-token command.`);
+  }
 }

@@ -8,6 +8,8 @@ export const auditEventSchema = new Schema(
     communityId: { type: String, required: true },
     at: { type: Date, required: true },
     actor: { type: String, required: true },
+    /** Set when the actor is a management API token: the admin who created it. */
+    onBehalfOf: String,
     action: { type: String, required: true },
     target: { type: String, required: true },
     details: { type: Schema.Types.Mixed, default: {} },
@@ -15,6 +17,8 @@ export const auditEventSchema = new Schema(
   { collection: 'audit_events', versionKey: false, autoIndex: false },
 );
 auditEventSchema.index({ communityId: 1, target: 1, at: -1 });
+// GET /v1/audit without a target: a community's trail, newest first.
+auditEventSchema.index({ communityId: 1, at: -1, _id: -1 });
 // The sweeper's walk over revocations.
 auditEventSchema.index({ action: 1, at: 1, _id: 1 });
 

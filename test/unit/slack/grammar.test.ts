@@ -23,6 +23,11 @@ describe('/apikey grammar', () => {
     ['members remove <@U0ALEX|alex>', { kind: 'members_remove', userId: 'U0ALEX' }],
     ['link ak_0123456789ab playbook Contain host <https://soar.example.com/hook|soar>', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'playbook', name: 'Contain host', url: 'https://soar.example.com/hook' }],
     ['link ak_0123456789ab cti Feed &amp; co https://x.example.com/a?b=1&amp;c=2', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'cti_connector', name: 'Feed & co', url: 'https://x.example.com/a?b=1&c=2' }],
+    ['admin-token create soar-prod keys:read keys:revoke', { kind: 'admin_token_create', name: 'soar-prod', scopes: ['keys:read', 'keys:revoke'] }],
+    ['admin-tokens create vault.sync keys:write keys:write', { kind: 'admin_token_create', name: 'vault.sync', scopes: ['keys:write'] }],
+    ['admin-token list', { kind: 'admin_token_list' }],
+    ['admin-token', { kind: 'admin_token_list' }],
+    ['admin-token revoke at_0123456789ab', { kind: 'admin_token_revoke', tokenId: 'at_0123456789ab' }],
   ])('%j', (text, expected) => {
     expect(parseApikeyCommand(text)).toEqual(expected);
   });
@@ -41,6 +46,14 @@ describe('/apikey grammar', () => {
     ['link ak_1 kafka n <https://x.example.com>', 'link'],
     ['link ak_1 playbook n notaurl', 'link'],
     ['link ak_1 playbook <https://x.example.com>', 'link'],
+    ['admin-token create', 'admin-token'],
+    ['admin-token create soar', 'admin-token'],
+    ['admin-token create soar keys:delete', 'admin-token'],
+    ['admin-token create <@U1> keys:read', 'admin-token'],
+    ['admin-token revoke', 'admin-token'],
+    ['admin-token revoke a b', 'admin-token'],
+    ['admin-token list x', 'admin-token'],
+    ['admin-token mint', 'admin-token'],
   ])('%j is a usage answer for %s', (text, topic) => {
     const cmd = parseApikeyCommand(text);
     expect(cmd.kind).toBe('usage');
