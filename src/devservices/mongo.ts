@@ -36,7 +36,7 @@ type Attempt = (opts: ProvideMongoOptions) => Promise<ProvidedMongo>;
  */
 export async function provideMongo(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
   const attempts: Array<[string, Attempt]> = [['mongodb-memory-server', memoryServer], ['FerretDB', ferretdb]];
-  if (opts.dataDir && hasData(join(opts.dataDir, 'ferretdb')) && !hasData(join(opts.dataDir, 'mongodb'))) attempts.reverse();
+  if (opts.dataDir && hasData(join(opts.dataDir, 'ferretdb', 'sqlite')) && !hasData(join(opts.dataDir, 'mongodb'))) attempts.reverse();
   const reasons: string[] = [];
   for (const [name, attempt] of attempts) {
     try {
