@@ -14,6 +14,10 @@ export const actionIds = {
   editKey: 'key_edit',
   /** The danger `Revoke` button (confirmation message and key modal); value: keyId. */
   revokeKey: 'key_revoke',
+  /** `Roll` (key modal) and `Roll now` (expiry reminder), admins: opens the roll modal; value: keyId. */
+  rollKey: 'key_roll',
+  /** Roll modal: how long the old secret keeps working. */
+  rollOverlapInput: 'roll_overlap',
   /** `+ API key` (admins): opens the create modal. */
   addKey: 'key_add',
   /** Home: the search box (dispatches on Enter). */
@@ -39,6 +43,8 @@ export const callbackIds = {
   createKey: 'create_key',
   keyCreated: 'key_created',
   keyDetails: 'key_details',
+  rollKey: 'roll_key',
+  keyRolled: 'key_rolled',
   notice: 'notice',
   home: 'home',
 } as const;
@@ -50,6 +56,7 @@ export const blockIds = {
   roles: 'key_roles',
   expires: 'key_expires',
   expiresOn: 'key_expires_on',
+  rollOverlap: 'roll_overlap',
   homeSearch: 'home_search',
   homeControls: 'home_controls',
   listControls: 'list_controls',

@@ -6,6 +6,7 @@ import { editKeyAction } from './edit-button.js';
 import { homeFilterAction } from './home-filter.js';
 import { listPageAction } from './list-page-button.js';
 import { revokeKeyAction } from './revoke-button.js';
+import { rollKeyAction } from './roll-button.js';
 import { unlinkDependentAction } from './unlink-button.js';
 
 /** Registers every button and select. */
@@ -15,6 +16,7 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(actionIds.listNext, page);
   app.action(actionIds.editKey, editKeyAction(deps));
   app.action(actionIds.revokeKey, revokeKeyAction(deps));
+  app.action(actionIds.rollKey, rollKeyAction(deps));
   app.action(actionIds.addKey, addKeyAction(deps));
   const filter = homeFilterAction(deps);
   app.action(actionIds.homeSearchInput, filter);

@@ -29,22 +29,29 @@ export function keyCreatingModal(): ModalView {
   ]);
 }
 
-/** The secret itself, in a code block, with the vault advice. Only for the creator's eyes. */
-export function secretBlocks(key: KeyRecord, token: string): KnownBlock[] {
+/** Why a secret is shown: a new key, or a rolled key's new secret. */
+export type SecretOccasion = 'created' | 'rolled';
+
+const secretTitle = (key: KeyRecord, occasion: SecretOccasion) =>
+  occasion === 'rolled' ? `The new secret of API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}), same keyId:` : `Your new API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}):`;
+
+/** The secret itself, in a code block, with the vault advice. Only for the admin's eyes. */
+export function secretBlocks(key: KeyRecord, token: string, occasion: SecretOccasion = 'created'): KnownBlock[] {
   return [
-    { type: 'section', text: md(`:key: Your new API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}):`) },
+    { type: 'section', text: md(`:key: ${secretTitle(key, occasion)}`) },
     { type: 'section', text: md(`\`\`\`${token}\`\`\``) },
     { type: 'context', elements: [md(`:lock: This is the only time it is shown. ${vaultAdvice}`)] },
   ];
 }
 
 /** Fallback text of the DM (notifications show it instead of blocks): no secret. */
-export const secretMessageText = (key: KeyRecord) => `Your new API key ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId}) — open Slack to copy it; it is shown only once.`;
+export const secretMessageText = (key: KeyRecord, occasion: SecretOccasion = 'created') =>
+  `${occasion === 'rolled' ? 'The new secret of API key' : 'Your new API key'} ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId}) — open Slack to copy it; it is shown only once.`;
 
 /** The modal shows the secret when the DM could not be delivered. */
-export function secretModal(key: KeyRecord, token: string): ModalView {
-  return createdView('API key created', 'Done', [
+export function secretModal(key: KeyRecord, token: string, occasion: SecretOccasion = 'created'): ModalView {
+  return createdView(occasion === 'rolled' ? 'API key rolled' : 'API key created', 'Done', [
     { type: 'section', text: md(':warning: I could not send the key to your direct messages, so here it is. Copy it before closing this window.') },
-    ...secretBlocks(key, token),
+    ...secretBlocks(key, token, occasion),
   ]);
 }

@@ -5,6 +5,7 @@ import type { KeyRecord } from '../../keys/key-record.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentKindLabel, type DependentView } from './dependent.js';
 import { statusBadge } from './key-list.js';
+import { rollButton } from './roll-modal.js';
 import { bold, button, code, confirmDialog, escapeMrkdwn, fitJson, limits, md, mention, plain, slackDate, truncate } from './text.js';
 
 /** The danger `Revoke` button, with a confirm dialog that says it cannot be undone. */
@@ -32,6 +33,9 @@ export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog, now: number
       md(`*Key ID*\n${code(key.keyId)}`, limits.field),
       md(`*Status*\n${statusBadge(lifeStatus(key, now))}`, limits.field),
       md(`*Expiry*\n${expiryText(key, now)}`, limits.field),
+      ...(key.status === 'active' && key.previousValidUntil && key.previousValidUntil.getTime() > now
+        ? [md(`*Rolled*\nPrevious secret valid until ${slackDate(key.previousValidUntil)} (…${escapeMrkdwn(key.previousHint ?? '')})`, limits.field)]
+        : []),
       md(`*Created by*\n${mention(key.createdBy)}`, limits.field),
       md(`*Created*\n${slackDate(key.createdAt)}`, limits.field),
       md(`*Last used*\n${slackDate(key.lastUsedAt)}`, limits.field),
@@ -112,7 +116,7 @@ export function keyModal(opts: KeyModalOptions): ModalView {
   blocks.push(...keyFactsBlocks(key, opts.catalog, opts.now), { type: 'divider' });
   blocks.push(...dependentBlocks(opts.dependents, isAdmin, 80));
   if (isAdmin && lifeStatus(key, opts.now) === 'active') {
-    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key)] });
+    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [rollButton(key), revokeButton(key)] });
   }
   return {
     type: 'modal',

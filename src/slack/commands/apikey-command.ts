@@ -13,6 +13,7 @@ import { membersAddCommand } from './members-add-command.js';
 import { membersListCommand } from './members-list-command.js';
 import { membersRemoveCommand } from './members-remove-command.js';
 import { revokeCommand } from './revoke-command.js';
+import { rollCommand } from './roll-command.js';
 import { showCommand } from './show-command.js';
 
 /** `/apikey …`: ack at once (empty, nothing echoed), then answer ephemerally. */
@@ -38,6 +39,7 @@ export function apikeyCommand(deps: SlackDeps) {
         case 'create': return await createCommand(ctx, cmd.name);
         case 'show': return await showCommand(ctx, cmd.keyId);
         case 'revoke': return await revokeCommand(ctx, cmd.keyId);
+        case 'roll': return await rollCommand(ctx, cmd.keyId);
         case 'members_list': return await membersListCommand(ctx);
         case 'members_add': return await membersAddCommand(ctx, cmd.userId, cmd.role);
         case 'members_remove': return await membersRemoveCommand(ctx, cmd.userId);

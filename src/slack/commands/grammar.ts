@@ -8,6 +8,7 @@ export const usage = {
   create: '`/apikey create [name]` — open the form to create a key (admins)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',
   revoke: '`/apikey revoke <keyId>` — revoke a key, after a confirmation (admins)',
+  roll: '`/apikey roll <keyId>` — a new secret for a key, same keyId; the old one works for an overlap you choose (admins)',
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
   'admin-token': '`/apikey admin-token create <name> <scope…> | list | revoke <id>` — tokens for the management API; scopes: keys:read, keys:write, keys:revoke, dependents:write, audit:read (admins)',
@@ -24,6 +25,7 @@ export type ApikeyCommand =
   | { kind: 'create'; name: string }
   | { kind: 'show'; keyId: string }
   | { kind: 'revoke'; keyId: string }
+  | { kind: 'roll'; keyId: string }
   | { kind: 'members_list' }
   | { kind: 'members_add'; userId: string; role: MemberRole }
   | { kind: 'members_remove'; userId: string }
@@ -79,8 +81,9 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
     case 'new':
       return { kind: 'create', name: rest(1) };
     case 'show':
-    case 'revoke': {
-      const topic = sub.toLowerCase() as 'show' | 'revoke';
+    case 'revoke':
+    case 'roll': {
+      const topic = sub.toLowerCase() as 'show' | 'revoke' | 'roll';
       if (args.length !== 1 || !keyIdLike(args[0])) {
         return bad(topic, args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give exactly one keyId.');
       }

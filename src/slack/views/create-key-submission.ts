@@ -4,7 +4,8 @@ import { isKeyError, type KeyError } from '../../errors.js';
 import type { Actor } from '../../members/member-service.js';
 import type { KeyRecord } from '../../keys/key-record.js';
 import { parseCreateModalMeta } from '../blocks/create-modal.js';
-import { keyCreatedModal, keyCreatingModal, secretBlocks, secretMessageText, secretModal } from '../blocks/key-created.js';
+import { keyCreatedModal, keyCreatingModal } from '../blocks/key-created.js';
+import { deliverSecret } from './deliver-secret.js';
 import { noticeModal } from '../blocks/messages.js';
 import { truncate } from '../blocks/text.js';
 import type { SlackDeps } from '../deps.js';
@@ -24,25 +25,6 @@ function inlineErrors(e: KeyError): Record<string, string> {
   }
   if (Object.keys(errors).length === 0) errors[blockIds.name] = truncate(e.message, 150);
   return errors;
-}
-
-/**
- * Hands the secret to its creator once: `conversations.open` + `chat.postEphemeral` in their
- * DM. When that fails, the modal (already showing success) is updated to show it instead.
- */
-async function deliverSecret(deps: SlackDeps, client: WebClient, actor: Actor, viewId: string, key: KeyRecord, token: string): Promise<'dm' | 'modal'> {
-  try {
-    const dm = await client.conversations.open({ users: actor.userId });
-    const channel = dm.channel?.id;
-    if (!channel) throw new Error('conversations.open returned no channel');
-    await client.chat.postEphemeral({ channel, user: actor.userId, text: secretMessageText(key), blocks: secretBlocks(key, token) });
-    return 'dm';
-  } catch (e) {
-    // The error carries the method's name, never its arguments.
-    deps.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'secret DM failed; showing the key in the modal');
-    await client.views.update({ view_id: viewId, view: secretModal(key, token) });
-    return 'modal';
-  }
 }
 
 /** The Expires select and datepicker as KeyService input (a chosen "On a date" without a date is ''). */

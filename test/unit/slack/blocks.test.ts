@@ -10,6 +10,8 @@ import { keyModal, parseKeyModalMeta } from '../../../src/slack/blocks/key-detai
 import { keyListBlocks } from '../../../src/slack/blocks/key-list.js';
 import { helpReply, membersReply, revokeConfirmReply, revokedReply, showReply, usageReply } from '../../../src/slack/blocks/messages.js';
 import { actionIds, blockIds } from '../../../src/slack/ids.js';
+import { keyRolledModal, rollModal } from '../../../src/slack/blocks/roll-modal.js';
+import { renderReminder } from '../../../jobs/reminder.js';
 import { parseListState } from '../../../src/slack/list-state.js';
 import { messageProblems, viewProblems } from './block-kit-limits.js';
 
@@ -93,6 +95,19 @@ describe('Block Kit limits hold for the worst inputs', () => {
       { text: 'x', blocks: dependentSecretBlocks(dependents(1)[0]!, 'whsec_abc') },
     ];
     for (const m of msgs) expect(messageProblems(m)).toEqual([]);
+  });
+
+  it('roll modal, rolled modal, rolled secret fallback, expiry reminder, key modal during an overlap', () => {
+    const key = worstKey(4, { status: 'active', previousHint: 'wxyz', previousValidUntil: new Date(NOW + 3_600_000), rolledAt: new Date(NOW) });
+    expect(viewProblems(rollModal(key, { k: key.keyId, h: JSON.stringify({ s: 'all', q: longSearch.slice(0, 500) }) }))).toEqual([]);
+    expect(viewProblems(keyRolledModal(key))).toEqual([]);
+    expect(viewProblems(secretModal(key, 'kw_' + 'a'.repeat(36), 'rolled'))).toEqual([]);
+    for (const r of ['7d', '1d'] as const) expect(messageProblems(renderReminder(key, r, NOW))).toEqual([]);
+    const modal = keyModal({ key, catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta: { k: key.keyId }, notice: 'n'.repeat(5000), now: NOW });
+    expect(viewProblems(modal)).toEqual([]);
+    expect(JSON.stringify(modal)).toContain('Previous secret valid until');
+    expect(JSON.stringify(showReply(key, bigCatalog, true, dependents(100), NOW))).toContain('Previous secret valid until');
+    expect(messageProblems(showReply(key, bigCatalog, true, dependents(100), NOW))).toEqual([]);
   });
 
   it('created and fallback-secret modals', () => {
