@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
-import { bold, code, escapeMrkdwn as esc, mention, truncate as clip } from '../src/slack/blocks/text.js';
+import { reasonLabel } from '../src/keys/revoke-reason.js';
+import { bold, code, escapeMrkdwn as esc, mention, safeLink, truncate as clip } from '../src/slack/blocks/text.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 
 /** A Slack message: fallback text (also what notifications and screen readers show) and blocks. */
@@ -36,6 +37,26 @@ export function deliveryLine(d: DeliveryRecord): string {
 /** At most this many dependents are listed one per line (Slack caps a section at 3000 chars). */
 const MAX_LINES = 25;
 
+/** Slack ids of conversations: shown as a channel mention, anything else as text. */
+const conversation = (id: string) => (/^[CGD][A-Z0-9]{2,}$/.test(id) ? `<#${id}>` : code(id));
+
+/**
+ * The head of a leaked key's notice (`🚨 Leaked: "<name>" (<keyId>) was found in
+ * <url|where> by GitHub secret scanning and revoked automatically at <time>. N dependents
+ * are being told.`). Never the token: only what the scanner said about where it was.
+ */
+export function leakHead(key: KeyRecord, dependents: number): { head: string; text: string } {
+  const leak = key.leak!;
+  const where = leak.source === 'github'
+    ? leak.url ? safeLink(leak.url) : 'a public repository'
+    : leak.channel ? `a message in ${conversation(leak.channel)}` : 'a Slack message';
+  const by = leak.source === 'github' ? 'GitHub secret scanning' : 'the Slack leak guard';
+  const told = `${plural(dependents, 'dependent')} ${dependents === 1 ? 'is' : 'are'} being told.`;
+  const head = `🚨 Leaked: "${esc(key.name)}" (${code(key.keyId)}) was found in ${where} by ${by} and revoked automatically at ${when(key.revokedAt)}. ${told}`;
+  const text = `🚨 Leaked: "${esc(key.name)}" (${esc(key.keyId)}) was found by ${by} and revoked automatically. ${told}`;
+  return { head, text };
+}
+
 /**
  * The revocation notice for the channel and the creator's DM. No secret ever appears:
  * only the key's name and id, who revoked it and when, and the dependents' names.
@@ -43,9 +64,11 @@ const MAX_LINES = 25;
 export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): NoticeMessage {
   const by = key.revokedBy ? mention(key.revokedBy) : 'an admin';
   const expired = key.notification.event === 'expired';
-  const head = expired
+  const leak = !expired && key.leak ? leakHead(key, deliveries.length) : undefined;
+  const reason = !expired && key.reason && !key.leak ? ` Reason: ${esc(clip(reasonLabel(key.reason), 200))}.` : '';
+  const head = leak?.head ?? (expired
     ? `:hourglass: API key ${bold(key.name)} (${code(key.keyId)}) expired ${when(key.expiresAt)}. It no longer works.`
-    : `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.`;
+    : `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.${reason}`);
   const count = (s: DeliveryRecord['state']) => deliveries.filter((d) => d.state === s).length;
   const pending = count('pending');
   const failed = deliveries.filter((d) => d.state === 'failed');
@@ -66,7 +89,7 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
     .join('');
   // The fallback text is mrkdwn too (chat.postMessage formats it): escaped like the blocks.
   const what = expired ? 'expired' : `was revoked by ${by}`;
-  const text = `API key ${esc(key.name)} (${esc(key.keyId)}) ${what}. ${summary.replace(/^:warning: /, '')}${failureText}`;
+  const text = `${leak ? leak.text : `API key ${esc(key.name)} (${esc(key.keyId)}) ${what}.${reason}`} ${summary.replace(/^:warning: /, '')}${failureText}`;
 
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: head } },

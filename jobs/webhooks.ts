@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-repository.js';
 import { webhookOutcomes } from '../src/observability/metrics.js';
+import type { Leak } from '../src/keys/revoke-reason.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
@@ -12,7 +13,13 @@ import type { WebhookSender } from './webhook-sender.js';
 export interface ApiKeyRevokedEvent {
   type: 'api_key.revoked';
   timestamp: string;
-  data: { keyId: string; name: string; communityId: string; roles: string[]; revokedAt: string; revokedBy: string | null };
+  data: {
+    keyId: string; name: string; communityId: string; roles: string[]; revokedAt: string; revokedBy: string | null;
+    /** Why: `compromised`, `no_longer_used`, `replaced`, `leaked`, or a person's free text; absent when none was given. */
+    reason?: string;
+    /** A leaked key: where it was found (GitHub: the URL; Slack: the conversation and message). */
+    leak?: Leak;
+  };
 }
 
 /** The body is the same on every attempt; only `webhook-timestamp` and the signature change. */
@@ -21,7 +28,11 @@ export function revokedEvent(key: KeyRecord): ApiKeyRevokedEvent {
   return {
     type: 'api_key.revoked',
     timestamp: revokedAt,
-    data: { keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, revokedAt, revokedBy: key.revokedBy ?? null },
+    data: {
+      keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, revokedAt, revokedBy: key.revokedBy ?? null,
+      ...(key.reason ? { reason: key.reason } : {}),
+      ...(key.leak ? { leak: key.leak } : {}),
+    },
   };
 }
 

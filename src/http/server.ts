@@ -8,6 +8,8 @@ import { openApiDocument } from './openapi.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { metricsRoute, type QueueLike } from './routes/metrics.js';
 import { verifyRoute } from './routes/verify.js';
+import { secretScanningRoute } from './routes/secret-scanning.js';
+import { GithubPublicKeys } from '../leaks/github-keys.js';
 import { guardSlackBody, type SlackBodyLimits } from './slack-body.js';
 import type { Verifier } from './verifier.js';
 
@@ -47,6 +49,8 @@ export interface PublicServerOptions {
   slackListener?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Size and time limits of a body to /slack/events; default SLACK_BODY (256 KiB, 10 s). */
   slackBody?: SlackBodyLimits;
+  /** GitHub's public keys for /v1/secret-scanning/github; default: fetched from GITHUB_SECRET_SCANNING_KEYS_URL. */
+  githubKeys?: GithubPublicKeys;
 }
 
 export interface HttpServer {
@@ -113,10 +117,17 @@ export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer 
   ]);
 }
 
-/** The public server, on PORT: only what Slack (and a load balancer's health check) needs. */
+/**
+ * The public server, on PORT: only what Slack, GitHub's secret scanning (and a load
+ * balancer's health check) need.
+ */
 export function createPublicServer(core: Core, opts: PublicServerOptions): HttpServer {
   const slack = opts.slackListener && guardSlackBody(opts.slackListener, core.log.child({ component: 'http' }), opts.slackBody);
-  return createRoutedServer(core, [['/healthz', { GET: healthRoute }]], slack);
+  const github = opts.githubKeys ?? new GithubPublicKeys({ url: core.config.GITHUB_SECRET_SCANNING_KEYS_URL, log: core.log.child({ component: 'github-keys' }) });
+  return createRoutedServer(core, [
+    ['/healthz', { GET: healthRoute }],
+    ['/v1/secret-scanning/github', { POST: secretScanningRoute(core.keys, github) }],
+  ], slack);
 }
 
 /**

@@ -3,6 +3,8 @@
  * The store maps its documents to these; Slack, the jobs and the HTTP API import them from here.
  */
 
+import type { Leak } from './revoke-reason.js';
+
 /** An API key as the rest of the code sees it: everything but the hash. */
 export interface KeyRecord {
   communityId: string;
@@ -16,6 +18,10 @@ export interface KeyRecord {
   createdAt: Date;
   revokedAt?: Date;
   revokedBy?: string;
+  /** Why it was revoked (see revoke-reason.ts); undefined when no reason was given. */
+  reason?: string;
+  /** Where a leaked key was found. */
+  leak?: Leak;
   /** When the key stops working; undefined: never. */
   expiresAt?: Date;
   /** After a roll: the last 4 characters of the previous secret, and until when it works. */

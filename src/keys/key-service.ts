@@ -9,6 +9,7 @@ import { decodeCursor, type KeyRecord, type ListPage } from './key-record.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { expiryInput, lifeStatus, resolveExpiry, ROLL_OVERLAPS, rollOverlaps, shortDate, type RollOverlap } from './key-life.js';
 import type { RevocationAnnouncer } from './revocation-announcer.js';
+import { leakSchema, normalizeReason, type Leak, type RevokeDetails } from './revoke-reason.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
 export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than 100 characters (11–99).';
@@ -62,6 +63,24 @@ export interface RevokeResult {
    * time; it stays pending and is retried until it is).
    */
   staleUpToMs: number;
+}
+
+/** What became of a token reported as leaked. */
+export type LeakOutcome =
+  /** Not a token of ours (shape or checksum): nothing was looked up. */
+  | { kind: 'noise' }
+  /** A well-formed token no key has: nothing changed. */
+  | { kind: 'unknown' }
+  /** A real key's secret that no longer works (revoked, expired, ended by a roll): nothing changed. */
+  | { kind: 'inactive'; key: KeyRecord; status: 'revoked' | 'expired' | 'rolled' }
+  /** A live secret: its key is revoked now (`changed`), or was by a concurrent report. */
+  | ({ kind: 'revoked' } & RevokeResult);
+
+/** The reason and leak recorded in a `key.revoked` audit event (written by {@link KeyService.revoke}). */
+function detailsOf(raw: unknown): RevokeDetails {
+  const d = (raw ?? {}) as { reason?: unknown; leak?: unknown };
+  const leak = leakSchema.safeParse(d.leak);
+  return { ...(typeof d.reason === 'string' ? { reason: d.reason } : {}), ...(leak.success ? { leak: leak.data } : {}) };
 }
 
 export interface KeyServiceOptions {
@@ -215,13 +234,52 @@ export class KeyService {
   /**
    * Revokes a key: one conditional update, idempotent and irreversible, then tells the
    * verifiers (waiting a bounded time) and hands the notifications to the listeners. See
-   * {@link RevokeResult} for what the caller may promise.
+   * {@link RevokeResult} for what the caller may promise. `reason`: optional, a preset or
+   * free text (see revoke-reason.ts), kept with the key and its audit event.
    */
-  async revoke(actor: Actor, keyId: string): Promise<RevokeResult> {
+  async revoke(actor: Actor, keyId: string, opts: { reason?: string } = {}): Promise<RevokeResult> {
     await this.members.requireAdmin(actor, 'revoke API keys');
     const id = normalizeKeyId(keyId);
     const current = await this.repo.find(actor.communityId, id);
     if (!current) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);
+    const reason = normalizeReason(opts.reason);
+    return this.revokeAs(current, auditActor(actor), reason ? { reason } : {});
+  }
+
+  /**
+   * Revokes the key a leaked token belongs to, on behalf of a scanner (`github-secret-scanning`,
+   * `slack-leak-guard`) rather than a person: no member check (the caller proved who it is:
+   * GitHub's signature, Slack's), reason `leaked` and where it was found. The checksum is
+   * checked first, so noise costs no I/O. Through the same path as a person's revoke: the
+   * verifiers are told, dependents and Slack notified; a second report changes nothing.
+   */
+  async revokeLeaked(token: string, actorName: string, leak: Leak): Promise<LeakOutcome> {
+    if (!checkToken(token, this.opts.prefix).ok) return { kind: 'noise' };
+    const hash = hashToken(token, this.opts.pepper);
+    const current = await this.repo.findByTokenHash(hash);
+    let key: KeyRecord | undefined;
+    let which: 'current' | 'previous' | 'retired' = 'current';
+    if (current && sameHash(current.tokenHash, hash)) {
+      const { tokenHash: _, ...rest } = current;
+      key = rest;
+    } else {
+      const old = await this.repo.findByOldTokenHash(hash);
+      if (old && sameHash(old.matched, hash)) ({ key, which } = old);
+    }
+    if (!key) return { kind: 'unknown' };
+    const now = this.clock.now();
+    const status = lifeStatus(key, now);
+    // A secret that no longer works (ended by a roll, or its key expired or revoked) leaks nothing.
+    const live = status === 'active' && (which === 'current' || (which === 'previous' && (key.previousValidUntil?.getTime() ?? 0) > now));
+    if (!live) return { kind: 'inactive', key, status: status === 'active' ? 'rolled' : status };
+    const result = await this.revokeAs(key, { actor: actorName }, { reason: 'leaked', leak });
+    return { kind: 'revoked', ...result };
+  }
+
+  /** The revocation itself, for a person or a scanner; `current` was read just before. */
+  private async revokeAs(current: KeyRecord, who: { actor: string; onBehalfOf?: string }, details: RevokeDetails): Promise<RevokeResult> {
+    const { communityId, keyId: id } = current;
+    const by = who.actor;
     if (current.status === 'revoked') {
       return { key: current, changed: false, staleUpToMs: await this.announce(current) };
     }
@@ -233,21 +291,21 @@ export class KeyService {
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
     // serialise the conditional update below on its own, but compatible servers such as
     // FerretDB v1 let concurrent conditional updates all succeed.
-    const eventId = `key.revoked:${actor.communityId}:${id}`;
+    const eventId = `key.revoked:${communityId}:${id}`;
     const at = new Date(this.clock.now());
-    const won = await this.audit.recordOnce(eventId, { communityId: actor.communityId, ...auditActor(actor), action: 'key.revoked', target: id, details: { name: current.name }, at });
+    const won = await this.audit.recordOnce(eventId, { communityId, ...who, action: 'key.revoked', target: id, details: { name: current.name, ...details }, at });
     if (!won) {
       // Someone else won. Apply their revocation too, in case they died between the two
       // writes: the key must never stay active once a revocation is recorded.
       const winner = await this.audit.find(eventId);
-      const completed = await this.repo.revoke(actor.communityId, id, winner?.actor ?? actor.userId, winner?.at ?? at);
-      const key = completed ?? (await this.repo.find(actor.communityId, id)) ?? current;
+      const completed = await this.repo.revoke(communityId, id, winner?.actor ?? by, winner?.at ?? at, winner ? detailsOf(winner.details) : details);
+      const key = completed ?? (await this.repo.find(communityId, id)) ?? current;
       if (completed) this.log.warn({ communityId: key.communityId, keyId: id }, 'completed a revocation its revoker left half done');
       const [staleUpToMs] = await Promise.all([this.announce(key), completed ? this.notify(key) : undefined]);
       return { key, changed: false, staleUpToMs };
     }
-    const revoked = (await this.repo.revoke(actor.communityId, id, actor.userId, at)) ?? (await this.repo.find(actor.communityId, id))!;
-    this.log.info({ communityId: revoked.communityId, keyId: id, by: actor.userId }, 'api key revoked');
+    const revoked = (await this.repo.revoke(communityId, id, by, at, details)) ?? (await this.repo.find(communityId, id))!;
+    this.log.info({ communityId: revoked.communityId, keyId: id, by, reason: details.reason }, 'api key revoked');
     // The announcement and the notifications do not depend on each other: both at once.
     const [staleUpToMs] = await Promise.all([this.announce(revoked), this.notify(revoked)]);
     return { key: revoked, changed: true, staleUpToMs };

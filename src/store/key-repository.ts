@@ -2,11 +2,19 @@ import type { Types } from 'mongoose';
 import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';
+import type { Leak, RevokeDetails } from '../keys/revoke-reason.js';
 
 /** Escapes every regex metacharacter so user input matches literally. */
 export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 type Row = ApiKeyDoc & { _id: Types.ObjectId };
+
+const leakOf = (l: NonNullable<Row['leak']>): Leak => ({
+  source: l.source as Leak['source'],
+  ...(l.url ? { url: l.url } : {}),
+  ...(l.channel ? { channel: l.channel } : {}),
+  ...(l.ts ? { ts: l.ts } : {}),
+});
 
 function toRecord(d: Row): KeyRecord {
   const n = d.notification ?? { state: 'none' };
@@ -22,6 +30,8 @@ function toRecord(d: Row): KeyRecord {
     createdAt: d.createdAt,
     revokedAt: d.revokedAt ?? undefined,
     revokedBy: d.revokedBy ?? undefined,
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.leak?.source ? { leak: leakOf(d.leak) } : {}),
     expiresAt: d.expiresAt ?? undefined,
     previousHint: d.previousHint ?? undefined,
     previousValidUntil: d.previousValidUntil ?? undefined,
@@ -147,13 +157,15 @@ export class KeyRepository {
    * notification and the pending announcement recorded in the same document write, so
    * that neither can be lost whoever dies next. Null when the key was not active.
    */
-  async revoke(communityId: string, keyId: string, by: string, at: Date): Promise<KeyRecord | undefined> {
+  async revoke(communityId: string, keyId: string, by: string, at: Date, details: RevokeDetails = {}): Promise<KeyRecord | undefined> {
     const d = await this.m.apiKeys
       .findOneAndUpdate(
         { communityId, keyId, status: 'active' },
         {
           $set: {
             status: 'revoked', revokedAt: at, revokedBy: by,
+            ...(details.reason ? { reason: details.reason } : {}),
+            ...(details.leak ? { leak: details.leak } : {}),
             notification: { state: 'pending', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
             announce: { state: 'pending', since: new Date() },
           },

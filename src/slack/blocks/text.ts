@@ -119,3 +119,21 @@ export function fitJson(value: Record<string, unknown>, max: number): string {
   }
   return json.length <= max ? json : '{}';
 }
+
+/**
+ * A mrkdwn link to a URL that came from outside (a scanner's report): only http(s), the
+ * characters that would end or split Slack's `<url|label>` percent-encoded, `&` escaped, and
+ * the label (host and path) escaped and cut. Anything else is shown as escaped code, unlinked.
+ */
+export function safeLink(url: string, maxLabel = 80): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return code(truncate(url, maxLabel));
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return code(truncate(url, maxLabel));
+  const href = u.toString().replace(/&/g, '&amp;').replace(/\|/g, '%7C').replace(/</g, '%3C').replace(/>/g, '%3E');
+  const label = escapeMrkdwn(truncate(`${u.host}${u.pathname === '/' ? '' : u.pathname}`, maxLabel)).replace(/\|/g, '¦');
+  return `<${href}|${label}>`;
+}

@@ -33,6 +33,11 @@ const announceSchema = new Schema(
   { _id: false },
 );
 
+const leakSchema = new Schema(
+  { source: { type: String, required: true }, url: String, channel: String, ts: String },
+  { _id: false },
+);
+
 export const apiKeySchema = new Schema(
   {
     communityId: { type: String, required: true },
@@ -47,6 +52,10 @@ export const apiKeySchema = new Schema(
     createdAt: { type: Date, required: true },
     revokedAt: Date,
     revokedBy: String,
+    /** Why it was revoked: a preset code (compromised, no_longer_used, replaced, leaked) or free text. */
+    reason: String,
+    /** Where a leaked key was found (GitHub secret scanning, the Slack leak guard). */
+    leak: { type: leakSchema, required: false },
     /** When the key stops working; absent: never. */
     expiresAt: Date,
     /** The secret before the last roll, valid until previousValidUntil (at most two live secrets). */
