@@ -43,9 +43,22 @@ export async function ferretdbBinary(dir: string, env: NodeJS.ProcessEnv, say: (
   mkdirSync(dir, { recursive: true });
   const work = mkdtempSync(join(dir, '.build-'));
   const tmpBin = `${bin}.tmp-${process.pid}`;
+  const cleanUp = () => {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(tmpBin, { force: true });
+  };
+  // A process that exits mid-build (SIGTERM during the first `npm start`) takes `go` and the
+  // half-built files with it.
+  const abort = new AbortController();
+  const onExit = () => {
+    abort.abort();
+    cleanUp();
+  };
+  process.once('exit', onExit);
+  const { signal } = abort;
   try {
     // Outside any Go module, so that a go.mod around the working directory plays no part.
-    const { stdout } = await run('go', ['mod', 'download', '-json', MODULE], { cwd: work, env, maxBuffer: 1 << 20 });
+    const { stdout } = await run('go', ['mod', 'download', '-json', MODULE], { cwd: work, env, signal, maxBuffer: 1 << 20 });
     const src = (JSON.parse(stdout) as { Dir?: string; Error?: string });
     if (!src.Dir) throw new Error(src.Error ?? 'no module directory');
     const tree = join(work, 'src');
@@ -55,15 +68,15 @@ export async function ferretdbBinary(dir: string, env: NodeJS.ProcessEnv, say: (
     writeFileSync(join(version, 'version.txt'), `${FERRETDB_VERSION}\n`);
     writeFileSync(join(version, 'commit.txt'), 'unknown\n');
     writeFileSync(join(version, 'branch.txt'), 'main\n');
-    await run('go', ['build', '-trimpath', '-o', tmpBin, './cmd/ferretdb'], { cwd: tree, env, maxBuffer: 16 << 20 });
+    await run('go', ['build', '-trimpath', '-o', tmpBin, './cmd/ferretdb'], { cwd: tree, env, signal, maxBuffer: 16 << 20 });
     renameSync(tmpBin, bin);
   } catch (e) {
     const err = e as Error & { stderr?: string };
     const detail = (err.stderr?.trim() || err.message).split('\n').slice(-2).join(' ');
     throw new Error(`building FerretDB ${FERRETDB_VERSION} failed (${detail})`);
   } finally {
-    rmSync(work, { recursive: true, force: true });
-    rmSync(tmpBin, { force: true });
+    process.off('exit', onExit);
+    cleanUp();
   }
   return bin;
 }
