@@ -5,9 +5,10 @@ import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from './notification-store.js';
-import { enqueueRevocation, LIFE, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';
+import { enqueueRevocation, enqueueRoll, LIFE, ROLLS, type RollJobData, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';
 import { processRevocation } from './revocations.js';
 import { processLife, startLifeScanner } from './life.js';
+import { processRoll, rollData } from './rolls.js';
 import { startSweeper } from './sweeper.js';
 import { WebhookSender } from './webhook-sender.js';
 import { processWebhook, RevokedKeyCache } from './webhooks.js';
@@ -23,6 +24,8 @@ export interface RevocationPublisher {
   onRevoked: (key: KeyRecord) => Promise<void>;
   /** DependentService listener: enqueues the webhook of a dependent linked while its key was being revoked. */
   onLateDelivery: (delivery: LateDelivery) => Promise<void>;
+  /** KeyService listener: enqueues the `api_key.rolled` fan-out of a roll. */
+  onRolled: (key: KeyRecord) => Promise<void>;
   queues: Queues;
   close(): Promise<void>;
 }
@@ -45,12 +48,15 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
       await deadline(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
       await notifications.markEnqueued(key.keyId);
     },
+    async onRolled(key) {
+      await deadline(enqueueRoll(queues.rolls, rollData(key)), ENQUEUE_TIMEOUT_MS, 'enqueueing the roll');
+    },
     async onLateDelivery(d) {
       const data = { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId };
       await deadline(queues.webhooks.add('webhook', data, webhookJobOptions(core.config, d.keyId, d.dependentId)), ENQUEUE_TIMEOUT_MS, 'enqueueing a late webhook');
     },
     async close() {
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close()]);
       connection.disconnect();
     },
   };
@@ -92,11 +98,18 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
     },
   });
   const life = new Worker<LifeJobData>(LIFE, (job, token) => processLife(job, token, deps), { ...common, concurrency: config.REVOCATION_CONCURRENCY });
-  for (const w of [revocations, webhooks, life]) {
+  const rolls = new Worker<RollJobData>(ROLLS, (job) => processRoll(job, { ...deps, sender }), {
+    ...common,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    settings: {
+      backoffStrategy: (attemptsMade, type) => (type === SCHEDULE_BACKOFF ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade) : 1_000),
+    },
+  });
+  for (const w of [revocations, webhooks, life, rolls]) {
     w.on('error', (err: Error) => log.warn({ queue: w.name, err: err.message }, 'worker error'));
     w.on('failed', (job: Job | undefined, err: Error) => log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'));
   }
-  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), life.waitUntilReady(), deps.notifications.init(), deps.reminders.init()]);
+  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), life.waitUntilReady(), rolls.waitUntilReady(), deps.notifications.init(), deps.reminders.init()]);
   const sweeper = startSweeper(deps);
   const lifeScanner = startLifeScanner(deps);
   log.info({ prefix: config.QUEUE_PREFIX, webhookConcurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE }, 'workers started');
@@ -104,9 +117,9 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
   return {
     async close() {
       await Promise.all([sweeper.stop(), lifeScanner.stop()]);
-      await Promise.allSettled([revocations.close(), webhooks.close(), life.close()]);
+      await Promise.allSettled([revocations.close(), webhooks.close(), life.close(), rolls.close()]);
       deps.noticeUpdates.stop();
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close()]);
       sender.close();
       connection.disconnect();
       log.info('workers stopped');

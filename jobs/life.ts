@@ -4,6 +4,7 @@ import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { enqueueRevocation, lifeJobId, lifeJobOptions, type LifeJobData } from './queues.js';
 import { renderReminder } from './reminder.js';
+import { ensureRollFanouts } from './rolls.js';
 
 export type LifeResult = 'expired' | 'sent' | 'not_due' | 'skipped' | 'already';
 
@@ -149,7 +150,10 @@ export function startLifeScanner(deps: JobDeps): { stop(): Promise<void> } {
   let stopped = false;
   const tick = () => {
     running = scanLife(deps)
-      .then((r) => { if (r.scheduled) deps.log.info(r, 'life scan scheduled expiries or reminders'); })
+      .then(async (r) => {
+        const rolls = await ensureRollFanouts(deps);
+        if (r.scheduled || rolls) deps.log.info({ ...r, rolls }, 'life scan scheduled expiries, reminders or roll fan-outs');
+      })
       .catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'life scan failed; will try again'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, Math.round(deps.config.SWEEP_INTERVAL_MS * (0.9 + 0.2 * Math.random())));

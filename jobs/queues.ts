@@ -8,6 +8,24 @@ import type { Logger } from '../src/log.js';
 export const REVOCATIONS = 'revocations';
 export const WEBHOOKS = 'webhooks';
 export const LIFE = 'key-life';
+export const ROLLS = 'key-rolls';
+
+/** A roll to tell dependents of (`fanout`), or its webhook to one dependent (`webhook`). Ids and times only. */
+export interface RollJobData {
+  keyId: string;
+  communityId: string;
+  /** ISO instants of the roll and of the old secret's end: the event's body, fixed per roll. */
+  rolledAt: string;
+  previousValidUntil: string;
+  dependentId?: string;
+}
+export type RollQueue = Queue<RollJobData, unknown, 'fanout' | 'webhook'>;
+/** A roll's id: its instant (a key is rolled at most once per millisecond: the audit event decides). */
+export const rollIdOf = (rolledAt: string) => `r${Date.parse(rolledAt).toString(36)}`;
+export const rollJobId = (d: Pick<RollJobData, 'keyId' | 'rolledAt'>) => `roll-${d.keyId}-${rollIdOf(d.rolledAt)}`;
+export const rollWebhookJobId = (d: Pick<RollJobData, 'keyId' | 'rolledAt'>, dependentId: string) => `rollwh-${d.keyId}-${rollIdOf(d.rolledAt)}-${dependentId}`;
+/** The roll webhook's `webhook-id`: stable across retries. */
+export const rollWebhookId = (d: Pick<RollJobData, 'keyId' | 'rolledAt'>, dependentId: string) => `msg_${d.keyId}_${dependentId}_${rollIdOf(d.rolledAt)}`;
 
 /** A revoked key to announce. Ids only: the worker loads everything else from MongoDB. */
 export interface RevocationJobData {
@@ -40,6 +58,7 @@ export interface Queues {
   revocations: RevocationQueue;
   webhooks: WebhookQueue;
   life: LifeQueue;
+  rolls: RollQueue;
 }
 
 // BullMQ refuses custom job ids with one ':' (it reserves `a:b:c` for legacy repeatable
@@ -71,6 +90,19 @@ export const SCHEDULE_BACKOFF = 'schedule';
 /** Options of a webhook job: attempts = schedule length + 1, delays from the worker's schedule. */
 export const webhookJobOptions = (config: Config, keyId: string, dependentId: string): JobsOptions => ({
   jobId: webhookJobId(keyId, dependentId),
+  attempts: config.WEBHOOK_RETRY_SCHEDULE.length + 1,
+  backoff: { type: SCHEDULE_BACKOFF },
+  ...keep,
+});
+
+/** Enqueues the fan-out of a roll (a no-op when it already exists). */
+export async function enqueueRoll(queue: RollQueue, d: RollJobData): Promise<void> {
+  await queue.add('fanout', d, { jobId: rollJobId(d), attempts: 8, backoff: { type: 'exponential', delay: 1_000, jitter: 0.2 }, ...keep });
+}
+
+/** A roll's webhook to one dependent: the same retry schedule as a revocation's. */
+export const rollWebhookJobOptions = (config: Config, d: RollJobData, dependentId: string): JobsOptions => ({
+  jobId: rollWebhookJobId(d, dependentId),
   attempts: config.WEBHOOK_RETRY_SCHEDULE.length + 1,
   backoff: { type: SCHEDULE_BACKOFF },
   ...keep,
@@ -139,6 +171,7 @@ export function openQueues(config: Config, connection: Redis, log: Logger): Queu
     revocations: new Queue<RevocationJobData, unknown, 'revocation'>(REVOCATIONS, { connection, prefix }),
     webhooks: new Queue<WebhookJobData, unknown, 'webhook'>(WEBHOOKS, { connection, prefix }),
     life: new Queue<LifeJobData, unknown, 'life'>(LIFE, { connection, prefix }),
+    rolls: new Queue<RollJobData, unknown, 'fanout' | 'webhook'>(ROLLS, { connection, prefix }),
   };
   for (const [name, q] of Object.entries(queues)) {
     q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));

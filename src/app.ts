@@ -16,6 +16,7 @@ export async function startApi(core: Core): Promise<Part[]> {
   const parts: Part[] = [];
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRolled(publisher.onRolled);
   core.dependents.onLateDelivery(publisher.onLateDelivery);
   parts.push({ name: 'publisher', stop: () => publisher.close() });
 

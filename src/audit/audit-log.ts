@@ -62,6 +62,12 @@ export class AuditLog {
     return rows.map((r) => ({ id: String(r._id), communityId: r.communityId, keyId: r.target, actor: r.actor, at: r.at }));
   }
 
+  /** Rolls recorded since `from`, oldest first (the net that makes sure each is told to dependents). */
+  async rollsSince(from: Date, limit: number): Promise<Array<{ communityId: string; keyId: string; at: Date; previousValidUntil?: string }>> {
+    const rows = await this.m.auditEvents.find({ action: 'key.rolled', at: { $gte: from } }).sort({ at: 1 }).limit(limit).lean();
+    return rows.map((r) => ({ communityId: r.communityId, keyId: r.target, at: r.at, previousValidUntil: (r.details as { previousValidUntil?: string } | undefined)?.previousValidUntil }));
+  }
+
   async forTarget(communityId: string, target: string) {
     return this.m.auditEvents.find({ communityId, target }).sort({ at: 1 }).lean();
   }

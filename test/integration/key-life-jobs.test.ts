@@ -140,3 +140,29 @@ describe('at expiry, with two workers', () => {
     expect(await core.mongo.models.auditEvents.countDocuments({ target: key.keyId, action: 'key.expired' })).toBe(0);
   }, 60_000);
 });
+
+describe('a roll, with two workers', () => {
+  it('each dependent gets one api_key.rolled with keyId, name, rolledAt and previousValidUntil, signed with a stable webhook-id', async () => {
+    const { key } = await core.keys.create(admin, { name: 'Rolled key', description: 'Dependents learn of its roll', roles: ['ic_viewer'], expiresInDays: 90 });
+    const paths = ['/roll/0', '/roll/1'];
+    for (const [i, path] of paths.entries()) await core.dependents.link(admin, { keyId: key.keyId, kind: 'cti_connector', name: `roll dependent ${i}`, url: receivers.url(path) });
+    const { key: rolled } = await core.keys.roll(admin, key.keyId, '24h');
+    await receivers.waitUntil((r) => paths.every((p) => r.some((x) => x.path === p)), 15_000, 'roll webhooks');
+    await settle(1_500); // several net passes in both workers: nothing twice
+    for (const p of paths) {
+      const got = receivers.receivedOn(p);
+      expect(got).toHaveLength(1);
+      expect(JSON.parse(got[0]!.body)).toEqual({
+        type: 'api_key.rolled',
+        timestamp: rolled.rolledAt!.toISOString(),
+        data: { keyId: key.keyId, name: 'Rolled key', communityId: T, rolledAt: rolled.rolledAt!.toISOString(), previousValidUntil: rolled.previousValidUntil!.toISOString() },
+      });
+      expect(got[0]!.headers['webhook-id']).toMatch(new RegExp(`^msg_${key.keyId}_dep_\\w+_r[0-9a-z]+$`));
+      expect(got[0]!.headers['webhook-signature']).toMatch(/^v1,/);
+    }
+    // A second roll is a second event, with its own webhook-ids.
+    await core.keys.roll(admin, key.keyId, 'none');
+    await receivers.waitUntil((r) => paths.every((p) => r.filter((x) => x.path === p).length === 2), 15_000, 'second roll webhooks');
+    expect(new Set(receivers.receivedOn(paths[0]!).map((r) => r.headers['webhook-id'])).size).toBe(2);
+  }, 60_000);
+});

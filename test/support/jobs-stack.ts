@@ -33,6 +33,7 @@ export async function startJobsStack(label: string, log: Logger, overrides: Reco
   const core = createCore(config, log, mongo);
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRolled(publisher.onRolled);
   core.dependents.onLateDelivery(publisher.onLateDelivery);
   const workers = await startWorkers(core);
   return {
