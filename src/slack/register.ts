@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import { register as registerActions } from './actions/index.js';
 import { register as registerCommands } from './commands/index.js';
 import type { SlackDeps } from './deps.js';
+import { register as registerEvents } from './events/index.js';
 import { register as registerHome } from './home/index.js';
 import { register as registerViews } from './views/index.js';
 
@@ -11,4 +12,5 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   registerActions(app, deps);
   registerViews(app, deps);
   registerHome(app, deps);
+  registerEvents(app, deps);
 }
