@@ -11,18 +11,32 @@ export interface ServiceChild {
 }
 
 const running = new Set<ChildProcess>();
+const temporary = new Set<string>();
 let exitHookInstalled = false;
+
+/** Removes `dir` when this process exits, unless {@link keepDir} is called first. */
+export function removeAtExit(dir: string): void {
+  installExitHook();
+  temporary.add(dir);
+}
+
+/** Undoes {@link removeAtExit} (the owner removed `dir` itself). */
+export function keepDir(dir: string): void {
+  temporary.delete(dir);
+}
 
 /**
  * Last resort for paths that end in `process.exit` without stopping their parts (a failed
  * start, the shutdown timer, vitest on SIGTERM): SIGTERM every child still running, so it
- * shuts down cleanly on its own. `exit` listeners cannot wait, hence no SIGKILL here.
+ * shuts down cleanly on its own (`exit` listeners cannot wait, hence no SIGKILL here), and
+ * remove the temporary folders.
  */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const child of running) child.kill('SIGTERM');
+    for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
   });
 }
 

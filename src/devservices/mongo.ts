@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portAnswers, startChild } from './child.js';
+import { freePort, keepDir, portAnswers, removeAtExit, startChild } from './child.js';
 import { cacheRoot, FERRETDB_VERSION, ferretdbBinary } from './ferretdb.js';
 
 /** A MongoDB-compatible server started for us because MONGODB_URI is unset. */
@@ -99,6 +99,7 @@ async function assertReachable(env: NodeJS.ProcessEnv): Promise<void> {
 async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
   const bin = await ferretdbBinary(cacheRoot(opts.env), opts.env, opts.say);
   const dir = opts.dataDir ? join(opts.dataDir, 'ferretdb') : mkdtempSync(join(tmpdir(), 'kw-ferretdb-'));
+  if (!opts.dataDir) removeAtExit(dir);
   mkdirSync(join(dir, 'sqlite'), { recursive: true });
   try {
     // A port found free may be taken before FerretDB binds it: try another once.
@@ -116,7 +117,7 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
           pid: child.pid,
           async stop() {
             await child.stop();
-            if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
+            if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
           },
         };
       } catch (e) {
@@ -124,7 +125,7 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
       }
     }
   } catch (e) {
-    if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
+    if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
     throw e;
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startChild } from './child.js';
+import { freePort, keepDir, removeAtExit, startChild } from './child.js';
 
 /** The Redis to use, and how to let go of it. */
 export interface ProvidedRedis {
@@ -39,6 +39,7 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
   if (await redisAnswers(Number(local.port || 6379), local.hostname)) return { url: opts.localUrl, engine: `${opts.localUrl} (already running)`, ...none };
 
   const dir = opts.dataDir ? join(opts.dataDir, 'redis') : mkdtempSync(join(tmpdir(), 'kw-redis-'));
+  if (!opts.dataDir) removeAtExit(dir);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const persistence = opts.dataDir ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
@@ -53,11 +54,11 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
       pid: child.pid,
       async stop() {
         await child.stop();
-        if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
+        if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
       },
     };
   } catch (e) {
-    if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
+    if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'redis-server is not installed' : `redis-server did not start: ${(e as Error).message}`;
     throw new Error(
       `REDIS_URL is unset, nothing answers at ${opts.localUrl} and ${reason}. ` +

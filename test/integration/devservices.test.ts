@@ -143,7 +143,7 @@ describe('Redis when REDIS_URL is unset', () => {
 });
 
 describe('children never outlive their parent', () => {
-  it('a process that exits without stopping them takes them with it', async () => {
+  it('a process that exits without stopping them takes them and their temporary folders with it', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/devservices-process.ts'], {
       cwd: root,
       env: { ...process.env, LOCAL_REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
@@ -153,9 +153,10 @@ describe('children never outlive their parent', () => {
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(3);
-    const pids = JSON.parse(out.trim().split('\n').pop()!) as { mongo: number; redis: number; engine: string };
+    const pids = JSON.parse(out.trim().split('\n').pop()!) as { mongo: number; redis: number; dirs: string[] };
     expect(pids.redis).toBeGreaterThan(0);
     expect(pids.mongo).toBeGreaterThan(0);
     await until('the children exit', () => !alive(pids.redis) && !alive(pids.mongo));
+    expect(pids.dirs.filter((d) => existsSync(d))).toEqual([]);
   }, 60_000);
 });
