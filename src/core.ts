@@ -13,6 +13,7 @@ import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { KeyRepository } from './store/key-repository.js';
+import { KeyUsageRepository } from './store/key-usage-repository.js';
 import type { Mongo } from './store/mongo.js';
 import { clockFor, type Clock } from './util/clock.js';
 
@@ -27,6 +28,8 @@ export interface Core {
   audit: AuditLog;
   members: MemberService;
   keyRepo: KeyRepository;
+  /** The one writer of lastUsedAt (the verifiers' recorder writes through it). */
+  keyUsage: KeyUsageRepository;
   keys: KeyService;
   dependents: DependentService;
   /** Tells every verifier of revocations (KeyService and the sweeper use it). */
@@ -67,7 +70,7 @@ export function createCore(
     pepper: config.KEY_PEPPER,
   });
   return {
-    config, log, clock, mongo, roles, audit, members, keyRepo, keys, dependents, announcer, secrets, dependentRepo, adminTokens,
+    config, log, clock, mongo, roles, audit, members, keyRepo, keyUsage: new KeyUsageRepository(mongo.models), keys, dependents, announcer, secrets, dependentRepo, adminTokens,
     async close() {
       redisAnnouncer?.close();
     },

@@ -15,11 +15,8 @@ const EMPTY = Buffer.alloc(0);
  * refused before reading anything; a longer chunked body is refused as soon as it passes the
  * limit, and nothing more is buffered (the 413 closes the connection). A body whose declared
  * length has arrived is handed over at once, without waiting a tick for 'end' (which is
- * listened to only for chunked bodies).
- *
- * Callbacks rather than a promise: the verify API is a hot path, and listeners are inline
- * and stay attached once settled (a flag ignores later events), so nothing is detached or
- * allocated beyond them per request.
+ * listened to only for chunked bodies). Listeners stay attached once done (a flag ignores
+ * later events). readBody() is the same as a promise.
  */
 export function receiveBody(req: IncomingMessage, limit: number, onBody: (body: Buffer) => void, onError: (e: unknown) => void): void {
   const header = req.headers['content-length'];
@@ -36,9 +33,6 @@ export function receiveBody(req: IncomingMessage, limit: number, onBody: (body: 
   let chunks: Buffer[] | undefined;
   let size = 0;
   let settled = false;
-  // The listeners are inline and nothing per request is a named function: tsx (esbuild's
-  // keepNames) gives every named function an Object.defineProperty call when it is created,
-  // which on this path cost more than the rest of the body handling.
   req.on('data', (chunk: Buffer) => {
     if (settled) return;
     size += chunk.length;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isKeyError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { bodyPending, endAfterLinger } from './linger.js';
 import type { ErrorResponse, HttpErrorCode } from './schemas.js';
@@ -43,20 +42,21 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : freshRequestId();
 }
 
-/** Writes a JSON body with its length (no chunked encoding for small answers). */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendJsonText(res, status, JSON.stringify(body), headers);
+/** Writes a JSON body with its length (no chunked encoding for small answers) and the request id. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headers: Record<string, string> = {}): void {
+  sendJsonText(res, status, JSON.stringify(body), requestId, headers);
 }
 
 /** sendJson for a body already serialised. */
-export function sendJsonText(res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
-  writeJsonHead(res, status, payload, headers);
+export function sendJsonText(res: ServerResponse, status: number, payload: string, requestId: string, headers: Record<string, string> = {}): void {
+  writeJsonHead(res, status, payload, requestId, headers);
   res.end(payload);
 }
 
-function writeJsonHead(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {
+function writeJsonHead(res: ServerResponse, status: number, payload: string, requestId: string, headers: Record<string, string>): void {
   res.writeHead(status, {
     ...headers,
+    'x-request-id': requestId,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
     'cache-control': 'no-store',
@@ -69,21 +69,19 @@ function writeJsonHead(res: ServerResponse, status: number, payload: string, hea
  * connection closes only once the client has stopped sending or a bound is reached, so
  * that the client reads the answer instead of a connection reset.
  */
-export function sendJsonBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
-  writeJsonHead(res, status, payload, { ...headers, connection: 'close' });
+export function sendJsonBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, payload: string, requestId: string, headers: Record<string, string> = {}): void {
+  writeJsonHead(res, status, payload, requestId, { ...headers, connection: 'close' });
   res.write(payload);
   endAfterLinger(req, res);
 }
 
 /**
- * sendJsonText for the hot path: the headers go to writeHead as one flat array (no object
- * spread, no key enumeration) with the request id among them, so the response needs no
- * earlier setHeader (which sends writeHead down its slower merging path). `length` is the
- * payload's UTF-8 length as text, computed once by the caller's cache.
+ * Answers with a body serialised once and kept (the verify API's cached answers), `length`
+ * being its UTF-8 length as text. The headers go to writeHead as one flat array (no object
+ * to spread or enumerate); no Cache-Control: this answers POSTs, which no cache stores
+ * without explicit freshness (RFC 9111 §3).
  */
-export function sendJsonFast(res: ServerResponse, status: number, payload: string, length: string, requestId: string): void {
-  // No Cache-Control: this answers POSTs, which no cache stores without explicit freshness
-  // (RFC 9111 §3); Node validates and lower-cases every header, so each one costs.
+export function sendPreserialised(res: ServerResponse, status: number, payload: string, length: string, requestId: string): void {
   res.writeHead(status, [
     'x-request-id', requestId,
     'content-type', 'application/json; charset=utf-8',
@@ -92,18 +90,10 @@ export function sendJsonFast(res: ServerResponse, status: number, payload: strin
   res.end(payload);
 }
 
-const fromDomain: Record<ErrorCode, [number, HttpErrorCode]> = {
-  not_found: [404, 'not_found'],
-  already_revoked: [409, 'invalid_request'],
-  forbidden: [401, 'unauthorized'],
-  invalid_input: [400, 'invalid_request'],
-  conflict: [409, 'invalid_request'],
-  unavailable: [503, 'unavailable'],
-};
-
 /**
- * The one place an error becomes an answer: `{error:{code,message,requestId}}`. Unexpected
- * errors are logged with the request id and answered 500 without their message.
+ * The one place an error becomes an answer: `{error:{code,message,requestId}}`. Anything but
+ * an HttpError is unexpected (the routes of this API make none of the domain's KeyErrors):
+ * logged with the request id and answered 500 without its message.
  */
 export function sendError(res: ServerResponse, err: unknown, requestId: string, log: Logger): void {
   let status = 500;
@@ -112,9 +102,6 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
   let headers: Record<string, string> = {};
   if (err instanceof HttpError) {
     ({ status, code, message, headers } = err);
-  } else if (isKeyError(err)) {
-    [status, code] = fromDomain[err.code];
-    message = err.message;
   } else {
     log.error({ requestId, err }, 'unhandled error in http request');
   }
@@ -123,8 +110,6 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
     return;
   }
   const body: ErrorResponse = { error: { code, message, requestId } };
-  // The request id header may not be set yet (routes that write their own headers).
-  const allHeaders = { ...headers, 'x-request-id': requestId };
-  if (bodyPending(res.req)) sendJsonBeforeBody(res.req, res, status, JSON.stringify(body), allHeaders);
-  else sendJson(res, status, body, allHeaders);
+  if (bodyPending(res.req)) sendJsonBeforeBody(res.req, res, status, JSON.stringify(body), requestId, headers);
+  else sendJson(res, status, body, requestId, headers);
 }

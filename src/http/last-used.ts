@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { KeyRepository } from '../store/key-repository.js';
+import type { KeyUsageRepository } from '../store/key-usage-repository.js';
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
@@ -29,7 +29,7 @@ export class LastUsedRecorder {
   private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly repo: KeyRepository,
+    private readonly usage: KeyUsageRepository,
     private readonly redis: Redis,
     private readonly lockKey: string,
     private readonly log: Logger,
@@ -78,7 +78,7 @@ export class LastUsedRecorder {
     let done = 0;
     try {
       for (; done < batch.length; done += CHUNK) {
-        await this.repo.touchLastUsed(new Map(batch.slice(done, done + CHUNK).map(([k, t]) => [k, new Date(t)])));
+        await this.usage.touchLastUsed(new Map(batch.slice(done, done + CHUNK).map(([k, t]) => [k, new Date(t)])));
       }
     } catch (e) {
       // Put back what was not written, newer uses winning, for the next turn.

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Core } from '../core.js';
 import type { Logger } from '../log.js';
-import { HttpError, requestIdOf, sendError, sendJson } from './errors.js';
-import { collectProcessMetrics, countSeries, httpResponses, type CountSeries } from '../observability/metrics.js';
+import { HttpError, requestIdOf, sendError, sendJsonText } from './errors.js';
+import { collectProcessMetrics, httpResponses, type CountSeries } from '../observability/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRoute, readyRoute } from './routes/health.js';
 import { metricsRoute, type QueueLike } from './routes/metrics.js';
@@ -15,25 +15,16 @@ import type { Verifier } from './verifier.js';
 
 /** What a route gets besides the request and response. */
 export interface RequestContext {
+  /** Every answer carries it as `x-request-id` (the send helpers of errors.ts take it). */
   requestId: string;
   log: Logger;
-  /**
-   * For handlers marked `finishesLater`: call once, when the answer has been written, or
-   * with the error to answer instead.
-   */
-  done: (err?: unknown) => void;
 }
 
 /**
- * A route. It is finished when it returns, or when its promise settles, or, if marked
- * `finishesLater`, when it calls `ctx.done()`. A throw or rejection becomes the error answer.
+ * A route: answers the request, or throws (rejects with) the error to answer instead
+ * (see sendError). The request is finished when its promise settles.
  */
-export type Handler = ((req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void> | void) & {
-  /** Set when the handler sends `x-request-id` itself (with its writeHead), sparing a setHeader per request. */
-  writesRequestId?: boolean;
-  /** Set when the handler reports its end through `ctx.done()` (callback style, for the hot path). */
-  finishesLater?: boolean;
-};
+export type Handler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>;
 
 export interface ApiServerOptions {
   verifier: Verifier;
@@ -63,42 +54,28 @@ export interface HttpServer {
 
 const SLACK_PATH = '/slack/events';
 
-interface Route {
-  handler: Handler;
-  writesRequestId: boolean;
-  finishesLater: boolean;
-}
-
 /**
- * The handlers of one path, with their flags read once, and the response counters of the
- * path (bound once per status: label lookups cost more than the increments).
+ * The handlers of one path, and the response counters of the path (bound once per status:
+ * label lookups cost more than the increments).
  */
 class RouteSet {
   readonly allow: string;
-  private readonly byMethod: Map<string, Route>;
+  private readonly byMethod: Map<string, Handler>;
   private readonly byStatus = new Map<number, CountSeries>();
-  private lastStatus = 0;
-  private lastSeries: CountSeries | undefined;
 
   constructor(readonly path: string, methods: Partial<Record<string, Handler>>) {
-    this.byMethod = new Map(Object.entries(methods).map(([method, handler]) => [
-      method, { handler: handler!, writesRequestId: handler!.writesRequestId === true, finishesLater: handler!.finishesLater === true },
-    ]));
+    this.byMethod = new Map(Object.entries(methods).flatMap(([method, handler]) => (handler ? [[method, handler] as const] : [])));
     this.allow = [...this.byMethod.keys()].join(', ');
   }
 
-  routeFor(method: string): Route | undefined {
+  handlerFor(method: string): Handler | undefined {
     return this.byMethod.get(method);
   }
 
   count(status: number): void {
-    if (status !== this.lastStatus || !this.lastSeries) {
-      let series = this.byStatus.get(status);
-      if (!series) this.byStatus.set(status, (series = countSeries(httpResponses, this.path, String(status))));
-      this.lastStatus = status;
-      this.lastSeries = series;
-    }
-    this.lastSeries.inc();
+    let series = this.byStatus.get(status);
+    if (!series) this.byStatus.set(status, (series = httpResponses.bind(this.path, String(status))));
+    series.inc();
   }
 }
 
@@ -113,7 +90,7 @@ export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer 
     ['/healthz', { GET: healthRoute }],
     ['/readyz', { GET: readyRoute(core, opts.verifier) }],
     ['/metrics', { GET: metricsRoute(opts.queues ? [opts.queues.revocations, opts.queues.webhooks] : []) }],
-    ['/openapi.json', { GET: (_req, res) => sendJson(res, 200, JSON.parse((openapi ??= JSON.stringify(openApiDocument())))) }],
+    ['/openapi.json', { GET: async (_req, res, { requestId }) => sendJsonText(res, 200, (openapi ??= JSON.stringify(openApiDocument())), requestId) }],
   ]);
 }
 
@@ -148,25 +125,13 @@ function createRoutedServer(
 
   let closing = false;
 
-  const fail = (res: ServerResponse, e: unknown, requestId: string, set: RouteSet) => {
-    sendError(res, e, requestId, hlog);
+  const answer = async (handler: Handler, set: RouteSet, req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    try {
+      await handler(req, res, { requestId, log: hlog });
+    } catch (e) {
+      sendError(res, e, requestId, hlog);
+    }
     set.count(res.statusCode);
-  };
-
-  /**
-   * A request's `done`: counts the answer, or answers the error; once. Made by a factory so
-   * that the closure is anonymous: tsx (esbuild's keepNames) gives a named function an
-   * Object.defineProperty call each time it is created, which on the verify path cost more
-   * than the routing itself.
-   */
-  const settle = (res: ServerResponse, requestId: string, set: RouteSet) => {
-    let finished = false;
-    return (e?: unknown) => {
-      if (finished) return;
-      finished = true;
-      if (e === undefined) set.count(res.statusCode);
-      else fail(res, e, requestId, set);
-    };
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -180,25 +145,15 @@ function createRoutedServer(
     const requestId = requestIdOf(req);
     if (closing) res.setHeader('connection', 'close');
     const set = routes.get(path) ?? unmatched;
-    const route = set.routeFor(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
-    if (!route) {
-      // sendError sets x-request-id itself.
-      fail(res, set === unmatched
+    const handler = set.handlerFor(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
+    if (!handler) {
+      sendError(res, set === unmatched
         ? new HttpError(404, 'not_found', `No route ${path}.`)
-        : new HttpError(405, 'method_not_allowed', `Use ${set.allow}.`, { allow: set.allow }), requestId, set);
+        : new HttpError(405, 'method_not_allowed', `Use ${set.allow}.`, { allow: set.allow }), requestId, hlog);
+      set.count(res.statusCode);
       return;
     }
-    if (!route.writesRequestId) res.setHeader('x-request-id', requestId);
-    const done = settle(res, requestId, set);
-    let result: Promise<void> | void;
-    try {
-      result = route.handler(req, res, { requestId, log: hlog, done });
-    } catch (e) {
-      done(e);
-      return;
-    }
-    if (result) result.then(() => done(), done);
-    else if (!route.finishesLater) done();
+    void answer(handler, set, req, res, requestId);
   };
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest);

@@ -1,49 +1,18 @@
-import { createHash, hash as oneShotHash } from 'node:crypto';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import type { Core } from '../core.js';
 import type { VerifyResult } from '../keys/key-service.js';
 import { CHECKSUM_LENGTH, checkToken, RANDOM_LENGTH } from '../keys/token.js';
-import { LastUsedRecorder } from './last-used.js';
+import type { Logger } from '../log.js';
 import { DEFAULT_LEASE_MS, epochKeys, RevocationEpoch } from '../revocation/revocation-epoch.js';
+import type { Clock } from '../util/clock.js';
+import { LastUsedRecorder } from './last-used.js';
 import { MissLimiter } from './miss-limiter.js';
 import type { VerifyResponse } from './schemas.js';
+import { MALFORMED, outcomeOf, VerificationCache, type CacheEntry, type Flight, type VerifyOutcome } from './verification-cache.js';
 
-/** Where an answer came from: the token's shape, this process's cache, or MongoDB. */
-export type VerifySource = 'format' | 'cache' | 'store';
-
-export interface VerifyOutcome {
-  body: VerifyResponse;
-  /** `body` as JSON, serialised once per cache entry rather than once per hit. */
-  json: string;
-  /** UTF-8 length of `json` as text (its Content-Length), also computed once. */
-  length: string;
-  source: VerifySource;
-  /**
-   * Free for the caller to remember what it derives from this outcome (the verify route keeps
-   * its metric series here): a cache hit returns the same outcome object every time.
-   */
-  memo?: unknown;
-}
-
-export interface Verifier {
-  /** Answers "is this key good, and with which roles?" as the verify API returns it. */
-  verify(token: string): Promise<VerifyOutcome>;
-  /**
-   * verify() for the hot path: the outcome itself when it needs no I/O (malformed, or a
-   * cache hit whose revocation epoch is fresh), else the promise verify() would return.
-   * With `client`, a token that must be read from MongoDB and turns out `unknown` counts
-   * against that client's limit of misses (VERIFY_MISS_LIMIT); once over it, tokens that
-   * need a read reject with a 429 HttpError.
-   */
-  verifyNow(token: string, arrival?: number, client?: string): VerifyOutcome | Promise<VerifyOutcome>;
-  /** True when this process's Redis connection answers PING (for /readyz). */
-  redisReachable(): Promise<boolean>;
-  /** Flushes pending lastUsedAt writes and closes the Redis connections. */
-  close(): Promise<void>;
-}
+export { VerificationCache, type VerifyOutcome, type VerifySource } from './verification-cache.js';
 
 export interface VerifierOptions {
   /** Freshness lease of the revocation epoch, ms (must match the announcers'). Default 50. */
@@ -52,61 +21,6 @@ export interface VerifierOptions {
   touchIntervalMs?: number;
 }
 
-interface Entry {
-  body: VerifyResponse;
-  /** The outcome a hit on this entry returns, built once. */
-  hit: VerifyOutcome;
-  /** The key, for keyId → hash invalidation (absent for `unknown`). */
-  keyId?: string;
-  /**
-   * When a `valid` answer ends (ms since the epoch, the domain clock): the key's expiry, or
-   * the end of a rolled-away secret's overlap; Infinity: never. Answered by `endsWith` after.
-   */
-  endsAt: number;
-  endsWith: VerifyOutcome;
-  /** Revocation epoch known before the MongoDB read that produced a `valid` answer. */
-  epoch?: string;
-  /** performance.now() of the latest hit not yet handed to the lastUsedAt recorder; 0 when none is. */
-  usedAt: number;
-  /** performance.now() after which a hit starts a background re-read (see REFRESH_AHEAD). */
-  refreshAt: number;
-}
-
-/** A MongoDB read in flight: when it began (Infinity until it does) and its answer. */
-interface Flight {
-  readAt: number;
-  answer?: Promise<VerifyOutcome>;
-}
-
-/** Share of an entry's lifetime after which a hit re-reads it in the background. */
-const REFRESH_AHEAD = 0.8;
-
-function outcomeOf(body: VerifyResponse, source: VerifySource): VerifyOutcome {
-  const json = JSON.stringify(body);
-  return { body, json, length: String(Buffer.byteLength(json)), source };
-}
-
-const MALFORMED = outcomeOf({ valid: false, reason: 'malformed' }, 'format');
-const EXPIRED = outcomeOf({ valid: false, reason: 'expired' }, 'cache');
-const ROLLED = outcomeOf({ valid: false, reason: 'rolled' }, 'cache');
-
-/** When a valid answer ends, and what it becomes: the earlier of the key's expiry and the secret's overlap end. */
-function endOf(r: VerifyResult): { endsAt: number; endsWith: VerifyOutcome } {
-  if (!r.valid) return { endsAt: Number.POSITIVE_INFINITY, endsWith: EXPIRED };
-  const expiry = r.key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
-  const until = r.validUntil?.getTime() ?? Number.POSITIVE_INFINITY;
-  return until < expiry ? { endsAt: until, endsWith: ROLLED } : { endsAt: expiry, endsWith: EXPIRED };
-}
-
-/**
- * The cache key: SHA-256 of the token as a 32-character latin1 string (cheaper to make and
- * to hash into a Map than 64 hex digits). The cache lives in this process only, so it needs
- * no pepper; the token itself is never kept.
- */
-const cacheKey = typeof oneShotHash === 'function'
-  ? (token: string) => oneShotHash('sha256', token, 'binary')
-  : (token: string) => createHash('sha256').update(token).digest('binary');
-
 function toBody(r: VerifyResult): VerifyResponse {
   if (!r.valid) return { valid: false, reason: r.reason };
   const { keyId, name, roles, communityId } = r.key;
@@ -114,229 +28,189 @@ function toBody(r: VerifyResult): VerifyResponse {
 }
 
 /**
- * The verification path of one process: format check, then a bounded LRU keyed by the
- * token's hash (never the token), then MongoDB. See RevocationEpoch for why a cached
- * `valid` is never served after a revocation returned, on any replica.
- *
- * Negative entries are safe to cache: tokens carry ≥160 random bits from crypto.randomBytes
- * and a token exists only once its key is stored (the creator learns it after the insert),
- * so a token answered `unknown` cannot later become a key; and `revoked` is final. They live
- * in a cache of their own (VERIFY_NEGATIVE_CACHE_MAX): anyone can mint tokens with a good
- * checksum, and in a shared LRU a stream of them would evict the hot `valid` entries.
+ * The verification path of one process: format check, then the VerificationCache, then
+ * MongoDB. A cached `valid` is served only while its revocation epoch is current, so none is
+ * served after a revocation returned, on any replica (see RevocationEpoch and
+ * docs/architecture.md "No stale valid after revoke").
  */
-export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier {
-  const { config, log, clock } = core;
-  const vlog = log.child({ component: 'verifier' });
-  const prefix = config.KEY_PREFIX;
-  const ttl = config.VERIFY_CACHE_TTL_MS;
-  const enabled = ttl > 0 && config.VERIFY_CACHE_MAX > 0;
+export class Verifier {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly prefix: string;
+  private readonly tokenLength: number;
+  /** Undefined when turned off (VERIFY_CACHE_TTL_MS or VERIFY_CACHE_MAX 0): every check reads MongoDB. */
+  private readonly cache: VerificationCache | undefined;
+  private readonly epoch: RevocationEpoch;
+  private readonly misses: MissLimiter | undefined;
+  private readonly lastUsed: LastUsedRecorder;
+  /** Commands fail fast while disconnected: a verify must never queue behind a dead Redis. */
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private connected = false;
+  private closed = false;
+  private lastErrorLog = 0;
 
-  let lastErrorLog = 0;
-  const onRedisError = (err: Error, doing: string) => {
-    // Redis down means one line per 10 s, not one per request.
-    if (Date.now() - lastErrorLog < 10_000) return;
-    lastErrorLog = Date.now();
-    vlog.warn({ err: err.message }, `verifier could not ${doing}; positive cache hits go to MongoDB meanwhile`);
-  };
+  constructor(private readonly core: Core, opts: VerifierOptions = {}) {
+    const { config } = core;
+    this.log = core.log.child({ component: 'verifier' });
+    this.clock = core.clock;
+    this.prefix = config.KEY_PREFIX;
+    this.tokenLength = this.prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
+    const ttlMs = config.VERIFY_CACHE_TTL_MS;
+    this.cache = ttlMs > 0 && config.VERIFY_CACHE_MAX > 0
+      ? new VerificationCache({ max: config.VERIFY_CACHE_MAX, negativeMax: config.VERIFY_NEGATIVE_CACHE_MAX, ttlMs })
+      : undefined;
 
-  // Commands fail fast while disconnected: a verify must never queue behind a dead Redis.
-  const redis = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
-  const sub = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify-sub', maxRetriesPerRequest: null });
-  redis.on('error', (e: Error) => onRedisError(e, 'reach Redis'));
-  sub.on('error', (e: Error) => onRedisError(e, 'reach Redis (revocation channel)'));
+    this.redis = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+    this.sub = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify-sub', maxRetriesPerRequest: null });
+    this.redis.on('error', (e: Error) => this.redisFailed(e, 'reach Redis'));
+    this.sub.on('error', (e: Error) => this.redisFailed(e, 'reach Redis (revocation channel)'));
 
-  let connected = false;
-  const { key: epochKey, channel } = epochKeys(config.QUEUE_PREFIX);
-  const epoch = new RevocationEpoch(
-    redis, epochKey, channel, opts.leaseMs ?? DEFAULT_LEASE_MS, 5,
-    // Before the first connection, failed reads are expected (and connection errors are logged above).
-    (e, doing) => connected && onRedisError(e, doing),
-  );
+    const { key, channel } = epochKeys(config.QUEUE_PREFIX);
+    this.epoch = new RevocationEpoch(
+      this.redis, key, channel, opts.leaseMs ?? DEFAULT_LEASE_MS, 5,
+      // Before the first connection, failed reads are expected (and connection errors are logged above).
+      (e, doing) => this.connected && this.redisFailed(e, doing),
+    );
+    this.redis.on('ready', () => {
+      this.connected = true;
+      void this.epoch.fresh(performance.now());
+    });
 
-  redis.on('ready', () => {
-    connected = true;
-    void epoch.fresh(performance.now());
-  });
+    // Announcing is KeyService's (through core.announcer, whoever revokes). Here the message
+    // that goes with each announcement drops the entry at once; correctness does not depend
+    // on it arriving (the epoch stamps do that).
+    this.sub.on('message', (_channel: string, message: string) => this.heardRevocation(message));
+    this.sub.subscribe(this.epoch.channel).catch((e: Error) => this.redisFailed(e, 'subscribe to the revocation channel'));
 
-  const byKeyId = new Map<string, string>();
-  const cache = enabled
-    ? new LRUCache<string, Entry>({
-        max: config.VERIFY_CACHE_MAX,
-        ttl,
-        dispose: (entry, hash) => {
-          if (entry.keyId && byKeyId.get(entry.keyId) === hash) byKeyId.delete(entry.keyId);
-        },
-      })
-    : undefined;
-  const negative = enabled && config.VERIFY_NEGATIVE_CACHE_MAX > 0
-    ? new LRUCache<string, Entry>({ max: config.VERIFY_NEGATIVE_CACHE_MAX, ttl })
-    : undefined;
-  const misses = config.VERIFY_MISS_LIMIT > 0
-    ? new MissLimiter(redis, config.QUEUE_PREFIX, { limit: config.VERIFY_MISS_LIMIT, windowMs: config.VERIFY_MISS_WINDOW_MS }, clock)
-    : undefined;
-  /** Bumped by every local or announced revocation: MongoDB reads in flight across it are not cached. */
-  let generation = 0;
-  let closed = false;
-
-  const dropKey = (keyId: string) => {
-    generation++;
-    const hash = byKeyId.get(keyId);
-    if (hash !== undefined) cache?.delete(hash);
-  };
-
-  // Announcing is KeyService's (through core.announcer, whoever revokes). Here the message
-  // that goes with each announcement drops the entry at once; correctness does not depend
-  // on it arriving (the epoch stamps do that).
-  sub.on('message', (_channel: string, message: string) => {
-    try {
-      const { keyId } = JSON.parse(message) as { keyId?: unknown };
-      if (typeof keyId === 'string') dropKey(keyId);
-    } catch {
-      vlog.warn('ignored a malformed message on the revocation channel');
-    }
-  });
-  sub.subscribe(epoch.channel).catch((e: Error) => onRedisError(e, 'subscribe to the revocation channel'));
-
-  // Hits only stamp their entry (no Map write, no clock read): the recorder gathers the
-  // stamped entries when it flushes.
-  const touched: Entry[] = [];
-  const lastUsed = new LastUsedRecorder(
-    core.keyRepo, redis, `${config.QUEUE_PREFIX}:last-used-lock`, vlog, opts.touchIntervalMs ?? 60_000,
-    (record) => {
-      for (const entry of touched) {
-        if (entry.usedAt !== 0 && entry.keyId !== undefined) record(entry.keyId, performance.timeOrigin + entry.usedAt);
-        entry.usedAt = 0;
-      }
-      touched.length = 0;
-    },
-  );
-
-  const hitOn = (entry: Entry, arrival: number): VerifyOutcome => {
-    if (entry.keyId !== undefined) {
-      if (entry.usedAt === 0) touched.push(entry);
-      entry.usedAt = arrival;
-    }
-    return entry.hit;
-  };
+    this.misses = config.VERIFY_MISS_LIMIT > 0
+      ? new MissLimiter(this.redis, config.QUEUE_PREFIX, { limit: config.VERIFY_MISS_LIMIT, windowMs: config.VERIFY_MISS_WINDOW_MS }, this.clock)
+      : undefined;
+    this.lastUsed = new LastUsedRecorder(
+      core.keyUsage, this.redis, `${config.QUEUE_PREFIX}:last-used-lock`, this.log, opts.touchIntervalMs ?? 60_000,
+      (record) => this.cache?.drainUses(record, performance.timeOrigin),
+    );
+  }
 
   /**
-   * MongoDB reads in flight, by cache key, so that concurrent misses of one token (a hot key
-   * whose entry just expired, 50 callers at once) make one read, not one each.
-   *
-   * Joining a read is safe for a request that arrives less than the lease `L` after the read
-   * began (or before it began): a revoke that returned before the request arrived committed
-   * in MongoDB at least `L` before that (it waits out `L` after committing), so before the
-   * read began, which therefore saw it. Later arrivals start a read of their own.
+   * The answer when it needs no I/O: a malformed length, or a cache hit whose revocation
+   * epoch is current; undefined when verify() must do more. A hit skips the full format
+   * check: entries exist only for tokens that passed it, and their key is the token's SHA-256.
    */
-  const flights = new Map<string, Flight>();
+  answerNow(token: string, arrival: number): VerifyOutcome | undefined {
+    if (token.length !== this.tokenLength) return MALFORMED;
+    if (!this.cache) return undefined;
+    const key = VerificationCache.keyOf(token);
+    const entry = this.cache.lookup(key);
+    if (!entry) return undefined;
+    return this.fromEntry(token, key, entry, arrival, this.epoch.peek(arrival));
+  }
 
-  const read = async (token: string, hash: string, flight: Flight): Promise<VerifyOutcome> => {
-    const gen = generation;
+  /**
+   * Answers "is this key good, and with which roles?" as the verify API returns it.
+   * `arrival` is the request's performance.now(). With `client`, a token that must be read
+   * from MongoDB and turns out `unknown` counts against that client's limit of misses
+   * (VERIFY_MISS_LIMIT); once over it, tokens that need a read reject with a 429 HttpError.
+   */
+  async verify(token: string, arrival = performance.now(), client?: string): Promise<VerifyOutcome> {
+    if (token.length !== this.tokenLength) return MALFORMED;
+    const key = this.cache ? VerificationCache.keyOf(token) : '';
+    const entry = this.cache?.lookup(key);
+    if (entry) {
+      const known = this.epoch.peek(arrival) ?? (await this.epoch.fresh(arrival));
+      return this.fromEntry(token, key, entry, arrival, known) ?? this.load(token, key, arrival);
+    }
+    if (!checkToken(token, this.prefix).ok) return MALFORMED;
+    if (!this.misses || client === undefined) return this.load(token, key, arrival);
+    await this.misses.check(client);
+    const outcome = await this.load(token, key, arrival);
+    if (!outcome.body.valid && outcome.body.reason === 'unknown') this.misses.record(client);
+    return outcome;
+  }
+
+  /** True when this process's Redis connection answers PING (for /readyz). */
+  async redisReachable(): Promise<boolean> {
+    try {
+      // Just started or reconnecting: give the connection a moment rather than fail at once.
+      if (this.redis.status !== 'ready') await once(this.redis, 'ready', { signal: AbortSignal.timeout(1_000) });
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Flushes pending lastUsedAt writes and closes the Redis connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lastUsed.close();
+    this.redis.disconnect();
+    this.sub.disconnect();
+  }
+
+  /** An entry's answer when `epoch` (the current one, if known) allows it; undefined: read MongoDB. */
+  private fromEntry(token: string, key: string, entry: CacheEntry, arrival: number, epoch: string | undefined): VerifyOutcome | undefined {
+    // Negative answers are final (see VerificationCache): they simply expire.
+    if (!entry.valid) return entry.hit;
+    // A key expires, and a rolled-away secret ends, at an instant, not by invalidation:
+    // every entry carries that instant.
+    if (entry.endsAt <= this.clock.now()) return entry.endsWith;
+    if (arrival >= entry.refreshAt) this.refreshAhead(token, key, entry, arrival);
+    return epoch !== undefined && epoch === entry.epoch ? this.cache!.hit(entry, arrival) : undefined;
+  }
+
+  /** Reads MongoDB, or shares a read of the same token already in flight (see VerificationCache.sharedRead). */
+  private load(token: string, key: string, arrival: number): Promise<VerifyOutcome> {
+    const cache = this.cache;
+    if (!cache) return this.read(token, key, { readAt: Number.POSITIVE_INFINITY });
+    const shared = cache.sharedRead(key, arrival, this.epoch.leaseMs);
+    if (shared) return shared;
+    const flight: Flight = { readAt: Number.POSITIVE_INFINITY };
+    const answer = this.read(token, key, flight);
+    cache.track(key, flight, answer);
+    return answer;
+  }
+
+  private async read(token: string, key: string, flight: Flight): Promise<VerifyOutcome> {
+    const cache = this.cache;
+    const revision = cache?.revision ?? 0;
     // A `valid` is cached stamped with an epoch read before the MongoDB read starts. A stale
     // stamp would be safe but useless (the next hit would miss), so refresh it first if needed.
-    let started = performance.now();
-    const stamp = cache ? (epoch.peek(started) ?? (await epoch.fresh(started)) ?? epoch.known) : undefined;
-    started = flight.readAt = performance.now();
-    const result = await core.keys.verify(token);
-    const body = toBody(result);
-    const answer = outcomeOf(body, 'store');
-    const now = performance.now();
-    const left = ttl - (now - started);
-    if (cache && gen === generation && left >= 1 && (!body.valid || stamp !== undefined)) {
-      const entry: Entry = {
-        body, hit: { ...answer, source: 'cache' }, usedAt: 0,
-        ...endOf(result),
-        keyId: body.valid ? body.keyId : undefined,
-        epoch: body.valid ? stamp : undefined,
-        refreshAt: now + left * REFRESH_AHEAD,
-      };
-      if (body.valid) {
-        cache.set(hash, entry, { ttl: Math.floor(left) });
-        byKeyId.set(body.keyId, hash);
-      } else {
-        // A key just found revoked or expired: its `valid` entry must not shadow the answer.
-        cache.delete(hash);
-        negative?.set(hash, entry, { ttl: Math.floor(left) });
-      }
-    }
-    if (body.valid) lastUsed.used(body.keyId);
+    const before = performance.now();
+    const epoch = cache ? (this.epoch.peek(before) ?? (await this.epoch.fresh(before)) ?? this.epoch.known) : undefined;
+    const startedAt = (flight.readAt = performance.now());
+    const result = await this.core.keys.verify(token);
+    const answer = outcomeOf(toBody(result), 'store');
+    cache?.remember(key, result, answer, { revision, epoch, startedAt, now: performance.now() });
+    if (result.valid) this.lastUsed.used(result.key.keyId);
     return answer;
-  };
-
-  const load = (token: string, hash: string, arrival: number): Promise<VerifyOutcome> => {
-    // With the cache turned off every check reads MongoDB, as configured.
-    const joined = cache ? flights.get(hash) : undefined;
-    if (joined?.answer && arrival - joined.readAt < epoch.leaseMs) return joined.answer;
-    const flight: Flight = { readAt: Number.POSITIVE_INFINITY };
-    const answer = read(token, hash, flight).finally(() => {
-      if (flights.get(hash) === flight) flights.delete(hash);
-    });
-    flight.answer = answer;
-    if (cache) flights.set(hash, flight);
-    return answer;
-  };
+  }
 
   /** A hot entry is re-read in the background before it expires, so its callers never wait for MongoDB. */
-  const refreshAhead = (token: string, hash: string, entry: Entry, arrival: number) => {
+  private refreshAhead(token: string, key: string, entry: CacheEntry, arrival: number): void {
     entry.refreshAt = arrival + 1_000; // at most one attempt a second if MongoDB fails
-    if (flights.has(hash)) return;
-    load(token, hash, arrival).catch((e: unknown) => vlog.debug({ err: (e as Error).message }, 'background refresh of a cached verification failed'));
-  };
+    if (this.cache!.isReading(key)) return;
+    this.load(token, key, arrival).catch((e: unknown) => this.log.debug({ err: (e as Error).message }, 'background refresh of a cached verification failed'));
+  }
 
-  const tokenLength = prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
-
-  /**
-   * Same answers as ever, without an await when the answer is already known. A cache hit
-   * skips the full format check: entries exist only for tokens that passed it, and the key
-   * is their SHA-256, so a hit is that same token. Everything else is checked in full
-   * before any I/O.
-   */
-  const verifyNow = (token: string, arrival = performance.now(), client?: string): VerifyOutcome | Promise<VerifyOutcome> => {
-    if (token.length !== tokenLength) return MALFORMED;
-    const hash = cache ? cacheKey(token) : '';
-    const hit = cache?.get(hash) ?? negative?.get(hash);
-    if (hit) {
-      // Negative answers are final (see above): they simply expire.
-      if (!hit.body.valid) return hit.hit;
-      // A key expires, and a rolled-away secret ends, at an instant, not by invalidation:
-      // every entry carries that instant.
-      if (hit.endsAt <= clock.now()) return hit.endsWith;
-      if (arrival >= hit.refreshAt) refreshAhead(token, hash, hit, arrival);
-      const current = epoch.peek(arrival);
-      if (current !== undefined) return current === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival);
-      return epoch.fresh(arrival).then((now) => (now !== undefined && now === hit.epoch ? hitOn(hit, arrival) : load(token, hash, arrival)));
+  private heardRevocation(message: string): void {
+    try {
+      const { keyId } = JSON.parse(message) as { keyId?: unknown };
+      if (typeof keyId === 'string') this.cache?.forgetKey(keyId);
+    } catch {
+      this.log.warn('ignored a malformed message on the revocation channel');
     }
-    if (!checkToken(token, prefix).ok) return MALFORMED;
-    if (!misses || client === undefined) return load(token, hash, arrival);
-    return misses.check(client).then(() => load(token, hash, arrival)).then((outcome) => {
-      if (!outcome.body.valid && outcome.body.reason === 'unknown') misses.record(client);
-      return outcome;
-    });
-  };
+  }
 
-  return {
-    async verify(token) {
-      return verifyNow(token);
-    },
+  private redisFailed(err: Error, doing: string): void {
+    // Redis down means one line per 10 s, not one per request.
+    if (Date.now() - this.lastErrorLog < 10_000) return;
+    this.lastErrorLog = Date.now();
+    this.log.warn({ err: err.message }, `verifier could not ${doing}; positive cache hits go to MongoDB meanwhile`);
+  }
+}
 
-    verifyNow,
-
-    async redisReachable() {
-      try {
-        // Just started or reconnecting: give the connection a moment rather than fail at once.
-        if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(1_000) });
-        return (await redis.ping()) === 'PONG';
-      } catch {
-        return false;
-      }
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      await lastUsed.close();
-      redis.disconnect();
-      sub.disconnect();
-    },
-  };
+/** The verifier of one process (the API server's). */
+export function createVerifier(core: Core, opts: VerifierOptions = {}): Verifier {
+  return new Verifier(core, opts);
 }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, type Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type CounterConfiguration } from 'prom-client';
 
 /**
  * Keywarden's Prometheus metrics, on a registry of their own (not prom-client's global one,
@@ -10,12 +10,11 @@ export const metricsRegistry = new Registry();
 /**
  * One counter series on a hot path. prom-client re-hashes the labels on every `inc()`, even
  * of a bound child (about 0.3 µs each); here an increment is a field bump, and the sum is
- * added to the counter whenever it is read (`collect`, i.e. at each scrape or `get()`), so
- * what /metrics reports is the same.
+ * added to the counter whenever it is read (see FastCounter), so /metrics reports the same.
  */
 export class CountSeries {
-  pending = 0;
-  constructor(readonly child: Counter.Internal) {}
+  private pending = 0;
+  constructor(private readonly child: Counter.Internal) {}
   inc(): void {
     this.pending++;
   }
@@ -27,27 +26,35 @@ export class CountSeries {
   }
 }
 
-const seriesOf = new WeakMap<object, CountSeries[]>();
-function flushSeries(this: object): void {
-  for (const s of seriesOf.get(this) ?? []) s.flush();
-}
+/** A prom-client Counter whose hot-path series are CountSeries, flushed by its `collect` hook. */
+export class FastCounter<T extends string> {
+  readonly counter: Counter<T>;
+  private readonly series: CountSeries[] = [];
 
-/** A CountSeries of `counter` for these label values (bind once, keep it). */
-export function countSeries<T extends string>(counter: Counter<T>, ...values: string[]): CountSeries {
-  const s = new CountSeries(counter.labels(...values));
-  let list = seriesOf.get(counter);
-  if (!list) seriesOf.set(counter, (list = []));
-  list.push(s);
-  return s;
+  constructor(config: CounterConfiguration<T>) {
+    const series = this.series;
+    this.counter = new Counter({
+      ...config,
+      collect() {
+        for (const s of series) s.flush();
+      },
+    });
+  }
+
+  /** The series of these label values (in labelNames order); bind once, keep it. */
+  bind(...values: string[]): CountSeries {
+    const s = new CountSeries(this.counter.labels(...values));
+    this.series.push(s);
+    return s;
+  }
 }
 
 /** Verifications answered, by result and by where the answer came from. */
-export const verifyRequests = new Counter({
+export const verifyRequests = new FastCounter({
   name: 'keywarden_verify_requests_total',
   help: 'Key verifications answered, by result (valid, malformed, unknown, revoked) and source (format, cache, store).',
   labelNames: ['result', 'source'] as const,
   registers: [metricsRegistry],
-  collect: flushSeries,
 });
 
 /** One label set of a FastHistogram: counts per bucket (not cumulative), sum and count. */
@@ -72,13 +79,12 @@ export class HistogramSeries {
 /**
  * A Prometheus histogram for a hot path. prom-client's own `observe()` builds a label object,
  * validates and hashes it and writes through a string-keyed map on every call (about 1 µs);
- * here a bound series' `observe()` is a bucket search and three additions. It registers like
- * a prom-client metric and exports exactly what prom-client's Histogram would for the same
- * observations (a unit test compares the two texts).
+ * here a bound series' `observe()` is a bucket search and three additions. prom-client has
+ * no public way to register such a metric, so it is not in the registry: it writes its own
+ * exposition text, exactly what prom-client's Histogram prints for the same observations (a
+ * unit test compares the two), and metricsText() appends it to the registry's.
  */
 export class FastHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
   private readonly bounds: Float64Array;
   private readonly series = new Map<string, HistogramSeries>();
 
@@ -87,12 +93,9 @@ export class FastHistogram {
     readonly help: string,
     readonly labelNames: readonly string[],
     readonly buckets: readonly number[],
-    registry: Registry,
   ) {
     this.bounds = Float64Array.from(buckets);
     if (this.bounds.some((b, i) => i > 0 && b <= this.bounds[i - 1]!)) throw new Error(`${name}: buckets must increase`);
-    // The registry reads name, help, type, aggregator and get(): the contract of its metrics.
-    registry.registerMetric(this as unknown as Histogram);
   }
 
   /** The series for these label values (in labelNames order); bind once, keep it. */
@@ -116,36 +119,34 @@ export class FastHistogram {
   }
 
   /**
-   * What the registry prints: per series, the cumulative `_bucket` lines, then `_sum` and
-   * `_count`, with the series' labels as "shared" labels after `le` (prom-client's layout).
+   * The Prometheus text (format 0.0.4) prom-client prints for a Histogram: HELP, TYPE, then
+   * per series the cumulative `_bucket` lines with `le` first, `_sum` and `_count`.
    */
-  async getForPromString(): Promise<HistogramExport> {
-    const values: HistogramValue[] = [];
+  exposition(): string {
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `,${k}="${escapeLabel(v)}"`).join('');
       let acc = 0;
       this.buckets.forEach((le, i) => {
         acc += s.counts[i]!;
-        values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket`, exemplar: null });
+        lines.push(`${this.name}_bucket{le="${le}"${labels}} ${acc}`);
       });
-      values.push(
-        { labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket`, exemplar: null },
-        { labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` },
-        { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` },
-      );
+      lines.push(`${this.name}_bucket{le="+Inf"${labels}} ${s.count}`);
+      const plain = labels ? `{${labels.slice(1)}}` : '';
+      lines.push(`${this.name}_sum${plain} ${s.sum}`, `${this.name}_count${plain} ${s.count}`);
     }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  /** The same with each value's labels merged (what `getMetricsAsJSON()` shows). */
-  async get(): Promise<HistogramExport> {
-    const data = await this.getForPromString();
-    data.values = data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
-    return data;
+    return `${lines.join('\n')}\n`;
   }
 }
 
-type HistogramValue = { labels: Record<string, string | number>; sharedLabels?: Record<string, string>; value: number; metricName: string; exemplar?: null };
-type HistogramExport = { name: string; help: string; type: 'histogram'; values: HistogramValue[]; aggregator: 'sum' };
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+/** What GET /metrics serves: the registry's metrics, then the FastHistograms'. */
+export async function metricsText(): Promise<string> {
+  const text = await metricsRegistry.metrics();
+  return `${text}\n${verifyDuration.exposition()}`;
+}
 
 /** Service time of POST /v1/keys/verify, from the request's arrival to the last byte written. */
 export const verifyDuration = new FastHistogram(
@@ -153,16 +154,14 @@ export const verifyDuration = new FastHistogram(
   'Service time of POST /v1/keys/verify.',
   ['source'],
   [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-  metricsRegistry,
 );
 
 /** HTTP answers by route and status (every route, errors included). */
-export const httpResponses = new Counter({
+export const httpResponses = new FastCounter({
   name: 'keywarden_http_responses_total',
   help: 'HTTP responses by route and status code.',
   labelNames: ['route', 'status'] as const,
   registers: [metricsRegistry],
-  collect: flushSeries,
 });
 
 /** Jobs waiting/active/delayed/failed per BullMQ queue, read at scrape time. */

@@ -234,37 +234,4 @@ export class KeyRepository {
     const rows = await this.m.apiKeys.find({ status: 'active', 'notification.state': 'none', expiresAt: { $lte: until } }).sort({ expiresAt: 1 }).limit(limit).lean<Row[]>();
     return rows.map(toRecord);
   }
-
-  async setNotification(keyId: string, fields: Partial<Record<'state' | 'total' | 'delivered' | 'failed' | 'gone', string | number>> & { enqueuedAt?: Date; doneAt?: Date }): Promise<void> {
-    const set: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fields)) set[`notification.${k}`] = v;
-    await this.m.apiKeys.updateOne({ keyId }, { $set: set });
-  }
-
-  /** Revocations recorded as pending (or enqueued but never finished) since before `olderThan`. */
-  async unfinishedNotifications(olderThan: Date, limit: number): Promise<KeyRecord[]> {
-    const rows = await this.m.apiKeys
-      .find({ 'notification.state': { $in: ['pending', 'enqueued'] }, 'notification.pendingSince': { $lt: olderThan } })
-      .limit(limit)
-      .lean<Row[]>();
-    return rows.map(toRecord);
-  }
-
-  /**
-   * Batched lastUsedAt: one bulk write to the usage collection (never to the key documents),
-   * and never moves a date backwards.
-   */
-  async touchLastUsed(seen: Map<string, Date>): Promise<void> {
-    if (seen.size === 0) return;
-    const ops = [...seen].map(([keyId, at]) => ({
-      updateOne: { filter: { keyId }, update: { $max: { lastUsedAt: at } }, upsert: true },
-    }));
-    try {
-      await this.m.keyUsage.bulkWrite(ops, { ordered: false });
-    } catch (e) {
-      // Two writers upserting the same first use: the loser's retry finds the document.
-      if ((e as { code?: number }).code !== 11000) throw e;
-      await this.m.keyUsage.bulkWrite(ops, { ordered: false });
-    }
-  }
 }

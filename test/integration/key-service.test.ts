@@ -218,9 +218,9 @@ describe('revoke', () => {
     const keyIds = [keyId];
     for (let i = 0; i < 19; i++) keyIds.push((await create()).key.keyId);
     await Promise.all(keyIds.flatMap((id) => [
-      core.keyRepo.touchLastUsed(new Map([[id, new Date()]])),
+      core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
       core.keys.revoke(admin, id),
-      core.keyRepo.touchLastUsed(new Map([[id, new Date()]])),
+      core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
     ]));
     for (const id of keyIds) {
       const key = (await core.keys.show(admin, id));

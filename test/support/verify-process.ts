@@ -29,7 +29,7 @@ http.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     .then(async (raw) => {
       const { keyId } = JSON.parse(raw.toString()) as { keyId: string };
       const { changed, staleUpToMs } = await core.keys.revoke({ communityId: 'T0TEST', userId: 'UADMIN1' }, keyId);
-      sendJson(res, 200, { changed, staleUpToMs });
+      sendJson(res, 200, { changed, staleUpToMs }, 'test');
     })
     .catch((e: unknown) => sendError(res, e, 'test', log));
 });

@@ -7,7 +7,7 @@ import type { Handler } from '../server.js';
 import { within } from '../within.js';
 
 /** `GET /healthz`: the process is up and its event loop turns. */
-export const healthRoute: Handler = (_req, res) => sendJson(res, 200, { status: 'ok' });
+export const healthRoute: Handler = async (_req, res, { requestId }) => sendJson(res, 200, { status: 'ok' }, requestId);
 
 /** `GET /readyz`: MongoDB answers a ping and Redis answers PING, each within 2 s; else 503 naming which is down. */
 export function readyRoute(core: Core, verifier: Verifier): Handler {
@@ -22,6 +22,6 @@ export function readyRoute(core: Core, verifier: Verifier): Handler {
       checks: { mongodb: mongodb ? 'ok' : 'down', redis: redis ? 'ok' : 'down' },
     };
     if (down.length) body.error = { code: 'unavailable', message: `Not reachable: ${down.join(', ')}.`, requestId };
-    sendJson(res, down.length ? 503 : 200, body);
+    sendJson(res, down.length ? 503 : 200, body, requestId);
   };
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { metricsRegistry, queueDepth } from '../../observability/metrics.js';
+import { metricsRegistry, metricsText, queueDepth } from '../../observability/metrics.js';
 import type { Handler } from '../server.js';
 import { within } from '../within.js';
 
@@ -10,7 +10,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized'] as cons
 
 /** `GET /metrics`: Prometheus text; queue depths are read from Redis at scrape time. */
 export function metricsRoute(queues: QueueLike[]): Handler {
-  return async (_req, res) => {
+  return async (_req, res, { requestId }) => {
     await Promise.all(
       queues.map(async (q) => {
         const counts = await within(1_000, () => q.getJobCounts(...STATES), undefined);
@@ -21,8 +21,8 @@ export function metricsRoute(queues: QueueLike[]): Handler {
         }
       }),
     );
-    const text = await metricsRegistry.metrics();
-    res.writeHead(200, { 'content-type': metricsRegistry.contentType, 'content-length': Buffer.byteLength(text) });
+    const text = await metricsText();
+    res.writeHead(200, { 'x-request-id': requestId, 'content-type': metricsRegistry.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };
 }
