@@ -11,7 +11,7 @@ import type { KeyRepository } from '../src/store/key-repository.js';
 import type { Clock } from '../src/util/clock.js';
 import { ReminderStore } from './reminder-store.js';
 import { NoticeUpdates } from './notices.js';
-import { NotificationStore } from './notification-store.js';
+import { NotificationStore } from '../src/store/notification-store.js';
 import type { Queues } from './queues.js';
 
 /** What the processors need; built once per worker process from the Core. */
@@ -57,7 +57,7 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
     keys: core.keys,
     dependents: core.dependentRepo,
     deliveries: new DeliveryRepository(core.mongo.models),
-    notifications: new NotificationStore(core.mongo.models, core.mongo.conn),
+    notifications: new NotificationStore(core.keyRepo, core.mongo.models),
     reminders: new ReminderStore(core.mongo.conn),
     audit: core.audit,
     slack: slackClient(core.config, log),

@@ -4,7 +4,7 @@ import { deadline } from '../src/util/deadline.js';
 import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { jobDeps } from './context.js';
-import { NotificationStore } from './notification-store.js';
+import { NotificationStore } from '../src/store/notification-store.js';
 import { enqueueRevocation, enqueueRoll, LIFE, ROLLS, type RollJobData, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';
 import { processRevocation } from './revocations.js';
 import { processLife, startLifeScanner } from './life.js';
@@ -40,7 +40,7 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
   const log = core.log.child({ component: 'publisher' });
   const connection = redisConnection(core.config, log, 'publisher');
   const queues = openQueues(core.config, connection, log);
-  const notifications = new NotificationStore(core.mongo.models, core.mongo.conn);
+  const notifications = new NotificationStore(core.keyRepo, core.mongo.models);
   return {
     queues,
     async onRevoked(key) {

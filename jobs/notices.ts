@@ -2,7 +2,7 @@ import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { renderNotice } from './notice.js';
-import type { NoticeRef } from './notification-store.js';
+import type { NoticeRef } from '../src/store/notification-store.js';
 
 /**
  * Posts the revocation notice to NOTIFY_CHANNEL_ID (when set) and DMs the key's creator,

@@ -3,7 +3,7 @@ import { deliveryIdFor } from '../src/dependents/delivery-repository.js';
 import type { DependentCursor } from '../src/dependents/dependent-repository.js';
 import type { JobDeps } from './context.js';
 import { settle } from './notices.js';
-import type { SweepCursor } from './notification-store.js';
+import type { SweepCursor } from '../src/store/notification-store.js';
 import { enqueueRevocation, revocationJobId, webhookJobId, webhookJobOptions } from './queues.js';
 
 /** Revocations looked at per pass. */

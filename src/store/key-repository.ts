@@ -1,4 +1,5 @@
 import type { Types } from 'mongoose';
+import type { DeliveryCounts } from '../dependents/delivery-repository.js';
 import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';
@@ -233,5 +234,56 @@ export class KeyRepository {
   async expiringBefore(until: Date, limit: number): Promise<KeyRecord[]> {
     const rows = await this.m.apiKeys.find({ status: 'active', 'notification.state': 'none', expiresAt: { $lte: until } }).sort({ expiresAt: 1 }).limit(limit).lean<Row[]>();
     return rows.map(toRecord);
+  }
+
+  /** The revocation's (or expiry's) notification pending → enqueued (a no-op in any other state). */
+  async markNotificationEnqueued(keyId: string): Promise<void> {
+    await this.m.apiKeys.updateOne(
+      { keyId, 'notification.state': 'pending' },
+      { $set: { 'notification.state': 'enqueued', 'notification.enqueuedAt': new Date() } },
+    );
+  }
+
+  /**
+   * The notification → done with the final counts (or newer counts on a done one). True when
+   * this call wrote them. Writes to the key's document are kept few (enqueued, done): on
+   * FerretDB 1.x concurrent updates of one document can overwrite each other, and a lost
+   * transition is put right by the sweeper, which settles any unfinished notification.
+   */
+  async finishNotification(keyId: string, c: DeliveryCounts): Promise<boolean> {
+    const res = await this.m.apiKeys.updateOne(
+      {
+        keyId,
+        $or: [
+          { 'notification.state': { $in: ['pending', 'enqueued'] } },
+          // Finished before a late delivery was added (a dependent linked during the revoke,
+          // whose reopening raced this very finish): counts only grow, so recount.
+          { 'notification.state': 'done', 'notification.total': { $lt: c.total } },
+        ],
+      },
+      {
+        $set: {
+          'notification.state': 'done', 'notification.doneAt': new Date(),
+          'notification.total': c.total, 'notification.delivered': c.delivered, 'notification.failed': c.failed, 'notification.gone': c.gone,
+        },
+      },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  /**
+   * Unfinished notifications pending since before `olderThan`, oldest first, after `cursor`
+   * (so that successive sweeps walk through all of them, not the same first page).
+   */
+  async unfinishedNotifications(olderThan: Date, limit: number, cursor?: { pendingSince: Date; keyId: string }): Promise<Array<{ keyId: string; communityId: string; pendingSince: Date }>> {
+    const filter: Record<string, unknown> = { 'notification.state': { $in: ['pending', 'enqueued'] }, 'notification.pendingSince': { $lt: olderThan } };
+    if (cursor) {
+      filter.$or = [
+        { 'notification.pendingSince': { $gt: cursor.pendingSince } },
+        { 'notification.pendingSince': cursor.pendingSince, keyId: { $gt: cursor.keyId } },
+      ];
+    }
+    const rows = await this.m.apiKeys.find(filter).sort({ 'notification.pendingSince': 1, keyId: 1 }).limit(limit).lean<Row[]>();
+    return rows.map((r) => ({ keyId: r.keyId, communityId: r.communityId, pendingSince: r.notification?.pendingSince ?? new Date(0) }));
   }
 }

@@ -7,6 +7,7 @@ import { dependentModel } from './models/dependent.js';
 import { idempotencyModel } from './models/idempotency.js';
 import { keyUsageModel } from './models/key-usage.js';
 import { communityModel, memberModel } from './models/member.js';
+import { revocationNoticeModel } from './models/revocation-notice.js';
 
 /** Every model, bound to one connection. */
 export function models(conn: Connection) {
@@ -20,6 +21,7 @@ export function models(conn: Connection) {
     deliveries: deliveryModel(conn),
     adminTokens: adminTokenModel(conn),
     idempotency: idempotencyModel(conn),
+    revocationNotices: revocationNoticeModel(conn),
   };
 }
 export type Models = ReturnType<typeof models>;
