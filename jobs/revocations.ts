@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { JobDeps } from './context.js';
-import { postNotices, settle } from './notices.js';
+import { advanceNotification, postNotices } from './notices.js';
 import { deliveryIdFor, webhookJobOptions, type RevocationJobData } from './queues.js';
 
 const ADD_BULK_SLICE = 500;
@@ -53,6 +53,6 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: JobDe
   // After the webhooks are on their way, so that Slack being slow or down never holds them up.
   await postNotices(deps, key, deliveries);
   log.info({ dependents: dependents.length, deliveries: deliveries.length, enqueued: pending.length }, 'revocation fanned out');
-  await settle(deps, keyId);
+  await advanceNotification(deps, keyId);
   return { deliveries: deliveries.length, enqueued: pending.length };
 }

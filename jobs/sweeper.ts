@@ -2,7 +2,7 @@ import type { AuditCursor } from '../src/audit/audit-log.js';
 import { deliveryIdFor } from '../src/dependents/delivery-repository.js';
 import type { DependentCursor } from '../src/dependents/dependent-repository.js';
 import type { JobDeps } from './context.js';
-import { settle } from './notices.js';
+import { advanceNotification } from './notices.js';
 import type { SweepCursor } from '../src/store/notification-store.js';
 import { enqueueRevocation, revocationJobId, webhookJobId, webhookJobOptions } from './queues.js';
 
@@ -150,11 +150,11 @@ export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<
         const reason = job?.failedReason ? `gave up: ${job.failedReason}` : 'gave up';
         if (await deliveries.finishWithoutAttempt(d.deliveryId, 'failed', reason)) {
           report.deliveriesFailed++;
-          await settle(deps, key.keyId, 'failed');
+          await advanceNotification(deps, key.keyId, 'failed');
         }
       }
     }
-    await settle(deps, key.keyId);
+    await advanceNotification(deps, key.keyId);
   }
   if (report.revocationsCompleted || report.lateDependents || report.announced || report.announceFailed || report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursors: undefined }, 'sweep');
   return report;

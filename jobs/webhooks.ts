@@ -5,11 +5,11 @@ import { webhookOutcomes } from '../src/observability/metrics.js';
 import type { Leak } from '../src/keys/revoke-reason.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
-import { settle } from './notices.js';
+import { advanceNotification } from './notices.js';
 import type { WebhookJobData } from './queues.js';
 import type { WebhookSender } from './webhook-sender.js';
 
-/** The event every dependent receives (DESIGN.md "Revocation notifications"). */
+/** The event every dependent receives (README "Revocation notifications"). */
 export interface ApiKeyRevokedEvent {
   type: 'api_key.revoked';
   timestamp: string;
@@ -100,7 +100,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   const dependent = await deps.dependents.findForSigning(dependentId);
   if (!dependent || dependent.status !== 'active') {
     const why = !dependent ? 'the dependent no longer exists' : `the dependent was ${dependent.status} before delivery`;
-    if (await deps.deliveries.finishWithoutAttempt(deliveryId, 'gone', why)) await settle(deps, keyId, 'gone');
+    if (await deps.deliveries.finishWithoutAttempt(deliveryId, 'gone', why)) await advanceNotification(deps, keyId, 'gone');
     return 'gone';
   }
   const key = await deps.revokedKeys.get(keyId, (id) => deps.keyRepo.findByKeyId(id));
@@ -120,7 +120,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
       if (state === 'gone' && (await deps.dependents.setStatus(dependentId, 'active', 'gone'))) {
         await deps.audit.record({ communityId: dependent.communityId, actor: 'keywarden', action: 'dependent.gone', target: keyId, details: { dependentId, name: dependent.name } });
       }
-      await settle(deps, keyId, state);
+      await advanceNotification(deps, keyId, state);
     }
     log.info({ state, status: outcome.status, attempt: job.attemptsMade + 1, ms: outcome.durationMs }, 'webhook finished');
     return state;
@@ -132,7 +132,7 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   log.warn({ status: outcome.status, err: outcome.error, attempt: job.attemptsMade + 1, of: job.opts.attempts, final: last }, 'webhook attempt failed');
   // Someone else finished it meanwhile (a duplicate run after a stall): nothing to retry.
   if (!recorded) return 'already_final';
-  if (last) await settle(deps, keyId, 'failed');
+  if (last) await advanceNotification(deps, keyId, 'failed');
   if (outcome.blocked) throw new UnrecoverableError(outcome.error ?? 'refused address');
   throw new Error(outcome.error ?? 'webhook failed');
 }

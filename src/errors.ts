@@ -17,3 +17,14 @@ export class KeyError extends Error {
 }
 
 export const isKeyError = (e: unknown): e is KeyError => e instanceof KeyError;
+
+/**
+ * A zod failure as a KeyError `invalid_input`: the first message of each top-level field
+ * (`input` for the whole), so a modal can show it inline on that field.
+ */
+export function invalidInput(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, extra: Record<string, string> = {}): KeyError {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) fields[String(issue.path[0] ?? 'input')] ??= issue.message;
+  Object.assign(fields, extra);
+  return new KeyError('invalid_input', Object.values(fields).join(' '), fields);
+}

@@ -39,7 +39,7 @@ const secretsKeys = z.string().transform((raw, ctx): SecretsKey[] => {
 });
 
 /**
- * The whole environment of DESIGN.md "Processes and configuration", plus a few tuning
+ * The whole environment (README "Processes" and "Configuration"), including a few tuning
  * knobs of our own. Nothing else in the code base reads `process.env`.
  */
 export const envSchema = z.object({

@@ -1,9 +1,8 @@
 import type { Models } from '../store/mongo.js';
 import type { DependentDoc } from '../store/models/dependent.js';
+import type { DependentKind } from './dependent-kind.js';
 import type { SecretBox } from './secret-box.js';
 
-export const dependentKinds = ['playbook', 'cti_connector'] as const;
-export type DependentKind = (typeof dependentKinds)[number];
 export type DependentStatus = 'active' | 'gone' | 'unlinked';
 
 /** A dependent as the rest of the code sees it: never its signing secret. */

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.js';
-import { KeyError } from '../errors.js';
+import { invalidInput, KeyError } from '../errors.js';
 import { normalizeKeyId } from '../keys/key-service.js';
 import type { Logger } from '../log.js';
 import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
 import type { KeyRepository } from '../store/key-repository.js';
 import { deliveryIdFor, type DeliveryRecord, type DeliveryRepository } from './delivery-repository.js';
-import { dependentKinds, type DependentRecord, type DependentRepository } from './dependent-repository.js';
+import { dependentKinds, type DependentKind } from './dependent-kind.js';
+import type { DependentRecord, DependentRepository } from './dependent-repository.js';
 import { checkWebhookUrl, type UrlGuardOptions } from './url-guard.js';
 
-export type { DependentKind, DependentRecord } from './dependent-repository.js';
+export type { DependentKind } from './dependent-kind.js';
+export type { DependentRecord } from './dependent-repository.js';
 
 export const DEPENDENT_NAME_RULE = 'Dependent name must be 1–64 characters.';
 
@@ -36,7 +38,7 @@ export type LateDeliveryListener = (delivery: LateDelivery) => Promise<void> | v
 export interface LinkPlan {
   actor: Actor;
   keyId: string;
-  kind: 'playbook' | 'cti_connector';
+  kind: DependentKind;
   name: string;
   url: string;
 }
@@ -76,19 +78,15 @@ export class DependentService {
    * stored to sign webhooks but never shown again. If the key is revoked while the link is
    * under way, the dependent is still told (see {@link completeLink}).
    */
-  async link(actor: Actor, input: { keyId: string; kind: 'playbook' | 'cti_connector'; name: string; url: string }): Promise<LinkResult> {
+  async link(actor: Actor, input: { keyId: string; kind: DependentKind; name: string; url: string }): Promise<LinkResult> {
     return this.completeLink(await this.checkLink(actor, input));
   }
 
   /** The checks of a link: authorization, input, an active key, a webhook URL that may be reached. */
-  async checkLink(actor: Actor, input: { keyId: string; kind: 'playbook' | 'cti_connector'; name: string; url: string }): Promise<LinkPlan> {
+  async checkLink(actor: Actor, input: { keyId: string; kind: DependentKind; name: string; url: string }): Promise<LinkPlan> {
     await this.members.requireAdmin(actor, 'link dependents');
     const parsed = linkDependentInput.safeParse(input);
-    if (!parsed.success) {
-      const fields: Record<string, string> = {};
-      for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'input')] ??= issue.message;
-      throw new KeyError('invalid_input', Object.values(fields).join(' '), fields);
-    }
+    if (!parsed.success) throw invalidInput(parsed.error.issues);
     const keyId = normalizeKeyId(parsed.data.keyId);
     const key = await this.keys.find(actor.communityId, keyId);
     if (!key) throw new KeyError('not_found', `No API key \`${keyId}\` in this workspace.`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KeyError } from '../errors.js';
+import { invalidInput, KeyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
@@ -163,23 +163,14 @@ export class KeyService {
   /** Validates without creating: the modal uses it to show errors inline. */
   validate(input: unknown): ValidKeyInput {
     const parsed = createKeyInput.safeParse(input);
+    if (!parsed.success) throw invalidInput(parsed.error.issues);
     const fields: Record<string, string> = {};
-    let expiresAt: Date | null = null;
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const f = String(issue.path[0] ?? 'input');
-        fields[f] ??= issue.message;
-      }
-    } else {
-      const unknown = parsed.data.roles.filter((r) => !this.roles.has(r));
-      if (unknown.length) fields.roles = `Unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`;
-      const expiry = resolveExpiry(parsed.data, this.clock.now());
-      if ('errors' in expiry) Object.assign(fields, expiry.errors);
-      else expiresAt = expiry.expiresAt;
-    }
-    if (!parsed.success || Object.keys(fields).length) {
-      throw new KeyError('invalid_input', Object.values(fields).join(' '), fields);
-    }
+    const unknown = parsed.data.roles.filter((r) => !this.roles.has(r));
+    if (unknown.length) fields.roles = `Unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`;
+    const expiry = resolveExpiry(parsed.data, this.clock.now());
+    if ('errors' in expiry) Object.assign(fields, expiry.errors);
+    if (Object.keys(fields).length) throw invalidInput([], fields);
+    const expiresAt = 'errors' in expiry ? null : expiry.expiresAt;
     const { name, description, roles } = parsed.data;
     return { name, description, roles: [...new Set(roles)], expiresAt };
   }

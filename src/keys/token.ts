@@ -30,7 +30,7 @@ function base62(n: number, width: number): string {
   return s.padStart(width, '0');
 }
 
-/** The checksum of DESIGN.md "Keys": CRC32 of everything before it, in base62. */
+/** The token's checksum (README "Security model", Tokens): CRC32 of everything before it, in base62. */
 export function checksum(body: string): string {
   return base62(crc32(body) >>> 0, CHECKSUM_LENGTH);
 }

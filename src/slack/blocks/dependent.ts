@@ -1,11 +1,10 @@
-/**
- * A dependent as the Slack layer shows it: the shape `DependentService` returns, kept
- * structural so the blocks do not import the jobs side.
- */
+import type { DependentKind } from '../../dependents/dependent-kind.js';
+
+/** A dependent as the Slack layer shows it: the shape `DependentService` returns. */
 export interface DependentView {
   dependentId: string;
   keyId: string;
-  kind: 'playbook' | 'cti_connector';
+  kind: DependentKind;
   name: string;
   webhookUrl: string;
   status: string;

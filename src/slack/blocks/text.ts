@@ -1,6 +1,6 @@
 import type { Button, ConfirmationDialog, MrkdwnElement, PlainTextElement } from '@slack/types';
 
-/** Block Kit limits this app relies on (SLACK-NOTES.md "Block Kit limits"). */
+/** Block Kit limits this app relies on (Slack's published limits; docs/architecture.md "Slack facts"). */
 export const limits = {
   messageBlocks: 50,
   viewBlocks: 100,

@@ -1,5 +1,6 @@
 import { adminScopes, type AdminScope } from '../../admin-tokens/admin-token-service.js';
 import { listStatuses, type ListStatus } from '../../keys/key-service.js';
+import type { DependentKind } from '../../dependents/dependent-kind.js';
 import type { MemberRole } from '../../members/member-service.js';
 
 /** The usage line of each subcommand, shown for `help` and after a mistake. */
@@ -15,8 +16,6 @@ export const usage = {
   help: '`/apikey help` — this help',
 } as const;
 export type UsageTopic = keyof typeof usage;
-
-export type DependentKind = 'playbook' | 'cti_connector';
 
 /** What `/apikey <text>` asks for. */
 export type ApikeyCommand =

@@ -38,7 +38,7 @@ function expiryFields(view: ViewPayload): { expiresInDays?: number | null; expir
 
 type Outcome = { ok: true; key: KeyRecord; token: string } | { ok: false; error: unknown };
 
-const settle = (p: Promise<{ key: KeyRecord; token: string }>): Promise<Outcome> =>
+const outcomeOf = (p: Promise<{ key: KeyRecord; token: string }>): Promise<Outcome> =>
   p.then((r) => ({ ok: true as const, ...r }), (error: unknown) => ({ ok: false as const, error }));
 
 /**
@@ -68,7 +68,7 @@ export function createKeySubmission(deps: SlackDeps) {
       return;
     }
     // The domain checks the caller and the input again in the same call that writes.
-    const creating = settle(core.keys.create(actor, input));
+    const creating = outcomeOf(core.keys.create(actor, input));
     const budget = Math.max(0, deps.ackBudgetMs - (Date.now() - started));
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([creating, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), budget); })]);

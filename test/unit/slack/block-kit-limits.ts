@@ -1,5 +1,5 @@
 /**
- * Slack's published Block Kit limits (SLACK-NOTES.md), checked over any payload the app
+ * Slack's published Block Kit limits (docs/architecture.md "Slack facts"), checked over any payload the app
  * builds. Returns every problem found, so a failing test says what broke.
  */
 type Json = Record<string, any>;

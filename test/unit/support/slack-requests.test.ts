@@ -10,7 +10,7 @@ import {
   viewSubmission,
 } from '../../support/slack-requests.js';
 
-// Slack's published example (docs "Verifying requests from Slack"), copied in SLACK-NOTES.md.
+// Slack's published example (its docs, "Verifying requests from Slack"; docs/architecture.md "Slack facts").
 const vector = {
   secret: '8f742231b10e8888abcd99yyyzzz85a5',
   timestamp: '1531420618',
