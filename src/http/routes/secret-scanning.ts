@@ -31,6 +31,6 @@ export function secretScanningRoute(keys: KeyService, github: GithubPublicKeys):
     const alert = githubAlert.safeParse(json);
     if (!alert.success) throw new HttpError(400, 'invalid_request', 'Body must be a JSON array of {token, type, url, source}.');
     if (alert.data.length > MAX_ALERT_TOKENS) throw new HttpError(413, 'payload_too_large', `At most ${MAX_ALERT_TOKENS} tokens per alert.`);
-    sendJson(res, 200, await handleGithubAlert(keys, alert.data, ctx.log));
+    sendJson(res, 200, await handleGithubAlert(keys, alert.data, ctx.log), ctx.requestId);
   };
 }
