@@ -18,6 +18,8 @@ export const actionIds = {
   rollKey: 'key_roll',
   /** Roll modal: how long the old secret keeps working. */
   rollOverlapInput: 'roll_overlap',
+  /** The optional reason select next to `Revoke` (read from the surface's state when Revoke is clicked). */
+  revokeReason: 'key_revoke_reason',
   /** `+ API key` (admins): opens the create modal. */
   addKey: 'key_add',
   /** Home: the search box (dispatches on Enter). */

@@ -67,6 +67,8 @@ export const blockActionPayload = interactionBase.extend({
   container: z.object({ type: z.string(), view_id: z.string().optional() }),
   view: viewPayload.optional(),
   response_url: z.string().optional(),
+  /** A message's inputs (a view's are in `view.state`). */
+  state: z.object({ values: z.record(z.string(), z.record(z.string(), stateValue)) }).optional(),
 });
 export type BlockActionPayload = z.infer<typeof blockActionPayload>;
 

@@ -41,7 +41,7 @@ describe('help and usage', () => {
   it.each([
     ['frobnicate', /don't know `frobnicate`/, '/apikey list'],
     ['show', /Which key/, '/apikey show <keyId>'],
-    ['revoke a b', /exactly one keyId/, '/apikey revoke <keyId>'],
+    ['revoke ak_0123456789ab ak_abcdefghijkl', /one key at a time/, '/apikey revoke <keyId> [reason…]'],
     ['members add @alex viewer', /Mention the user/, '/apikey members'],
     ['members add <@U0ALEX|alex> owner', /admin.*viewer/, '/apikey members'],
     ['members kick <@U0ALEX>', /not a members command/, '/apikey members'],

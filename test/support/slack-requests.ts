@@ -133,6 +133,8 @@ export interface BlockActionOptions {
   /** Makes the action a `static_select` with this selected option instead of a button. */
   selectedOption?: { value: string; text?: string };
   container: MessageContainer | ViewContainer;
+  /** A message's input state (message containers): `{[block_id]: {[action_id]: value}}`. */
+  state?: Record<string, Record<string, ViewStateValue>>;
   /** Fields merged into the payload's `view` (view containers only), e.g. `{type:'home'}` or `private_metadata`. */
   view?: Record<string, unknown>;
   /**
@@ -209,6 +211,7 @@ export function blockAction(opts: BlockActionOptions): string {
     };
     payload.channel = { id: channelId, name: 'keywarden-test' };
     payload.response_url = opts.responseUrl ?? 'http://127.0.0.1:9/respond/unset';
+    if (opts.state) payload.state = { values: opts.state };
   } else {
     payload.container = { type: 'view', view_id: opts.container.view_id };
     payload.view = { ...baseView(opts.container.view_id, teamId), ...opts.view, id: opts.container.view_id };

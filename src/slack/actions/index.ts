@@ -16,6 +16,8 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(actionIds.listNext, page);
   app.action(actionIds.editKey, editKeyAction(deps));
   app.action(actionIds.revokeKey, revokeKeyAction(deps));
+  // Picking a reason changes nothing until Revoke is clicked (which reads it from the state).
+  app.action(actionIds.revokeReason, async ({ ack }) => ack());
   app.action(actionIds.rollKey, rollKeyAction(deps));
   app.action(actionIds.addKey, addKeyAction(deps));
   const filter = homeFilterAction(deps);

@@ -6,6 +6,15 @@ import { expectedFailure, explainToClicker } from '../explain.js';
 import { refreshHome } from '../home/publish-home.js';
 import { defaultListState, parseListState } from '../list-state.js';
 import { parseAction, type ActionArgs } from './context.js';
+import { parseRevokeValue } from '../blocks/revoke-reason.js';
+import { blockIds, actionIds } from '../ids.js';
+import type { BlockActionPayload } from '../payloads.js';
+
+/** The reason picked in the select beside `Revoke` (message or modal), if any. */
+function pickedReason(body: BlockActionPayload): string | undefined {
+  const v = (body.view?.state ?? body.state)?.values[blockIds.keyActions]?.[actionIds.revokeReason];
+  return v && v.type === 'static_select' && 'selected_option' in v ? (v.selected_option?.value ?? undefined) : undefined;
+}
 
 /**
  * The danger `Revoke` (confirmation message or key modal): revokes through the domain, which
@@ -18,7 +27,8 @@ export function revokeKeyAction(deps: SlackDeps) {
     const { core } = deps;
     let result;
     try {
-      result = await core.keys.revoke(actor, action.value ?? '');
+      const { keyId, reason } = parseRevokeValue(action.value);
+      result = await core.keys.revoke(actor, keyId, { reason: pickedReason(body) ?? reason });
     } catch (e) {
       return explainToClicker({ body, client, respond }, expectedFailure(e));
     }

@@ -6,14 +6,16 @@ import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentKindLabel, type DependentView } from './dependent.js';
 import { statusBadge } from './key-list.js';
 import { rollButton } from './roll-modal.js';
+import { reasonSelect, revokeValue } from './revoke-reason.js';
+import { reasonLabel } from '../../keys/revoke-reason.js';
 import { bold, button, code, confirmDialog, escapeMrkdwn, fitJson, limits, md, mention, plain, slackDate, truncate } from './text.js';
 
 /** The danger `Revoke` button, with a confirm dialog that says it cannot be undone. */
-export function revokeButton(key: KeyRecord) {
+export function revokeButton(key: KeyRecord, reason?: string) {
   return button({
     actionId: actionIds.revokeKey,
     text: 'Revoke',
-    value: key.keyId,
+    value: revokeValue(key.keyId, reason),
     style: 'danger',
     confirm: confirmDialog({
       title: 'Revoke this API key?',
@@ -41,7 +43,7 @@ export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog, now: number
       md(`*Last used*\n${slackDate(key.lastUsedAt)}`, limits.field),
       md(`*Token ends in*\n${code(`…${key.hint}`)}`, limits.field),
       ...(key.status === 'revoked'
-        ? [md(`*Revoked*\n${slackDate(key.revokedAt, '—')}${key.revokedBy ? ` by ${mention(key.revokedBy)}` : ''}`, limits.field)]
+        ? [md(`*Revoked*\n${slackDate(key.revokedAt, '—')}${key.revokedBy ? ` by ${mention(key.revokedBy)}` : ''}${key.reason ? `\nReason: ${escapeMrkdwn(truncate(reasonLabel(key.reason), 200))}` : ''}`, limits.field)]
         : []),
     ],
   };
@@ -116,7 +118,7 @@ export function keyModal(opts: KeyModalOptions): ModalView {
   blocks.push(...keyFactsBlocks(key, opts.catalog, opts.now), { type: 'divider' });
   blocks.push(...dependentBlocks(opts.dependents, isAdmin, 80));
   if (isAdmin && lifeStatus(key, opts.now) === 'active') {
-    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [rollButton(key), revokeButton(key)] });
+    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [rollButton(key), revokeButton(key), reasonSelect()] });
   }
   return {
     type: 'modal',

@@ -6,6 +6,8 @@ import type { KeyRecord } from '../../keys/key-record.js';
 import { usage, type UsageTopic } from '../commands/grammar.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { dependentBlocks, keyFactsBlocks, revokeButton } from './key-details.js';
+import { reasonSelect } from './revoke-reason.js';
+import { reasonLabel } from '../../keys/revoke-reason.js';
 import type { DependentView } from './dependent.js';
 import { bold, button, code, escapeMessage, escapeMrkdwn, limits, md, mention, plain, slackDate, truncate } from './text.js';
 
@@ -58,7 +60,7 @@ export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean
 }
 
 /** `/apikey revoke`: an ephemeral confirmation with the danger button. */
-export function revokeConfirmReply(key: KeyRecord, now: number): Reply {
+export function revokeConfirmReply(key: KeyRecord, now: number, reason?: string): Reply {
   if (key.status === 'revoked') return revokedReply(key, false);
   if (lifeStatus(key, now) === 'expired') {
     const text = `${bold(truncate(key.name, 64))} (${code(key.keyId)}) already expired on ${shortDate(key.expiresAt!)}: it no longer works and its dependents were told. Nothing to revoke.`;
@@ -67,8 +69,9 @@ export function revokeConfirmReply(key: KeyRecord, now: number): Reply {
   return {
     text: `Revoke ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})?`,
     blocks: [
-      { type: 'section', text: md(`Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*`) },
-      { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key)] },
+      { type: 'section', text: md(`Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*${reason ? `\nReason: ${escapeMrkdwn(reasonLabel(reason))}` : ''}`) },
+      // A typed free-text reason rides in the button's value; the select may pick a preset instead.
+      { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key, reason), reasonSelect(reason)] },
     ],
   };
 }
@@ -91,11 +94,12 @@ export function revokedReply(key: KeyRecord, changed: boolean, staleUpToMs = 0):
   const by = key.revokedBy ? ` by ${mention(key.revokedBy)}` : '';
   const name = `${bold(truncate(key.name, 64))} (${code(key.keyId)})`;
   const caveat = staleUpToMs > 0 ? ` ${staleCaveat(staleUpToMs)}` : '';
+  const why = key.reason ? ` Reason: ${escapeMrkdwn(truncate(reasonLabel(key.reason), 200))}.` : '';
   const text = changed
     ? staleUpToMs > 0
-      ? `:warning: Revoked ${name}.${caveat} Linked dependents are being told.`
-      : `:no_entry: Revoked ${name}. It no longer works; linked dependents are being told.`
-    : `${name} was already revoked${by} ${slackDate(key.revokedAt, '')}. Nothing changed.${caveat}`;
+      ? `:warning: Revoked ${name}.${caveat} Linked dependents are being told.${why}`
+      : `:no_entry: Revoked ${name}. It no longer works; linked dependents are being told.${why}`
+    : `${name} was already revoked${by} ${slackDate(key.revokedAt, '')}.${why} Nothing changed.${caveat}`;
   const fallback = changed ? `Revoked ${key.keyId}` : `${key.keyId} was already revoked`;
   return { text: staleUpToMs > 0 ? `${fallback}; other servers may accept it for up to ${staleFor(staleUpToMs)} more` : fallback, blocks: [{ type: 'section', text: md(text) }] };
 }

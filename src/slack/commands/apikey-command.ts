@@ -38,7 +38,7 @@ export function apikeyCommand(deps: SlackDeps) {
         case 'list': return await listCommand(ctx, { s: cmd.status, q: cmd.search });
         case 'create': return await createCommand(ctx, cmd.name);
         case 'show': return await showCommand(ctx, cmd.keyId);
-        case 'revoke': return await revokeCommand(ctx, cmd.keyId);
+        case 'revoke': return await revokeCommand(ctx, cmd.keyId, cmd.reason);
         case 'roll': return await rollCommand(ctx, cmd.keyId);
         case 'members_list': return await membersListCommand(ctx);
         case 'members_add': return await membersAddCommand(ctx, cmd.userId, cmd.role);

@@ -8,7 +8,7 @@ export const usage = {
   list: '`/apikey list [active|expired|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
   create: '`/apikey create [name]` — open the form to create a key (admins)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',
-  revoke: '`/apikey revoke <keyId>` — revoke a key, after a confirmation (admins)',
+  revoke: '`/apikey revoke <keyId> [reason…]` — revoke a key, after a confirmation; reason: compromised, no longer used, replaced, or your own words (admins)',
   roll: '`/apikey roll <keyId>` — a new secret for a key, same keyId; the old one works for an overlap you choose (admins)',
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
@@ -23,7 +23,8 @@ export type ApikeyCommand =
   | { kind: 'list'; status: ListStatus; search: string }
   | { kind: 'create'; name: string }
   | { kind: 'show'; keyId: string }
-  | { kind: 'revoke'; keyId: string }
+  /** `reason`: the words after the keyId as typed (the domain normalises them); absent when none. */
+  | { kind: 'revoke'; keyId: string; reason?: string }
   | { kind: 'roll'; keyId: string }
   | { kind: 'members_list' }
   | { kind: 'members_add'; userId: string; role: MemberRole }
@@ -79,10 +80,11 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
     case 'create':
     case 'new':
       return { kind: 'create', name: rest(1) };
-    case 'show':
     case 'revoke':
+      return parseRevoke(args, rest);
+    case 'show':
     case 'roll': {
-      const topic = sub.toLowerCase() as 'show' | 'revoke' | 'roll';
+      const topic = sub.toLowerCase() as 'show' | 'roll';
       if (args.length !== 1 || !keyIdLike(args[0])) {
         return bad(topic, args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give exactly one keyId.');
       }
@@ -99,6 +101,21 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
     default:
       return bad('all', `I don't know \`${truncateWord(sub)}\`.`);
   }
+}
+
+/** A public keyId as shown (`ak_` and 12 base36), backticks forgiven: tells keyIds from reason words. */
+const keyIdShaped = (s: string | undefined) => Boolean(s && /^`?ak_[0-9a-z]{12}`?$/i.test(s));
+
+/**
+ * `revoke <keyId> [reason…]`: the first word is the key, the words after it the reason. A
+ * second keyId-shaped word is refused for now (several keys in one confirmation are planned
+ * as `revoke <keyId> [<keyId>…] [reason…]`, so no reason may start with a keyId).
+ */
+function parseRevoke(args: string[], rest: (n: number) => string): ApikeyCommand {
+  if (!keyIdLike(args[0])) return bad('revoke', args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give the keyId first, then the reason if you like.');
+  if (keyIdShaped(args[1])) return bad('revoke', 'Revoke one key at a time: give one keyId, then the reason if you like.');
+  const reason = rest(2).trim(); // after the subcommand and the keyId
+  return { kind: 'revoke', keyId: args[0], ...(reason ? { reason } : {}) };
 }
 
 const truncateWord = (s: string) => (s.length > 30 ? `${s.slice(0, 30)}…` : s).replace(/`/g, "'");

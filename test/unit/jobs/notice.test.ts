@@ -98,3 +98,29 @@ describe('renderNotice', () => {
     expect(allText(m)).not.toContain(key.hint);
   });
 });
+
+describe('reasons and leaks in the notice and the webhook body', () => {
+  it('a person\'s reason is shown, escaped; the webhook carries it as stored, or no reason field at all', async () => {
+    const { revokedEvent } = await import('../../../jobs/webhooks.js');
+    const m = renderNotice({ ...key, reason: 'rotated <!channel>' }, []);
+    expect(allText(m)).toContain('Reason: rotated &lt;!channel&gt;.');
+    expect(renderNotice({ ...key, reason: 'no_longer_used' }, []).text).toContain('Reason: no longer used.');
+    expect(revokedEvent({ ...key, reason: 'no_longer_used' }).data.reason).toBe('no_longer_used');
+    expect('reason' in revokedEvent(key).data).toBe(false);
+    expect('leak' in revokedEvent(key).data).toBe(false);
+  });
+
+  it('a leak: 🚨 Leaked with where and by whom, the URL defused, never a mention or a second link', async () => {
+    const { revokedEvent } = await import('../../../jobs/webhooks.js');
+    const leaked = { ...key, revokedBy: 'github-secret-scanning', reason: 'leaked', leak: { source: 'github' as const, url: 'https://github.com/a/b/blob/x/f.env?q=1&r=<!here>|evil' } };
+    const m = renderNotice(leaked, [delivery('pending'), delivery('delivered')]);
+    const head = (m.blocks[0] as { text: { text: string } }).text.text;
+    expect(head).toMatch(/^🚨 Leaked: "SOAR &lt;runner&gt; &amp; co" \(`ak_0123456789ab`\) was found in <https:\/\/github\.com\/a\/b\/blob\/x\/f\.env\?q=1&amp;r=%3C!here%3E%7Cevil\|github\.com\/a\/b\/blob\/x\/f\.env> by GitHub secret scanning and revoked automatically at <!date\^\d+\^[^|]+\|[^>]+>\. 2 dependents are being told\.$/);
+    expect(revokedEvent(leaked).data).toMatchObject({ reason: 'leaked', leak: { source: 'github', url: leaked.leak.url } });
+    const notALink = renderNotice({ ...leaked, leak: { source: 'github', url: 'javascript:alert(1)' } }, []);
+    expect(allText(notALink)).not.toContain('<javascript');
+    const slack = renderNotice({ ...leaked, revokedBy: 'slack-leak-guard', leak: { source: 'slack', channel: 'C0LEAKS', ts: '1.000001' } }, [delivery('pending')]);
+    expect(allText(slack)).toContain('was found in a message in <#C0LEAKS> by the Slack leak guard');
+    expect(allText(slack)).toContain('1 dependent is being told.');
+  });
+});

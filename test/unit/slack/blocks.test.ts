@@ -206,3 +206,23 @@ describe('fallback texts are escaped like the blocks (Slack formats `text` as mr
     expect(t).toMatch(/&lt;!(channel|here)&gt;/);
   });
 });
+
+describe('revoke reasons on the Slack surfaces', () => {
+  const key = { communityId: 'T1', keyId: 'ak_0123456789ab', name: 'Deploy', description: 'Deploys the playbooks', roles: ['ic_viewer'], status: 'active' as const, hint: 'abcd', createdBy: 'U1', createdAt: new Date('2026-11-01T00:00:00Z'), notification: { state: 'none' as const, total: 0, delivered: 0, failed: 0, gone: 0 } };
+
+  it('the confirmation carries a typed free-text reason in the button and offers the presets; a preset is preselected', async () => {
+    const { revokeConfirmReply } = await import('../../../src/slack/blocks/messages.js');
+    const { parseRevokeValue } = await import('../../../src/slack/blocks/revoke-reason.js');
+    const free = revokeConfirmReply(key, Date.now(), 'moved to <vault>');
+    const text = JSON.stringify(free.blocks);
+    expect(text).toContain('Reason: moved to &lt;vault&gt;');
+    const actions = (free.blocks as any[]).find((b) => b.type === 'actions');
+    expect(parseRevokeValue(actions.elements[0].value)).toEqual({ keyId: key.keyId, reason: 'moved to <vault>' });
+    expect(actions.elements[1].options.map((o: any) => o.value)).toEqual(['compromised', 'no_longer_used', 'replaced', 'leaked']);
+    const preset = (revokeConfirmReply(key, Date.now(), 'no_longer_used').blocks as any[]).find((b) => b.type === 'actions');
+    expect(preset.elements[1].initial_option.value).toBe('no_longer_used');
+    expect(preset.elements[0].value).toContain('no_longer_used');
+    expect(parseRevokeValue('{"k":1}')).toEqual({ keyId: '' });
+    expect(parseRevokeValue(key.keyId)).toEqual({ keyId: key.keyId });
+  });
+});

@@ -16,6 +16,9 @@ describe('/apikey grammar', () => {
     ['create Deploy bot (prod)', { kind: 'create', name: 'Deploy bot (prod)' }],
     ['show ak_0123456789ab', { kind: 'show', keyId: 'ak_0123456789ab' }],
     ['revoke `ak_0123456789ab`', { kind: 'revoke', keyId: '`ak_0123456789ab`' }],
+    ['revoke ak_0123456789ab compromised', { kind: 'revoke', keyId: 'ak_0123456789ab', reason: 'compromised' }],
+    ['revoke ak_0123456789ab  no longer used ', { kind: 'revoke', keyId: 'ak_0123456789ab', reason: 'no longer used' }],
+    ['revoke ak_0123456789ab moved to &lt;vault&gt; &amp; rotated', { kind: 'revoke', keyId: 'ak_0123456789ab', reason: 'moved to <vault> & rotated' }],
     ['members', { kind: 'members_list' }],
     ['members list', { kind: 'members_list' }],
     ['members add <@U0ALEX|alex> admin', { kind: 'members_add', userId: 'U0ALEX', role: 'admin' }],
@@ -37,6 +40,8 @@ describe('/apikey grammar', () => {
     ['show', 'show'],
     ['show a b', 'show'],
     ['revoke', 'revoke'],
+    // Several keys in one confirmation are a later grammar (`revoke <keyId> [<keyId>…] [reason…]`): not a reason.
+    ['revoke ak_0123456789ab ak_abcdefghijkl replaced', 'revoke'],
     ['members add alex admin', 'members'],
     ['members add <@U0ALEX> root', 'members'],
     ['members remove', 'members'],
