@@ -3,6 +3,7 @@ import type { Core } from './core.js';
 import type { Part } from './main/run.js';
 import { createSlackApp } from './slack/app.js';
 import { createApiServer, createPublicServer } from './http/server.js';
+import { createManagementApi } from './http/management/index.js';
 import { createVerifier } from './http/verifier.js';
 import { createRevocationPublisher, startWorkers } from '../jobs/index.js';
 
@@ -27,7 +28,9 @@ export async function startApi(core: Core): Promise<Part[]> {
   // retries) until auth.test has succeeded, which can take long when Slack is unreachable.
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   let slackListener: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const api = createApiServer(core, { verifier, queues: publisher.queues });
+  const management = createManagementApi(core);
+  parts.push({ name: 'management', stop: () => management.close() });
+  const api = createApiServer(core, { verifier, queues: publisher.queues, routes: management.routes });
   const apiPort = await api.listen(config.API_PORT, config.API_HOST);
   log.info({ port: apiPort, host: config.API_HOST }, 'http api listening');
   parts.push({ name: 'http-api', stop: () => api.close() });

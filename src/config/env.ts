@@ -80,6 +80,8 @@ export const envSchema = z.object({
   VERIFY_MISS_LIMIT: int(0, 1_000_000).default(100).describe('Checks answered `unknown` after a MongoDB read (forged or mistyped tokens with a good checksum) that one client may cause per VERIFY_MISS_WINDOW_MS, across all replicas (counted in Redis); then checks that need a read get 429 with Retry-After. 0: no limit.'),
   VERIFY_MISS_WINDOW_MS: int(1_000, 3_600_000).default(60_000).describe('Window of VERIFY_MISS_LIMIT.'),
   VERIFY_CLIENT_IP_HEADER: optional(z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'must be a header name such as x-forwarded-for' }).transform((h) => h.toLowerCase())).describe('Only behind a proxy you run: the header (e.g. `x-forwarded-for`) whose last address identifies the client for VERIFY_MISS_LIMIT. Unset: the connection\'s address.'),
+  MANAGEMENT_RATE_LIMIT: int(1, 1_000_000).default(600).describe('Requests one admin token may make to the management API (`/v1/keys…`, `/v1/audit`) per MANAGEMENT_RATE_WINDOW_MS, across all replicas (counted in Redis); then 429 with Retry-After.'),
+  MANAGEMENT_RATE_WINDOW_MS: int(1_000, 3_600_000).default(60_000).describe('Window of MANAGEMENT_RATE_LIMIT.'),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000).describe('Grace period for in-flight requests and jobs on SIGTERM.'),
   ENV_FILE: z.string().min(1).default('.env').describe('File of KEY=value lines read at start-up for variables not already set; `none` reads nothing.'),
   CLOCK_OFFSET_FILE: optional(z.string().min(1)).describe('Tests and drills only: a file holding milliseconds added to the wall clock (read on every use) so that several processes share a moved clock for expiry and reminders.'),

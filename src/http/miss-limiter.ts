@@ -36,6 +36,8 @@ export class MissLimiter {
     private readonly prefix: string,
     private readonly limits: MissLimits,
     private readonly clock: Clock,
+    /** What is counted: the Redis key's name and the 429's message (the verify API's misses by default). */
+    private readonly kind = { name: 'verify-misses', refusal: (seconds: number) => `Too many checks of keys that are not valid from this client; retry in ${seconds} s.` },
   ) {}
 
   /** Resolves when `client` may cause a read; rejects with the 429 to answer otherwise. */
@@ -82,12 +84,12 @@ export class MissLimiter {
   }
 
   private keyOf(client: string, window: number): string {
-    return `${this.prefix}:verify-misses:${window}:${client}`;
+    return `${this.prefix}:${this.kind.name}:${window}:${client}`;
   }
 
   private tooMany(now: number, window: number): HttpError {
     const seconds = Math.max(1, Math.ceil(((window + 1) * this.limits.windowMs - now) / 1000));
-    return new HttpError(429, 'rate_limited', `Too many checks of keys that are not valid from this client; retry in ${seconds} s.`, {
+    return new HttpError(429, 'rate_limited', this.kind.refusal(seconds), {
       'retry-after': String(seconds),
     });
   }

@@ -1,4 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { registerManagementPaths } from './management/openapi.js';
 import { errorResponse, liveness, readiness, verifyRequest, verifyResponse } from './schemas.js';
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } });
@@ -55,9 +56,10 @@ export function openApiDocument(version = '0.1.0') {
     summary: 'Prometheus metrics',
     responses: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
   });
+  registerManagementPaths(registry);
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Keywarden HTTP API', version, description: 'Verify API keys managed from Slack; health and metrics.' },
+    info: { title: 'Keywarden HTTP API', version, description: 'Verify API keys managed from Slack; manage them with admin tokens; health and metrics.' },
   });
 }

@@ -40,7 +40,7 @@ export const verifyResponse = z.union([verifyValid, verifyInvalid]).meta({ id: '
 export type VerifyResponse = z.infer<typeof verifyResponse>;
 
 export const errorCodes = [
-  'invalid_request', 'unauthorized', 'not_found', 'method_not_allowed', 'request_timeout', 'payload_too_large', 'rate_limited',
+  'invalid_request', 'unauthorized', 'forbidden', 'conflict', 'not_found', 'method_not_allowed', 'request_timeout', 'payload_too_large', 'rate_limited',
   'unavailable', 'internal',
 ] as const;
 export type HttpErrorCode = (typeof errorCodes)[number];

@@ -18,6 +18,8 @@ export interface RequestContext {
   /** Every answer carries it as `x-request-id` (the send helpers of errors.ts take it). */
   requestId: string;
   log: Logger;
+  /** The `{name}` segments of a route path such as `/v1/keys/{keyId}` (empty for exact paths). */
+  params: Readonly<Record<string, string>>;
 }
 
 /**
@@ -30,6 +32,8 @@ export interface ApiServerOptions {
   verifier: Verifier;
   /** Queues whose depths /metrics reports. */
   queues?: { revocations: QueueLike; webhooks: QueueLike };
+  /** More routes (the management API); a path may have `{name}` segments. */
+  routes?: [string, Partial<Record<string, Handler>>][];
 }
 
 export interface PublicServerOptions {
@@ -91,6 +95,7 @@ export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer 
     ['/readyz', { GET: readyRoute(core, opts.verifier) }],
     ['/metrics', { GET: metricsRoute(opts.queues ? [opts.queues.revocations, opts.queues.webhooks] : []) }],
     ['/openapi.json', { GET: async (_req, res, { requestId }) => sendJsonText(res, 200, (openapi ??= JSON.stringify(openApiDocument())), requestId) }],
+    ...(opts.routes ?? []),
   ]);
 }
 
@@ -120,14 +125,20 @@ function createRoutedServer(
   const hlog = log.child({ component: 'http' });
   collectProcessMetrics();
 
-  const routes = new Map(table.map(([path, methods]) => [path, new RouteSet(path, methods)]));
+  const routes = new Map(table.filter(([path]) => !path.includes('{')).map(([path, methods]) => [path, new RouteSet(path, methods)]));
+  // `{name}` matches one path segment; exact paths are tried first.
+  const patterned = table.filter(([path]) => path.includes('{')).map(([path, methods]) => ({
+    re: new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+    set: new RouteSet(path, methods),
+  }));
   const unmatched = new RouteSet('unmatched', {});
+  const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
   let closing = false;
 
-  const answer = async (handler: Handler, set: RouteSet, req: IncomingMessage, res: ServerResponse, requestId: string) => {
+  const answer = async (handler: Handler, set: RouteSet, req: IncomingMessage, res: ServerResponse, requestId: string, params: Readonly<Record<string, string>>) => {
     try {
-      await handler(req, res, { requestId, log: hlog });
+      await handler(req, res, { requestId, log: hlog, params });
     } catch (e) {
       sendError(res, e, requestId, hlog);
     }
@@ -144,7 +155,13 @@ function createRoutedServer(
     }
     const requestId = requestIdOf(req);
     if (closing) res.setHeader('connection', 'close');
-    const set = routes.get(path) ?? unmatched;
+    let params = NO_PARAMS;
+    let set = routes.get(path);
+    for (let i = 0; set === undefined && i < patterned.length; i++) {
+      const m = patterned[i]!.re.exec(path);
+      if (m) [set, params] = [patterned[i]!.set, m.groups ?? NO_PARAMS];
+    }
+    set ??= unmatched;
     const handler = set.handlerFor(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
     if (!handler) {
       sendError(res, set === unmatched
@@ -153,7 +170,7 @@ function createRoutedServer(
       set.count(res.statusCode);
       return;
     }
-    void answer(handler, set, req, res, requestId);
+    void answer(handler, set, req, res, requestId, params);
   };
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest);

@@ -176,13 +176,14 @@ export class KeyService {
   }
 
   /** Creates a key. The token is returned here once and exists nowhere else. */
-  async create(actor: Actor, input: unknown): Promise<{ key: KeyRecord; token: string }> {
+  async create(actor: Actor, input: unknown, opts: { keyId?: string } = {}): Promise<{ key: KeyRecord; token: string }> {
     await this.members.requireAdmin(actor, 'create API keys');
     const data = this.validate(input);
     const token = generateToken(this.opts.prefix);
     const key = await this.repo.insert({
       communityId: actor.communityId,
-      keyId: generateKeyId(),
+      // A caller that must know the keyId before the key exists (an idempotent create) chooses it.
+      keyId: opts.keyId ?? generateKeyId(),
       name: data.name,
       description: data.description,
       roles: data.roles,
