@@ -14,6 +14,8 @@ const ADMIN = 'UADMIN1';
 const TEAM = 'T0TEST';
 const OTHER = 'T0OTHER';
 const RATE_LIMIT = 30;
+/** Fixed windows of an hour: the test below starts far enough from a window's end. */
+const RATE_WINDOW_MS = 3_600_000;
 
 /**
  * The management API on two real processes sharing MongoDB and Redis: A runs everything
@@ -63,6 +65,7 @@ beforeAll(async () => {
     NOTIFY_CHANNEL_ID: 'C0NOTIFY',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     MANAGEMENT_RATE_LIMIT: String(RATE_LIMIT),
+    MANAGEMENT_RATE_WINDOW_MS: String(RATE_WINDOW_MS),
     LOG_LEVEL: 'debug',
   };
   [a, b] = await Promise.all([
@@ -241,7 +244,7 @@ describe('keys', () => {
     for (const p of [a, b]) expect((await verifyOn(p, token)).valid).toBe(true); // cached as valid in both
     const res = await call(b, 'POST', `/v1/keys/${key.keyId}/revoke`, t.secret, { reason: 'compromised' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ alreadyRevoked: false, key: { keyId: key.keyId, status: 'revoked', revokedBy: 'token:soar-playbook' } });
+    expect(res.body).toMatchObject({ alreadyRevoked: false, key: { keyId: key.keyId, status: 'revoked', revokedBy: 'token:soar-playbook', reason: 'compromised' } });
     for (const p of [a, b]) expect(await verifyOn(p, token)).toEqual({ valid: false, reason: 'revoked' });
     await receivers.waitUntil((r) => r.some((w) => w.path === '/soar'), 15_000, 'the webhook');
     const notice = await fake.waitFor('chat.postMessage', (c) => c.args.channel === 'C0NOTIFY' && JSON.stringify(c.args).includes(key.keyId), 15_000);
@@ -250,7 +253,7 @@ describe('keys', () => {
     expect(again.body.alreadyRevoked).toBe(true);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(receivers.receivedOn('/soar')).toHaveLength(1);
-    expect(JSON.parse(receivers.receivedOn('/soar')[0]!.body)).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId, revokedBy: 'token:soar-playbook' } });
+    expect(JSON.parse(receivers.receivedOn('/soar')[0]!.body)).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId, revokedBy: 'token:soar-playbook', reason: 'compromised' } });
     const audit = await call(a, 'GET', `/v1/audit?keyId=${key.keyId}`, t.secret);
     expect(audit.body.events.map((e: any) => [e.action, e.actor, e.onBehalfOf])).toEqual([
       ['key.revoked', 'token:soar-playbook', ADMIN], ['dependent.linked', 'token:soar-playbook', ADMIN], ['key.created', ADMIN, null],
@@ -286,6 +289,8 @@ describe('keys', () => {
 
 describe('rate limit per admin token, across replicas', () => {
   it(`after ${RATE_LIMIT} requests split over both processes the next is 429 with Retry-After; another token is unaffected`, async () => {
+    const left = RATE_WINDOW_MS - (Date.now() % RATE_WINDOW_MS);
+    if (left < 30_000) await new Promise((r) => setTimeout(r, left + 100));
     const t = await tokenWith('busy-script', ['keys:read']);
     const quiet = await tokenWith('quiet-script', ['keys:read']);
     for (let i = 0; i < RATE_LIMIT; i++) expect((await call(i % 2 ? a : b, 'GET', '/v1/keys', t.secret)).status).toBe(200);
@@ -297,7 +302,7 @@ describe('rate limit per admin token, across replicas', () => {
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     expect((await call(a, 'GET', '/v1/keys', quiet.secret)).status).toBe(200);
-  });
+  }, 60_000);
 });
 
 describe('secrets', () => {

@@ -41,7 +41,7 @@ export function toKeyView(k: KeyRecord, now: number): KeyView {
   return {
     keyId: k.keyId, name: k.name, description: k.description, roles: k.roles, status: lifeStatus(k, now), hint: k.hint,
     createdAt: k.createdAt.toISOString(), createdBy: k.createdBy, expiresAt: iso(k.expiresAt), revokedAt: iso(k.revokedAt),
-    revokedBy: k.revokedBy ?? null, reason: (k as { reason?: string }).reason ?? null, lastUsedAt: iso(k.lastUsedAt),
+    revokedBy: k.revokedBy ?? null, reason: k.reason ?? null, lastUsedAt: iso(k.lastUsedAt),
   };
 }
 

@@ -45,8 +45,8 @@ export function keyRoutes(core: Core, authorize: Authorize): [string, Partial<Re
 
   const revoke: Handler = async (req, res, ctx) => {
     const actor = await authorize(req, 'keys:revoke');
-    await readJson(req, revokeKeyRequest);
-    const { key, changed } = await core.keys.revoke(actor, ctx.params.keyId!);
+    const { data } = await readJson(req, revokeKeyRequest);
+    const { key, changed } = await core.keys.revoke(actor, ctx.params.keyId!, data.reason ? { reason: data.reason } : {});
     sendJson(res, 200, { key: toKeyView(key, now()), alreadyRevoked: !changed }, ctx.requestId);
   };
 
