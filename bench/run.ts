@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   verify: () => import('./verify.js'),
   'slack-ack': () => import('./slack-ack.js'),
   'revocation-fanout': () => import('./revocation-fanout.js'),
+  'leak-alert': () => import('./leak-alert.js'),
 };
 
 const stopServices = await ensureBenchServices();
