@@ -82,6 +82,8 @@ export async function sendReminder(deps: JobDeps, keyId: string, reminder: Remin
     await deps.reminders.release(keyId, reminder);
     throw new Error('no expiry reminder could be posted; will retry');
   }
+  // Once per key and reminder (the claim above decided), so a plain insert is enough.
+  await deps.audit.record({ communityId: key.communityId, actor: 'keywarden', action: 'key.reminded', target: keyId, details: { name: key.name, reminder }, at: new Date(now) });
   deps.log.info({ keyId, reminder, lateMs: now - (key.expiresAt!.getTime() - beforeOf(reminder)) }, 'expiry reminder sent');
   return 'sent';
 }

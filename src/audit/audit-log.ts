@@ -1,7 +1,7 @@
 import type { Models } from '../store/mongo.js';
 
 export type AuditAction =
-  | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled'
+  | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled' | 'key.reminded'
   | 'member.added' | 'member.role_changed' | 'member.removed'
   | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone'
   | 'admin_token.created' | 'admin_token.revoked';
@@ -83,5 +83,28 @@ export class AuditLog {
     }));
     const last = events[events.length - 1];
     return { events, next: more && last ? { at: last.at, id: last.id } : undefined };
+  }
+  /**
+   * One page of a community's trail for people (Slack's `/apikey audit`), newest first:
+   * optionally of one target (a key's timeline) or touching one user (as actor, on whose
+   * behalf, or as the target of a member change). `before` pages to older events, `after`
+   * to newer ones; `newer`/`older` say whether there is more on each side.
+   */
+  async timeline(communityId: string, opts: { target?: string; user?: string; limit: number; before?: AuditCursor; after?: AuditCursor }) {
+    const and: Record<string, unknown>[] = [{ communityId }];
+    if (opts.target) and.push({ target: opts.target });
+    if (opts.user) and.push({ $or: [{ actor: opts.user }, { onBehalfOf: opts.user }, { target: opts.user }] });
+    const c = opts.after ?? opts.before;
+    const op = opts.after ? '$gt' : '$lt';
+    if (c) and.push({ $or: [{ at: { [op]: c.at } }, { at: c.at, _id: { [op]: c.id } }] });
+    const dir = opts.after ? 1 : -1;
+    const rows = await this.m.auditEvents.find({ $and: and }).sort({ at: dir, _id: dir }).limit(opts.limit + 1).lean();
+    const more = rows.length > opts.limit;
+    const kept = rows.slice(0, opts.limit);
+    if (opts.after) kept.reverse();
+    const events = kept.map((r) => ({
+      id: String(r._id), at: r.at, actor: r.actor, onBehalfOf: r.onBehalfOf ?? undefined, action: r.action, target: r.target, details: (r.details ?? {}) as Record<string, unknown>,
+    }));
+    return { events, newer: opts.after ? more : Boolean(opts.before), older: opts.after ? true : more };
   }
 }

@@ -30,6 +30,11 @@ export const actionIds = {
   homeStatus: 'home_status',
   /** `Unlink` on a dependent in the key modal (admins); value: dependentId. */
   unlinkDependent: 'dependent_unlink',
+  /** `Activity` in the key modal: the key's audit timeline; value: keyId. */
+  keyActivity: 'key_activity',
+  /** Previous (newer) / Next (older) in an audit timeline; value: AuditState JSON. */
+  auditPrev: 'audit_page_prev',
+  auditNext: 'audit_page_next',
   /** Create modal inputs. */
   nameInput: 'name',
   descriptionInput: 'description',
@@ -48,6 +53,7 @@ export const callbackIds = {
   rollKey: 'roll_key',
   keyRolled: 'key_rolled',
   notice: 'notice',
+  audit: 'audit',
   home: 'home',
 } as const;
 

@@ -97,6 +97,9 @@ describe('reminders before expiry, with two workers', () => {
     expect(remindersOf(key.keyId, /about 1 day/)).toHaveLength(2);
     expect(remindersOf(key.keyId, /about 7 days/)).toHaveLength(2);
     expect(one.map((c) => c.args.channel)).toContain(CHANNEL);
+    // The key's timeline (`/apikey audit`) shows each reminder once.
+    const reminded = (await core.audit.forTarget(admin.communityId, key.keyId)).filter((e) => e.action === 'key.reminded');
+    expect(reminded.map((e) => (e.details as { reminder: string }).reminder)).toEqual(['7d', '1d']);
   }, 60_000);
 });
 

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.js';
 import { actionIds } from '../ids.js';
 import { addKeyAction } from './add-key-button.js';
+import { auditPageAction, keyActivityAction } from './audit-buttons.js';
 import { editKeyAction } from './edit-button.js';
 import { homeFilterAction } from './home-filter.js';
 import { listPageAction } from './list-page-button.js';
@@ -25,4 +26,8 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(actionIds.homeSearch, filter);
   app.action(actionIds.homeStatus, filter);
   app.action(actionIds.unlinkDependent, unlinkDependentAction(deps));
+  app.action(actionIds.keyActivity, keyActivityAction(deps));
+  const auditPage = auditPageAction(deps);
+  app.action(actionIds.auditPrev, auditPage);
+  app.action(actionIds.auditNext, auditPage);
 }

@@ -117,8 +117,10 @@ export function keyModal(opts: KeyModalOptions): ModalView {
   if (opts.notice) blocks.push({ type: 'section', text: md(opts.notice) });
   blocks.push(...keyFactsBlocks(key, opts.catalog, opts.now), { type: 'divider' });
   blocks.push(...dependentBlocks(opts.dependents, isAdmin, 80));
-  if (isAdmin && lifeStatus(key, opts.now) === 'active') {
-    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: [rollButton(key), revokeButton(key), reasonSelect()] });
+  if (isAdmin) {
+    const active = lifeStatus(key, opts.now) === 'active';
+    const activity = button({ actionId: actionIds.keyActivity, text: 'Activity', value: key.keyId });
+    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: active ? [rollButton(key), revokeButton(key), reasonSelect(), activity] : [activity] });
   }
   return {
     type: 'modal',

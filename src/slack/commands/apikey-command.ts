@@ -3,6 +3,7 @@ import { helpReply, noticeReply, usageReply } from '../blocks/messages.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure } from '../explain.js';
 import { commandActor, commandPayload } from '../payloads.js';
+import { auditCommand } from './audit-command.js';
 import { adminTokenCreateCommand, adminTokenListCommand, adminTokenRevokeCommand } from './admin-token-commands.js';
 import type { CommandContext } from './context.js';
 import { createCommand } from './create-command.js';
@@ -47,6 +48,7 @@ export function apikeyCommand(deps: SlackDeps) {
         case 'admin_token_create': return await adminTokenCreateCommand(ctx, cmd);
         case 'admin_token_list': return await adminTokenListCommand(ctx);
         case 'admin_token_revoke': return await adminTokenRevokeCommand(ctx, cmd.tokenId);
+        case 'audit': return await auditCommand(ctx, cmd);
       }
     } catch (e) {
       await ctx.reply(noticeReply(expectedFailure(e)));

@@ -13,6 +13,7 @@ export const usage = {
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
   'admin-token': '`/apikey admin-token create <name> <scope…> | list | revoke <id>` — tokens for the management API; scopes: keys:read, keys:write, keys:revoke, dependents:write, audit:read (admins)',
+  audit: '`/apikey audit [<keyId> | @user]` — activity, newest first: of one key, of one user, or of the whole workspace (admins)',
   help: '`/apikey help` — this help',
 } as const;
 export type UsageTopic = keyof typeof usage;
@@ -33,6 +34,7 @@ export type ApikeyCommand =
   | { kind: 'admin_token_create'; name: string; scopes: AdminScope[] }
   | { kind: 'admin_token_list' }
   | { kind: 'admin_token_revoke'; tokenId: string }
+  | { kind: 'audit'; keyId?: string; userId?: string }
   /** A mistake: what went wrong and the usage line that fits. */
   | { kind: 'usage'; topic: UsageTopic | 'all'; problem: string };
 
@@ -98,6 +100,9 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
     case 'admin-token':
     case 'admin-tokens':
       return parseAdminToken(args);
+    case 'audit':
+    case 'activity':
+      return parseAudit(args);
     default:
       return bad('all', `I don't know \`${truncateWord(sub)}\`.`);
   }
@@ -175,4 +180,12 @@ function parseAdminToken(args: string[]): ApikeyCommand {
     default:
       return bad('admin-token', `\`admin-token ${truncateWord(action)}\` is not an admin-token command.`);
   }
+}
+
+function parseAudit(args: string[]): ApikeyCommand {
+  if (args.length === 0) return { kind: 'audit' };
+  const userId = parseMention(args[0]);
+  if (args.length === 1 && userId && args[0]!.startsWith('<@')) return { kind: 'audit', userId };
+  if (args.length === 1 && keyIdLike(args[0])) return { kind: 'audit', keyId: args[0].replace(/`/g, '') };
+  return bad('audit', 'Give one keyId, or mention one user, or nothing for the whole workspace.');
 }
