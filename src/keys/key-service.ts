@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { invalidInput, KeyError } from '../errors.js';
+import { invalidInput, isKeyError, KeyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
@@ -264,8 +264,13 @@ export class KeyService {
     // A secret that no longer works (ended by a roll, or its key expired or revoked) leaks nothing.
     const live = status === 'active' && (which === 'current' || (which === 'previous' && (key.previousValidUntil?.getTime() ?? 0) > now));
     if (!live) return { kind: 'inactive', key, status: status === 'active' ? 'rolled' : status };
-    const result = await this.revokeAs(key, { actor: actorName }, { reason: 'leaked', leak });
-    return { kind: 'revoked', ...result };
+    try {
+      return { kind: 'revoked', ...(await this.revokeAs(key, { actor: actorName }, { reason: 'leaked', leak })) };
+    } catch (e) {
+      // It reached its expiry instant between the two reads: it no longer works, nothing to revoke.
+      if (isKeyError(e) && e.code === 'invalid_input') return { kind: 'inactive', key, status: 'expired' };
+      throw e;
+    }
   }
 
   /** The revocation itself, for a person or a scanner; `current` was read just before. */
