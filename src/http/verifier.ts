@@ -115,15 +115,14 @@ export class Verifier {
   async verify(token: string, arrival = performance.now(), client?: string): Promise<VerifyOutcome> {
     if (token.length !== this.tokenLength) return MALFORMED;
     const key = this.cache ? VerificationCache.keyOf(token) : '';
-    const entry = this.cache?.lookup(key);
-    if (entry) {
-      const known = this.epoch.peek(arrival) ?? (await this.epoch.fresh(arrival));
-      return this.fromEntry(token, key, entry, arrival, known) ?? this.load(token, key, arrival);
-    }
+    const cached = await this.fromCache(token, key, arrival);
+    if (cached) return cached;
     if (!checkToken(token, this.prefix).ok) return MALFORMED;
     if (!this.misses || client === undefined) return this.load(token, key, arrival);
     await this.misses.check(client);
-    const outcome = await this.load(token, key, arrival);
+    // The limiter's Redis round trip can outlast another request's read of this token, whose
+    // answer is then cached and no longer in flight: look again rather than read again.
+    const outcome = (await this.fromCache(token, key, arrival)) ?? (await this.load(token, key, arrival));
     if (!outcome.body.valid && outcome.body.reason === 'unknown') this.misses.record(client);
     return outcome;
   }
@@ -146,6 +145,14 @@ export class Verifier {
     await this.lastUsed.close();
     this.redis.disconnect();
     this.sub.disconnect();
+  }
+
+  /** The answer of the token's cache entry (read again if the entry cannot serve it); undefined: no entry. */
+  private async fromCache(token: string, key: string, arrival: number): Promise<VerifyOutcome | undefined> {
+    const entry = this.cache?.lookup(key);
+    if (!entry) return undefined;
+    const known = this.epoch.peek(arrival) ?? (await this.epoch.fresh(arrival));
+    return this.fromEntry(token, key, entry, arrival, known) ?? this.load(token, key, arrival);
   }
 
   /** An entry's answer when `epoch` (the current one, if known) allows it; undefined: read MongoDB. */
