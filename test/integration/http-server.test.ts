@@ -55,7 +55,10 @@ describe('close()', () => {
     const { token } = await app.createKey();
     const http = createApiServer(app.core, { verifier: app.verifier });
     const port = await http.listen(0);
+    let entered!: () => void;
+    const handling = new Promise<void>((r) => (entered = r));
     const slow = vi.spyOn(app.core.keys, 'verify').mockImplementationOnce(async (t) => {
+      entered();
       await new Promise((r) => setTimeout(r, 300));
       slow.mockRestore();
       return app.core.keys.verify(t);
@@ -63,7 +66,9 @@ describe('close()', () => {
     const inFlight = fetch(`http://127.0.0.1:${port}/v1/keys/verify`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }),
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Close once the server is handling the request (a fixed sleep could close before it
+    // arrived on a loaded machine: then it was never in flight and is rightly cut).
+    await handling;
     const closed = http.close();
     const res = await inFlight;
     expect(res.status).toBe(200);
