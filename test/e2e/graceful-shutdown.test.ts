@@ -10,6 +10,7 @@ import { slow, startReceivers, type Receivers } from '../support/receivers.js';
 import { captureLogger, mongoUriFor, redisUrl, testConfig, uniqueDbName } from '../support/services.js';
 import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 import { blockAction, sendSigned } from '../support/slack-requests.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
 
 const SECRET = 'shutdown-signing-secret';
 const ADMIN = 'UADMIN1';
@@ -65,7 +66,7 @@ describe('graceful shutdown of `npm start` (all parts in one process)', () => {
       await core.dependents.link(actor, { keyId, kind: 'playbook', name: `dep ${d}`, url: receivers.url(`/dep${d}`) });
     }
     app = await startApp('all', 'all', { ...env, PORT: String(await freePort()) });
-  }, 90_000);
+  }, WITH_START_MS);
 
   afterAll(async () => {
     await app?.kill();
@@ -123,5 +124,5 @@ describe('graceful shutdown of `npm start` (all parts in one process)', () => {
     for (let d = 0; d < DEPENDENTS; d++) {
       expect(new Set(receivers.receivedOn(`/dep${d}`).map((x) => x.headers['webhook-id'])).size).toBe(1);
     }
-  }, 90_000);
+  }, WITH_START_MS + 30_000);
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/core.js';
 import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 import { captureLogger, mongoUriFor, redisUrl, testConfig, uniqueDbName } from '../support/services.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
 import { startTestClock, type TestClock } from '../support/test-clock.js';
 import { startReplica, stopReplica, verifyOn, type Replica } from '../support/verify-replica.js';
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   };
   [a, b] = await Promise.all([startReplica('A', env), startReplica('B', env)]);
-}, 60_000);
+}, WITH_START_MS);
 
 afterAll(async () => {
   await Promise.all([stopReplica(a), stopReplica(b)]);

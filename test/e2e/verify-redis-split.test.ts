@@ -5,6 +5,7 @@ import { createCore, type Core } from '../../src/core.js';
 import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 import { freePort } from '../support/ports.js';
 import { captureLogger, mongoUriFor, redisUrl, testConfig, uniqueDbName } from '../support/services.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
 import { startReplica, stopReplica, verifyOn, type Replica } from '../support/verify-replica.js';
 
 // Issue: bot A cannot reach Redis, bot B can and has the key cached; an admin revokes
@@ -66,7 +67,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'error',
   };
   [a, b] = await Promise.all([startReplica('A', { ...env, REDIS_URL: proxy.url }), startReplica('B', { ...env, REDIS_URL: redisUrl() })]);
-}, 60_000);
+}, WITH_START_MS);
 
 afterAll(async () => {
   await Promise.all([stopReplica(a), stopReplica(b)]);

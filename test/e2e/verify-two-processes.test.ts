@@ -1,38 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/core.js';
 import { connectMongo, type Mongo } from '../../src/store/mongo.js';
 import { captureLogger, mongoUriFor, redisUrl, testConfig, uniqueDbName } from '../support/services.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
+import { startReplica, type Replica } from '../support/verify-replica.js';
 
 const admin = { communityId: 'T0TEST', userId: 'UADMIN1' };
-
-interface Replica { name: string; base: string; child: ChildProcess }
-
-async function startReplica(name: string, env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/verify-process.ts'], {
-    cwd: process.cwd(),
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-    lines.on('line', (line) => {
-      const m = /^READY (\d+)$/.exec(line);
-      if (!m) process.stderr.write(`[${name}] ${line}\n`);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  return { name, base: `http://127.0.0.1:${port}`, child };
-}
 
 type Verdict = { valid: boolean; reason?: string };
 const verify = async (r: Replica, key: string): Promise<Verdict> => {
@@ -73,7 +49,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   };
   [a, b] = await Promise.all([startReplica('A', env), startReplica('B', env)]);
-}, 60_000);
+}, WITH_START_MS);
 
 afterAll(async () => {
   for (const r of [a, b]) {

@@ -9,6 +9,7 @@ import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { obliterateQueues, spawnWorker, type WorkerProcess } from '../support/processes.js';
 import { ok, slow, startReceivers, type Receivers } from '../support/receivers.js';
 import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
 
 const T = 'T0CRASH';
 const admin = { communityId: T, userId: 'UADMIN1' };
@@ -103,7 +104,7 @@ describe('a worker process killed in the middle of deliveries', () => {
     expect(receivers.received.length).toBeGreaterThan(firstRound);
     const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
     expect(rows.map((d) => d.state)).toEqual(paths.map(() => 'delivered'));
-  });
+  }, WITH_START_MS);
 
   it('a job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so', async () => {
     await workers?.close();
@@ -132,6 +133,6 @@ describe('a worker process killed in the middle of deliveries', () => {
     expect(d!.lastError).toMatch(/^gave up: .*stalled/);
     expect(receivers.receivedOn('/stalled/0')).toHaveLength(1);
     await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /Webhook to stalled dependent FAILED/.test(String(c.args.text)));
-  });
+  }, WITH_START_MS);
 });
 

@@ -6,6 +6,7 @@ import { startJobsStack, waitForNotificationDone, type JobsStack } from '../supp
 import { spawnWorker, type WorkerProcess } from '../support/processes.js';
 import type { Receivers } from '../support/receivers.js';
 import { captureLogger } from '../support/services.js';
+import { WITH_START_MS } from '../support/start-timeout.js';
 import { startTestClock, type TestClock } from '../support/test-clock.js';
 
 // Two workers (this process and a child process) share MongoDB, Redis, the queue prefix and
@@ -48,7 +49,7 @@ beforeAll(async () => {
     ...overrides,
   });
   await child.ready;
-}, 60_000);
+}, WITH_START_MS);
 
 afterAll(async () => {
   await child?.stop();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { PROCESS_START_MS } from './start-timeout.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -29,7 +30,7 @@ export interface AppProcess {
  * `env` plus PATH and HOME, as a deployment would set it, and a free API_PORT when `env` has
  * none (so that processes side by side do not collide).
  */
-export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = 45_000, built = false): Promise<AppProcess> {
+export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = PROCESS_START_MS, built = false): Promise<AppProcess> {
   const env: Record<string, string> = { ...given, API_PORT: given.API_PORT ?? String(await freePort()) };
   const args = built ? [`dist/src/main/${entry}.js`] : ['--import', 'tsx', `src/main/${entry}.ts`];
   const child = spawn(process.execPath, args, {

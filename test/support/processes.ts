@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { LIFE, REVOCATIONS, ROLLS, WEBHOOKS } from '../../jobs/queues.js';
 import { freePort, waitForRedis } from './ports.js';
+import { PROCESS_START_MS } from './start-timeout.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -80,7 +81,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker process not ready within 30 s:\n${out.slice(-2000)}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`worker process not ready within ${PROCESS_START_MS / 1000} s:\n${out.slice(-2000)}`)), PROCESS_START_MS);
     const check = () => {
       if (out.includes('workers started')) {
         clearTimeout(timer);

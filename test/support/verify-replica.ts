@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { PROCESS_START_MS } from './start-timeout.js';
 
 /** A verify process of its own (test/support/verify-process.ts) on the shared MongoDB and Redis. */
 export interface Replica { name: string; base: string; child: ChildProcess }
@@ -13,7 +14,10 @@ export async function startReplica(name: string, env: Record<string, string>): P
   });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 20 s`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${PROCESS_START_MS / 1000} s`));
+    }, PROCESS_START_MS);
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
     lines.on('line', (line) => {
       const m = /^READY (\d+)$/.exec(line);
