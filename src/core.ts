@@ -1,5 +1,6 @@
 import { AdminTokenService } from './admin-tokens/admin-token-service.js';
 import { AuditLog } from './audit/audit-log.js';
+import { RequestService } from './requests/request-service.js';
 import type { Config } from './config/env.js';
 import { DeliveryRepository } from './dependents/delivery-repository.js';
 import { DependentRepository } from './dependents/dependent-repository.js';
@@ -40,6 +41,8 @@ export interface Core {
   dependentRepo: DependentRepository;
   /** Tokens of the management API. */
   adminTokens: AdminTokenService;
+  /** Key requests and their approvals. */
+  requests: RequestService;
   /** Closes what the core opened besides MongoDB (the announcer's Redis connection). */
   close(): Promise<void>;
 }
@@ -69,8 +72,11 @@ export function createCore(
     keyPrefix: config.KEY_PREFIX,
     pepper: config.KEY_PEPPER,
   });
+  const requests = new RequestService(mongo.models, keys, members, audit, clock, {
+    openToAll: config.REQUESTS_OPEN_TO_ALL, ttlDays: config.REQUEST_TTL_DAYS, fourEyes: config.FOUR_EYES,
+  });
   return {
-    config, log, clock, mongo, roles, audit, members, keyRepo, keyUsage: new KeyUsageRepository(mongo.models), keys, dependents, announcer, secrets, dependentRepo, adminTokens,
+    config, log, clock, mongo, roles, audit, members, keyRepo, keyUsage: new KeyUsageRepository(mongo.models), keys, dependents, announcer, secrets, dependentRepo, adminTokens, requests,
     async close() {
       redisAnnouncer?.close();
     },

@@ -4,7 +4,8 @@ export type AuditAction =
   | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled' | 'key.reminded'
   | 'member.added' | 'member.role_changed' | 'member.removed'
   | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone'
-  | 'admin_token.created' | 'admin_token.revoked';
+  | 'admin_token.created' | 'admin_token.revoked'
+  | 'request.approved' | 'request.denied' | 'request.cancelled';
 
 export interface AuditEvent {
   communityId: string;

@@ -63,6 +63,10 @@ export const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false).describe('Lifts the https-only and no-private-address rules for webhook URLs (tests, on-prem).'),
   GITHUB_SECRET_SCANNING_KEYS_URL: z.url({ message: 'must be a URL' }).default('https://api.github.com/meta/public_keys/secret_scanning').describe('Where GitHub publishes the public keys that sign secret-scanning alerts to POST /v1/secret-scanning/github (fetched once, again only for an unknown key identifier, at most once a minute).'),
   LEAK_GUARD: bool.default(false).describe('When true, a message or edit in any conversation the bot is in that contains a live key revokes it as leaked and warns the poster ephemerally. Needs the optional message events and `*:history` scopes of manifest.yml (README "Leaked keys").'),
+  APPROVALS_CHANNEL_ID: optional(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, { message: 'must be a Slack channel id like C012AB3CD' })).describe('Channel where key requests (`/apikey request`) are posted with Approve/Deny; unset: each admin gets them by DM.'),
+  REQUESTS_OPEN_TO_ALL: bool.default(false).describe('When true, every workspace member may request a key, not only viewers.'),
+  REQUEST_TTL_DAYS: int(1, 90).default(7).describe('Days after which an undecided key request lapses.'),
+  FOUR_EYES: bool.default(false).describe("When true, an admin's own key request must be approved by another admin."),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info').describe('pino level.'),
 
   WEBHOOK_RETRY_SCHEDULE: msList.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]).describe('Delays (ms) between webhook attempts, each with ±20% jitter; attempts = delays + 1. Default (Standard Webhooks): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27 h in all.'),

@@ -176,7 +176,11 @@ export class KeyService {
   }
 
   /** Creates a key. The token is returned here once and exists nowhere else. */
-  async create(actor: Actor, input: unknown, opts: { keyId?: string } = {}): Promise<{ key: KeyRecord; token: string }> {
+  /**
+   * `requestedBy`: an approved request (the actor is the approving admin): the key is the
+   * requester's (createdBy, the audit actor) and the audit names the approver.
+   */
+  async create(actor: Actor, input: unknown, opts: { keyId?: string; requestedBy?: string } = {}): Promise<{ key: KeyRecord; token: string }> {
     await this.members.requireAdmin(actor, 'create API keys');
     const data = this.validate(input);
     const token = generateToken(this.opts.prefix);
@@ -189,11 +193,13 @@ export class KeyService {
       roles: data.roles,
       tokenHash: hashToken(token, this.opts.pepper),
       hint: tokenHint(token),
-      createdBy: actor.userId,
+      createdBy: opts.requestedBy ?? actor.userId,
       createdAt: new Date(this.clock.now()),
       ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
     });
-    await this.audit.record({ communityId: actor.communityId, ...auditActor(actor), action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null } });
+    const who = opts.requestedBy ? { actor: opts.requestedBy } : auditActor(actor);
+    const approval = opts.requestedBy ? { approvedBy: actor.userId } : {};
+    await this.audit.record({ communityId: actor.communityId, ...who, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null, ...approval } });
     this.log.info({ communityId: key.communityId, keyId: key.keyId, by: actor.userId }, 'api key created');
     return { key, token };
   }

@@ -35,6 +35,14 @@ export const actionIds = {
   /** Previous (newer) / Next (older) in an audit timeline; value: AuditState JSON. */
   auditPrev: 'audit_page_prev',
   auditNext: 'audit_page_next',
+  /** A key request's `Approve` (admins); value: requestId. */
+  approveRequest: 'request_approve',
+  /** A key request's `Deny` (admins): opens the reason modal; value: requestId. */
+  denyRequest: 'request_deny',
+  /** Request modal: Why do you need it? */
+  whyInput: 'why',
+  /** Deny modal: the reason. */
+  denyReasonInput: 'deny_reason',
   /** Create modal inputs. */
   nameInput: 'name',
   descriptionInput: 'description',
@@ -54,6 +62,8 @@ export const callbackIds = {
   keyRolled: 'key_rolled',
   notice: 'notice',
   audit: 'audit',
+  requestKey: 'request_key',
+  denyRequest: 'deny_request',
   home: 'home',
 } as const;
 
@@ -70,6 +80,9 @@ export const blockIds = {
   listControls: 'list_controls',
   listPaging: 'list_paging',
   keyActions: 'key_actions',
+  why: 'request_why',
+  denyReason: 'deny_reason',
+  requestActions: 'request_actions',
 } as const;
 
 /** Which create-modal block shows the error of each KeyService input field. */
@@ -79,4 +92,5 @@ export const fieldBlocks: Record<string, string> = {
   roles: blockIds.roles,
   expiresInDays: blockIds.expires,
   expiresOn: blockIds.expiresOn,
+  why: blockIds.why,
 };

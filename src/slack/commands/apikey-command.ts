@@ -4,6 +4,7 @@ import type { SlackDeps } from '../deps.js';
 import { expectedFailure } from '../explain.js';
 import { commandActor, commandPayload } from '../payloads.js';
 import { auditCommand } from './audit-command.js';
+import { requestCommand } from './request-command.js';
 import { adminTokenCreateCommand, adminTokenListCommand, adminTokenRevokeCommand } from './admin-token-commands.js';
 import type { CommandContext } from './context.js';
 import { createCommand } from './create-command.js';
@@ -38,6 +39,7 @@ export function apikeyCommand(deps: SlackDeps) {
         case 'usage': return await ctx.reply(usageReply(cmd.topic, cmd.problem));
         case 'list': return await listCommand(ctx, { s: cmd.status, q: cmd.search });
         case 'create': return await createCommand(ctx, cmd.name);
+        case 'request': return await requestCommand(ctx, cmd.name);
         case 'show': return await showCommand(ctx, cmd.keyId);
         case 'revoke': return await revokeCommand(ctx, cmd.keyId, cmd.reason);
         case 'roll': return await rollCommand(ctx, cmd.keyId);

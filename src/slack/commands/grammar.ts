@@ -7,6 +7,7 @@ import type { MemberRole } from '../../members/member-service.js';
 export const usage = {
   list: '`/apikey list [active|expired|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
   create: '`/apikey create [name]` — open the form to create a key (admins)',
+  request: '`/apikey request [name]` — ask the admins for a key; if approved, its secret comes to you once (viewers)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',
   revoke: '`/apikey revoke <keyId> [reason…]` — revoke a key, after a confirmation; reason: compromised, no longer used, replaced, or your own words (admins)',
   roll: '`/apikey roll <keyId>` — a new secret for a key, same keyId; the old one works for an overlap you choose (admins)',
@@ -23,6 +24,7 @@ export type ApikeyCommand =
   | { kind: 'help' }
   | { kind: 'list'; status: ListStatus; search: string }
   | { kind: 'create'; name: string }
+  | { kind: 'request'; name: string }
   | { kind: 'show'; keyId: string }
   /** `reason`: the words after the keyId as typed (the domain normalises them); absent when none. */
   | { kind: 'revoke'; keyId: string; reason?: string }
@@ -82,6 +84,8 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
     case 'create':
     case 'new':
       return { kind: 'create', name: rest(1) };
+    case 'request':
+      return { kind: 'request', name: rest(1) };
     case 'revoke':
       return parseRevoke(args, rest);
     case 'show':

@@ -18,7 +18,7 @@ import { EXPIRES_NEVER, EXPIRES_ON_DATE } from '../blocks/create-modal.js';
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /** `response_action: errors` for a KeyError: each field on its block, anything else on the name. */
-function inlineErrors(e: KeyError): Record<string, string> {
+export function inlineErrors(e: KeyError): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const [field, message] of Object.entries(e.fields)) {
     errors[fieldBlocks[field] ?? blockIds.name] = truncate(message, 150);
@@ -28,7 +28,7 @@ function inlineErrors(e: KeyError): Record<string, string> {
 }
 
 /** The Expires select and datepicker as KeyService input (a chosen "On a date" without a date is ''). */
-function expiryFields(view: ViewPayload): { expiresInDays?: number | null; expiresOn?: string } {
+export function expiryFields(view: ViewPayload): { expiresInDays?: number | null; expiresOn?: string } {
   const choice = selectValue(view, blockIds.expires, actionIds.expiresInput);
   if (choice === EXPIRES_NEVER) return { expiresInDays: null };
   if (choice === EXPIRES_ON_DATE) return { expiresOn: dateValue(view, blockIds.expiresOn, actionIds.expiresOnInput) ?? '' };
