@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   'slack-ack': () => import('./slack-ack.js'),
   'revocation-fanout': () => import('./revocation-fanout.js'),
   'leak-alert': () => import('./leak-alert.js'),
+  management: () => import('./management.js'),
 };
 
 const stopServices = await ensureBenchServices();
