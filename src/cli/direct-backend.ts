@@ -119,7 +119,11 @@ export async function openDirectBackend(community: string | undefined): Promise<
         return v.valid ? { valid: true, keyId: v.key.keyId, name: v.key.name, roles: v.key.roles, communityId: v.key.communityId } : { valid: false, reason: v.reason };
       }
       case 'audit': {
-        const page = await core.audit.page(actor.communityId, { ...(cmd.keyId ? { target: cmd.keyId.toLowerCase() } : {}), limit: 50 });
+        const c = cmd.cursor === undefined ? undefined : /^(\d{1,16})\.(.{1,200})$/.exec(cmd.cursor);
+        if (cmd.cursor !== undefined && !c) throw new CliError(EXIT.usage, 'That cursor is not a position in the audit trail; start again without it.');
+        const page = await core.audit.page(actor.communityId, {
+          ...(cmd.keyId ? { target: cmd.keyId.toLowerCase() } : {}), limit: 50, ...(c ? { before: { at: new Date(Number(c[1])), id: c[2]! } } : {}),
+        });
         return { events: page.events.map((e) => ({ ...e, at: e.at.toISOString(), onBehalfOf: e.onBehalfOf ?? null })), nextCursor: page.next ? `${page.next.at.getTime()}.${page.next.id}` : null };
       }
       case 'help': case 'usage':
