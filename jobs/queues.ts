@@ -173,7 +173,7 @@ export function openQueues(config: Config, connection: Redis, log: Logger): Queu
     life: new Queue<LifeJobData, unknown, 'life'>(LIFE, { connection, prefix }),
     rolls: new Queue<RollJobData, unknown, 'fanout' | 'webhook'>(ROLLS, { connection, prefix }),
   };
-  for (const [name, q] of Object.entries(queues)) {
+  for (const [name, q] of Object.entries(queues) as Array<[string, Pick<Queue, 'on'>]>) {
     q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));
   }
   return queues;

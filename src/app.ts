@@ -27,6 +27,7 @@ export async function startApi(core: Core): Promise<Part[]> {
   // The verify API must not wait for Slack: listen first, and answer Slack with 503 (Slack
   // retries) until auth.test has succeeded, which can take long when Slack is unreachable.
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
+  // eslint-disable-next-line prefer-const -- read by the 503 fallback below before Bolt is ready and assigned then
   let slackListener: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const management = createManagementApi(core);
   parts.push({ name: 'management', stop: () => management.close() });

@@ -149,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
 export function configRows(): Array<{ name: string; default: string; description: string }> {
   return Object.entries(envSchema.shape).map(([name, schema]) => {
     const parsed = (schema as z.ZodType).safeParse(undefined);
-    const dflt = !parsed.success ? 'required' : parsed.data === undefined ? 'unset' : Array.isArray(parsed.data) ? parsed.data.join(',') || '(empty)' : String(parsed.data);
+    const dflt = !parsed.success ? 'required' : parsed.data === undefined ? 'unset' : Array.isArray(parsed.data) ? parsed.data.join(',') || '(empty)' : typeof parsed.data === 'string' || typeof parsed.data === 'number' || typeof parsed.data === 'boolean' ? String(parsed.data) : JSON.stringify(parsed.data);
     return { name, default: dflt, description: (schema as z.ZodType).description ?? '' };
   });
 }

@@ -46,7 +46,7 @@ function toRecord(d: DeliveryDoc): DeliveryRecord {
     keyId: d.keyId,
     dependentId: d.dependentId,
     dependentName: d.dependentName,
-    state: d.state as DeliveryState,
+    state: d.state,
     attempts: (d.attempts ?? []).map((a) => ({ at: a.at!, status: a.status ?? undefined, error: a.error ?? undefined, durationMs: a.durationMs ?? 0 })),
     lastStatus: d.lastStatus ?? undefined,
     lastError: d.lastError ?? undefined,

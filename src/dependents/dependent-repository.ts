@@ -32,10 +32,10 @@ function toRecord(d: DependentDoc): DependentRecord {
     communityId: d.communityId,
     dependentId: d.dependentId,
     keyId: d.keyId,
-    kind: d.kind as DependentKind,
+    kind: d.kind,
     name: d.name,
     webhookUrl: d.webhookUrl,
-    status: d.status as DependentStatus,
+    status: d.status,
     createdBy: d.createdBy,
     createdAt: d.createdAt,
   };

@@ -146,7 +146,7 @@ export class BlockedAddressError extends Error {
 export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0);
-    const list = addresses as LookupAddress[];
+    const list = addresses;
     for (const { address } of list) {
       const why = refusedAddress(address);
       if (why) return callback(new BlockedAddressError(`${hostname} resolves to ${why}`), '', 0);

@@ -24,7 +24,7 @@ export interface DevServicesOptions {
   /** Keep the started servers' data here (npm start); unset: temporary, removed on stop (tests). */
   dataDir?: string;
   env: NodeJS.ProcessEnv;
-  say(line: string): void;
+  say: (line: string) => void;
 }
 
 /** Starts what is missing; throws one line naming what to install or set. */

@@ -23,7 +23,7 @@ export interface ProvideMongoOptions {
   /** Where the FerretDB cache (XDG_CACHE_HOME, HOME) and mongodb-memory-server's MONGOMS_* settings are read from. */
   env: NodeJS.ProcessEnv;
   /** A line for the person waiting (a download or build is about to take a while). */
-  say(line: string): void;
+  say: (line: string) => void;
 }
 
 type Attempt = (opts: ProvideMongoOptions) => Promise<ProvidedMongo>;

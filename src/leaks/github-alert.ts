@@ -37,7 +37,7 @@ export const GITHUB_ACTOR = 'github-secret-scanning';
  * finds the keys revoked and changes nothing.
  */
 export async function handleGithubAlert(keys: KeyService, alert: GithubAlert, log: Logger): Promise<AlertFeedback[]> {
-  const outcomes: LeakOutcome[] = new Array(alert.length);
+  const outcomes = new Array<LeakOutcome>(alert.length);
   let next = 0;
   const worker = async () => {
     while (next < alert.length) {

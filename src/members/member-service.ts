@@ -73,7 +73,7 @@ export class MemberService {
     if (actor.grant) return 'admin';
     await this.ensureSeeded(actor.communityId);
     const m = await this.m.members.findOne({ communityId: actor.communityId, slackUserId: actor.userId }).lean();
-    return m?.role as MemberRole | undefined;
+    return m?.role;
   }
 
   /** Throws `forbidden` unless the caller is an admin. */
@@ -96,7 +96,7 @@ export class MemberService {
   async list(actor: Actor): Promise<Member[]> {
     await this.requireMember(actor, 'list members');
     const rows = await this.m.members.find({ communityId: actor.communityId }).sort({ role: 1, slackUserId: 1 }).lean();
-    return rows.map((r) => ({ ...r, role: r.role as MemberRole, platformIdentity: r.platformIdentity ?? undefined }));
+    return rows.map((r) => ({ ...r, role: r.role, platformIdentity: r.platformIdentity ?? undefined }));
   }
 
   private adminCount(communityId: string) {
@@ -125,7 +125,7 @@ export class MemberService {
       await this.audit.record({ communityId, ...auditActor(actor), action: change === 'added' ? 'member.added' : 'member.role_changed', target: slackUserId, details: { role, from: before?.role } });
     }
     const after = await this.m.members.findOne({ communityId, slackUserId }).lean();
-    return { member: { ...after!, role: after!.role as MemberRole, platformIdentity: after!.platformIdentity ?? undefined }, change };
+    return { member: { ...after!, role: after!.role, platformIdentity: after!.platformIdentity ?? undefined }, change };
   }
 
   /** Removes a member. The last admin of a community can never be removed. */

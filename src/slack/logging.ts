@@ -29,10 +29,10 @@ export function slackLogger(log: Logger, opts: { dropDebug?: boolean } = {}): Sl
     if (log.isLevelEnabled(level)) fn(...args.map(scrubArg));
   };
   return {
-    debug: opts.dropDebug ? () => undefined : wrap('debug', inner.debug),
-    info: wrap('info', inner.info),
-    warn: wrap('warn', inner.warn),
-    error: wrap('error', inner.error),
+    debug: opts.dropDebug ? () => undefined : wrap('debug', (...a) => inner.debug(...a)),
+    info: wrap('info', (...a) => inner.info(...a)),
+    warn: wrap('warn', (...a) => inner.warn(...a)),
+    error: wrap('error', (...a) => inner.error(...a)),
     setLevel: () => undefined,
     getLevel: () => (opts.dropDebug && inner.getLevel() === LogLevel.DEBUG ? LogLevel.INFO : inner.getLevel()),
     setName: () => undefined,

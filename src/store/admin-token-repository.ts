@@ -8,7 +8,7 @@ const toRecord = (d: AdminTokenDoc & { _id: string }): AdminTokenRecord => ({
   name: d.name,
   scopes: [...d.scopes] as AdminScope[],
   hint: d.hint,
-  status: d.status as AdminTokenRecord['status'],
+  status: d.status,
   createdBy: d.createdBy,
   createdAt: d.createdAt,
   revokedAt: d.revokedAt ?? undefined,
@@ -38,12 +38,12 @@ export class AdminTokenRepository {
 
   async find(communityId: string, tokenId: string): Promise<AdminTokenRecord | undefined> {
     const d = await this.m.adminTokens.findOne({ _id: tokenId, communityId }).lean();
-    return d ? toRecord(d as AdminTokenDoc & { _id: string }) : undefined;
+    return d ? toRecord(d) : undefined;
   }
 
   async findByHash(tokenHash: string): Promise<AdminTokenRecord | undefined> {
     const d = await this.m.adminTokens.findOne({ tokenHash }).lean();
-    return d ? toRecord(d as AdminTokenDoc & { _id: string }) : undefined;
+    return d ? toRecord(d) : undefined;
   }
 
   /** active → revoked; the only writer of these fields. */
@@ -53,6 +53,6 @@ export class AdminTokenRepository {
       { $set: { status: 'revoked', revokedAt: at, revokedBy: by } },
       { returnDocument: 'after' },
     ).lean();
-    return d ? toRecord(d as AdminTokenDoc & { _id: string }) : undefined;
+    return d ? toRecord(d) : undefined;
   }
 }

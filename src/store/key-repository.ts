@@ -25,7 +25,7 @@ function toRecord(d: Row): KeyRecord {
     name: d.name,
     description: d.description,
     roles: [...d.roles],
-    status: d.status as KeyRecord['status'],
+    status: d.status,
     hint: d.hint,
     createdBy: d.createdBy,
     createdAt: d.createdAt,
@@ -39,8 +39,8 @@ function toRecord(d: Row): KeyRecord {
     rolledAt: d.rolledAt ?? undefined,
     rolledBy: d.rolledBy ?? undefined,
     notification: {
-      state: (n.state ?? 'none') as KeyRecord['notification']['state'],
-      ...(n.event ? { event: n.event as 'revoked' | 'expired' } : {}),
+      state: (n.state ?? 'none'),
+      ...(n.event ? { event: n.event } : {}),
       total: n.total ?? 0,
       delivered: n.delivered ?? 0,
       failed: n.failed ?? 0,
@@ -49,7 +49,7 @@ function toRecord(d: Row): KeyRecord {
       doneAt: n.doneAt ?? undefined,
     },
     announce: d.announce?.state
-      ? { state: d.announce.state as 'pending' | 'done', since: d.announce.since ?? undefined }
+      ? { state: d.announce.state, since: d.announce.since ?? undefined }
       // Revoked before announcements were recorded: that revoke announced before returning.
       : { state: d.status === 'revoked' ? 'done' : 'none' },
   };
@@ -68,7 +68,7 @@ export class KeyRepository {
 
   async insert(key: Omit<KeyRecord, 'notification' | 'status' | 'announce'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
-    return toRecord(doc.toObject() as Row);
+    return toRecord(doc.toObject());
   }
 
   async find(communityId: string, keyId: string): Promise<KeyRecord | undefined> {

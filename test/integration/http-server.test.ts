@@ -14,7 +14,7 @@ afterAll(async () => {
 
 const queue = (name: string, counts: Record<string, number>): QueueLike => ({
   name,
-  getJobCounts: (async () => counts) as QueueLike['getJobCounts'],
+  getJobCounts: (async () => counts),
 });
 
 describe('GET /metrics with queues', () => {
@@ -37,7 +37,7 @@ describe('GET /metrics with queues', () => {
   });
 
   it('a queue that cannot answer drops its series instead of failing the scrape', async () => {
-    const broken: QueueLike = { name: 'webhooks', getJobCounts: (() => new Promise(() => undefined)) as QueueLike['getJobCounts'] };
+    const broken: QueueLike = { name: 'webhooks', getJobCounts: (() => new Promise(() => undefined)) };
     const http = createApiServer(app.core, { verifier: app.verifier, queues: { revocations: queue('revocations', { waiting: 0 }), webhooks: broken } });
     const port = await http.listen(0);
     try {

@@ -24,7 +24,6 @@ let receivers: Receivers;
 let config: Config;
 let core: Core;
 let publisher: ReturnType<typeof createRevocationPublisher>;
-let workers: { close(): Promise<void> };
 
 let stack: JobsStack | undefined;
 
@@ -35,7 +34,7 @@ beforeAll(async () => {
     SWEEP_INTERVAL_MS: '300',
     SWEEP_GRACE_MS: '1000',
   });
-  ({ mongo, slack, receivers, config, core, publisher, workers } = stack);
+  ({ mongo, slack, receivers, config, core, publisher } = stack);
 });
 
 afterAll(() => stack?.close());

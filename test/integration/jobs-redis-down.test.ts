@@ -20,8 +20,6 @@ let slack: FakeSlack;
 let receivers: Receivers;
 let config: Config;
 let core: Core;
-let publisher: ReturnType<typeof createRevocationPublisher>;
-let workers: { close(): Promise<void> } | undefined;
 
 let stack: JobsStack | undefined;
 
@@ -34,7 +32,7 @@ beforeAll(async () => {
     SWEEP_GRACE_MS: '300',
     LOG_LEVEL: 'info',
   });
-  ({ mongo, slack, receivers, config, core, publisher, workers } = stack);
+  ({ mongo, slack, receivers, config, core } = stack);
 });
 
 afterAll(async () => {

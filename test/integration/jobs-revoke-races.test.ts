@@ -80,7 +80,7 @@ describe('a link racing a revoke', () => {
   });
 
   it('a dependent stored by a process that died before re-reading the key is told by the sweeper', async () => {
-    const { core, receivers, mongo } = stack;
+    const { core, receivers } = stack;
     const { key } = await createKey('Link race crash');
     await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'early', url: receivers.url('/crash/early') });
     await core.keys.revoke(admin, key.keyId);

@@ -194,7 +194,7 @@ describe('revoke', () => {
     expect(key.notification.state).toBe('pending');
     const raw = await mongo.models.apiKeys.findOne({ keyId }).lean();
     expect(raw!.status).toBe('revoked');
-    expect(raw!.notification!.state).toBe('pending');
+    expect(raw!.notification.state).toBe('pending');
   });
 
   it('50 concurrent revokes of one key: exactly one wins', async () => {

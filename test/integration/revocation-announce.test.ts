@@ -10,7 +10,7 @@ import { startOwnRedis, type OwnRedis } from '../support/processes.js';
 import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
 import { admin, json, startVerifyApp, type VerifyApp } from '../support/verify-app.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });

@@ -139,7 +139,7 @@ describe('413: bodies over 8 KiB', () => {
       socket.setEncoding('utf8');
       socket.on('data', (c: string) => (text += c));
       socket.on('error', reject);
-      socket.on('connect', async () => {
+      socket.on('connect', () => void (async () => {
         socket.write(`POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
         for (let i = 0; i < body.length; i += 7) {
           socket.write(body.subarray(i, i + 7));
@@ -147,7 +147,7 @@ describe('413: bodies over 8 KiB', () => {
           // Nothing is answered before the last byte.
           if (i + 7 < body.length && text !== '') reject(new Error(`answered early: ${text}`));
         }
-      });
+      })());
       socket.on('end', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
     });
     expect(res.status).toBe(200);

@@ -5,7 +5,7 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../../src/h
 import { captureLogger, openTestMongo, testConfig } from './services.js';
 
 /** A response body as loosely typed JSON: tests assert its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON and assert on it
+ 
 export const json = (res: Response): Promise<any> => res.json();
 
 export const COMMUNITY = 'T0TEST';

@@ -1,7 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
 import { isKeyError, type KeyError } from '../../errors.js';
-import type { Actor } from '../../members/member-service.js';
 import type { KeyRecord } from '../../keys/key-record.js';
 import { parseCreateModalMeta } from '../blocks/create-modal.js';
 import { keyCreatedModal, keyCreatingModal } from '../blocks/key-created.js';

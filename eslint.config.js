@@ -1,0 +1,60 @@
+// ESLint (flat config): typescript-eslint's type-aware recommended rules over every
+// TypeScript file, and the layering of docs/architecture.md "What may import what".
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/** A folder may not import these (patterns relative to any depth of ../). */
+const forbid = (files, groups, message) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
+  },
+});
+
+const ADAPTERS = ['**/slack/**', '**/http/**', '**/main/**', '**/jobs/**'];
+
+export default defineConfig(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // `_`-prefixed parameters and caught errors are deliberately unused (handler signatures).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Off: an async function without an await is how this code meets a Promise-returning
+      // interface (route handlers, close/stop methods, Bolt listeners); the rule's fix,
+      // `return Promise.resolve(x)`, says the same thing less plainly.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Tests read arbitrary JSON (HTTP bodies, recorded Slack calls) as `any` and assert its shape.
+    files: ['test/**'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    files: ['**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  // Layering (docs/architecture.md): the domain and the store know nothing of Slack, HTTP,
+  // the jobs or the entry points; the jobs never import the HTTP adapter.
+  forbid(
+    ['src/keys/**', 'src/members/**', 'src/dependents/**', 'src/audit/**', 'src/revocation/**', 'src/roles/**', 'src/leaks/**', 'src/admin-tokens/**', 'src/store/**', 'src/observability/**'],
+    ADAPTERS,
+    'The domain and the store do not import adapters (docs/architecture.md "What may import what").',
+  ),
+  forbid(['jobs/**'], ['**/http/**'], 'Jobs do not import the HTTP adapter; shared metrics live in src/observability.'),
+  forbid(['src/http/**'], ['**/slack/**', '**/jobs/**'], 'The HTTP adapter does not import Slack or the jobs.'),
+  forbid(['src/slack/**'], ['**/jobs/**', '**/store/**'], 'Slack reaches data through the domain services, not the store or the jobs.'),
+);
