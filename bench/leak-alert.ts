@@ -80,7 +80,7 @@ export async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await postAlert(base, alert, headers);
       const answered = performance.now();
-      if (res.status !== 200 || res.json.filter((f: { label: string }) => f.label === 'true_positive').length !== n) throw new Error(`alert answered ${res.status}`);
+      if (res.status !== 200 || (res.json as Array<{ label: string }>).filter((f) => f.label === 'true_positive').length !== n) throw new Error(`alert answered ${res.status}`);
       const deadline = Date.now() + 120_000;
       while (!paths.every((p) => firstHit.has(p))) {
         if (Date.now() > deadline) throw new Error(`${paths.length} dependents not notified within 120 s`);

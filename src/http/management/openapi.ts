@@ -28,7 +28,7 @@ export function registerManagementPaths(registry: OpenAPIRegistry): void {
     request: Record<string, unknown>, responses: Record<number, unknown>,
   ) => registry.registerPath({
     method, path, operationId, summary: `${summary} (scope ${scope})`, security: [{ [adminToken.name]: [] }], tags: ['management'],
-    request: request as never, responses: { ...responses, ...common } as never,
+    request: request, responses: { ...responses, ...common },
   });
 
   route('get', '/v1/keys', 'keys:read', 'listKeys', 'List keys, 10 a page', { query: listKeysQuery }, {
