@@ -76,7 +76,7 @@ export function parseCli(argv: string[]): CliInvocation {
 
 function commandOf(p: string[], o: Record<string, string | boolean | string[] | undefined>): CliCommand {
   const [group, action, ...rest] = p;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
   const one = (what: string, build: (arg: string) => CliCommand) => (rest.length === 1 ? build(rest[0]!) : bad(`Give exactly one ${what}.`));
   switch (`${group ?? ''} ${action ?? ''}`.trim()) {
     case '':

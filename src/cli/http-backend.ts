@@ -33,7 +33,7 @@ export function httpBackend(baseUrl: string, adminToken: string | undefined) {
     switch (cmd.kind) {
       case 'keys_list': {
         const q = new URLSearchParams({ status: cmd.status, search: cmd.search, ...(cmd.cursor ? { cursor: cmd.cursor } : {}) });
-        return call('GET', `v1/keys?${q}`);
+        return call('GET', `v1/keys?${q.toString()}`);
       }
       case 'keys_show': return call('GET', k(cmd.keyId));
       case 'keys_create': {
@@ -45,7 +45,7 @@ export function httpBackend(baseUrl: string, adminToken: string | undefined) {
       case 'dependents_list': return call('GET', `${k(cmd.keyId)}/dependents`);
       case 'dependents_link': return call('POST', `${k(cmd.keyId)}/dependents`, { kind: cmd.dependentKind, name: cmd.name, webhookUrl: cmd.webhookUrl });
       case 'dependents_unlink': return call('DELETE', `${k(cmd.keyId)}/dependents/${encodeURIComponent(cmd.dependentId)}`);
-      case 'audit': return call('GET', `v1/audit?${new URLSearchParams({ ...(cmd.keyId ? { keyId: cmd.keyId } : {}), ...(cmd.cursor ? { cursor: cmd.cursor } : {}) })}`);
+      case 'audit': return call('GET', `v1/audit?${new URLSearchParams({ ...(cmd.keyId ? { keyId: cmd.keyId } : {}), ...(cmd.cursor ? { cursor: cmd.cursor } : {}) }).toString()}`);
       case 'verify': return call('POST', 'v1/keys/verify', { key: cmd.token }, process.env.VERIFY_TOKEN ? { authorization: `Bearer ${process.env.VERIFY_TOKEN}` } : {}, false);
       case 'members_list': case 'members_add': case 'members_remove':
       case 'admin_tokens_list': case 'admin_tokens_create': case 'admin_tokens_revoke':

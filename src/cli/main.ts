@@ -31,8 +31,8 @@ async function main(argv: string[]): Promise<number> {
       const { openDirectBackend } = await import('./direct-backend.js');
       process.stderr.write('keywarden: BREAK-GLASS: acting directly on the database; every change is audited as cli:<your user>.\n');
       const direct = await openDirectBackend(inv.community);
-      run = direct.run;
-      close = direct.close;
+      run = (c) => direct.run(c);
+      close = () => direct.close();
     } else {
       run = httpBackend(url!, process.env.KEYWARDEN_ADMIN_TOKEN);
     }
