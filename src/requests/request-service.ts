@@ -106,7 +106,7 @@ export class RequestService {
 
   async decisionOf(requestId: string): Promise<Decision | undefined> {
     const d = await this.m.requestDecisions.findById(`${requestId}:decision`).lean();
-    return d ? { decision: d.decision as Decision['decision'], by: d.by, at: d.at, reason: d.reason ?? undefined } : undefined;
+    return d ? { decision: d.decision, by: d.by, at: d.at, reason: d.reason ?? undefined } : undefined;
   }
 
   stateOf(request: KeyRequest, decision: Decision | undefined): RequestState {
