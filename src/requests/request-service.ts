@@ -185,6 +185,26 @@ export class RequestService {
     return (await this.m.requestMessages.find({ requestId }).lean()).map((r) => ({ channel: r.channel, ts: r.ts }));
   }
 
+  /** Undecided, unlapsed requests, newest first (admins' Home). */
+  async pending(actor: Actor, limit: number): Promise<KeyRequest[]> {
+    if ((await this.members.roleOf(actor)) !== 'admin') return [];
+    const rows = await this.m.keyRequests.find({ communityId: actor.communityId, lapsesAt: { $gt: new Date(this.clock.now()) } }).sort({ createdAt: -1 }).limit(50).lean();
+    const decided = new Set((await this.m.requestDecisions.find({ _id: { $in: rows.map((r) => `${r._id}:decision`) } }).lean()).map((d) => d.requestId));
+    return rows.filter((r) => !decided.has(r._id)).slice(0, limit).map(toRequest);
+  }
+
+  /** The caller's own latest requests with their state (the requester's Home). */
+  async mine(actor: Actor, limit: number): Promise<Array<{ request: KeyRequest; state: RequestState; decision: Decision | undefined }>> {
+    const rows = await this.m.keyRequests.find({ communityId: actor.communityId, requestedBy: actor.userId }).sort({ createdAt: -1 }).limit(limit).lean();
+    const out = [];
+    for (const r of rows) {
+      const request = toRequest(r);
+      const decision = await this.decisionOf(request.requestId);
+      out.push({ request, decision, state: this.stateOf(request, decision) });
+    }
+    return out;
+  }
+
   /** Admin user ids of the community (the DM fallback when no approvals channel is set). */
   async admins(communityId: string): Promise<string[]> {
     return (await this.m.members.find({ communityId, role: 'admin' }).lean()).map((r) => r.slackUserId);

@@ -39,6 +39,8 @@ export const actionIds = {
   approveRequest: 'request_approve',
   /** A key request's `Deny` (admins): opens the reason modal; value: requestId. */
   denyRequest: 'request_deny',
+  /** `Cancel` on one's own pending request (Home); value: requestId. */
+  cancelRequest: 'request_cancel',
   /** Request modal: Why do you need it? */
   whyInput: 'why',
   /** Deny modal: the reason. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/keys/key-life.js';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.js';
 import { OffsetClock } from '../../src/util/clock.js';
-import { multiSelect, textInput } from '../support/slack-requests.js';
+import { appHomeOpened, multiSelect, textInput } from '../support/slack-requests.js';
 import { ADMIN, STRANGER, TEAM, VIEWER, addViewer, eventually, startSlackHarness, textOf, type SlackHarness } from './slack-harness.js';
 
 const TOKEN_RE = /kw_[0-9A-Za-z]{36}/;
@@ -143,6 +143,39 @@ describe('/apikey request', () => {
     for (const b of blocks) if (b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
     expect(textOf(blocks)).not.toContain('<@U1>');
     expect(id).toMatch(/^rq_/);
+  });
+});
+
+describe('App Home', () => {
+  const homeOf = async (userId: string) => {
+    h.fake.reset();
+    await h.send(appHomeOpened({ userId }));
+    return (await h.fake.waitFor('views.publish', (c) => c.args.user_id === userId)).args.view as { blocks: any[] };
+  };
+
+  it('admins see pending requests with Approve/Deny; the requester sees theirs with Cancel, and cancelling closes it', async () => {
+    const id = await request(VIEWER, 'Home tab request for the CTI team');
+    const adminHome = await homeOf(ADMIN);
+    const approve = adminHome.blocks.flatMap((b) => b.elements ?? []).filter((e: any) => e.action_id === actionIds.approveRequest);
+    expect(approve.map((e: any) => e.value)).toContain(id);
+    const viewerHome = await homeOf(VIEWER);
+    expect(textOf(viewerHome.blocks)).not.toContain(actionIds.approveRequest);
+    const cancel = viewerHome.blocks.find((b) => b.accessory?.value === id)?.accessory;
+    expect(cancel?.action_id).toBe(actionIds.cancelRequest);
+
+    // Someone else's Cancel is refused.
+    await h.click({ userId: ADMIN2, actionId: actionIds.cancelRequest, value: id, container: { type: 'view', view_id: 'VHOME2' }, view: { id: 'VHOME2', type: 'home' }, triggerId: 'trig.cancel.other' });
+    expect(textOf((await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.cancel.other')).args)).toMatch(/Only the person who asked/);
+    expect(await h.core.requests.decisionOf(id)).toBeUndefined();
+
+    await h.click({ userId: VIEWER, actionId: actionIds.cancelRequest, value: id, container: { type: 'view', view_id: 'VHOME1' }, view: { id: 'VHOME1', type: 'home' } });
+    const republished = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER && textOf(c.args.view).includes('cancelled'));
+    expect(textOf(republished.args.view)).toContain('cancelled');
+    expect(textOf((await h.fake.waitFor('chat.update')).args.blocks)).toContain('Cancelled by the requester');
+    const url = await click(ADMIN, actionIds.approveRequest, id);
+    expect(textOf((await h.fake.waitFor('respond', (c) => c.url === url)).args)).toMatch(/cancelled this request/);
+    expect(await keyExists(id)).toBe(false);
+    expect((await homeOf(ADMIN)).blocks.flatMap((b) => b.elements ?? []).map((e: any) => e.value)).not.toContain(id);
   });
 });
 

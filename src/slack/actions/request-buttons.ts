@@ -5,7 +5,9 @@ import { code, mention } from '../blocks/text.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure, explainToClicker } from '../explain.js';
 import { updateCopies } from '../request-copies.js';
-import { parseAction, type ActionArgs } from './context.js';
+import { refreshHome } from '../home/publish-home.js';
+import { parseListState } from '../list-state.js';
+import { fromHome, parseAction, type ActionArgs } from './context.js';
 
 /**
  * `Approve` (admins, checked by the domain): the requester's DM is opened first, so a
@@ -40,6 +42,7 @@ export function approveRequestAction(deps: SlackDeps) {
       }
       await updateCopies(deps, client, req, 'approved', await requests.decisionOf(req.requestId));
       if (body.response_url && respond) await respond({ response_type: 'ephemeral', replace_original: false, ...noticeReply(`✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}.`) });
+      if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));
     }
@@ -62,3 +65,19 @@ export function denyRequestAction(deps: SlackDeps) {
   };
 }
 
+
+/** `Cancel` on one's own pending request (Home): the domain checks it is theirs; copies and Home updated. */
+export function cancelRequestAction(deps: SlackDeps) {
+  return async ({ ack, body: raw, client, respond }: ActionArgs): Promise<void> => {
+    await ack();
+    const { body, actor, action } = parseAction(raw);
+    try {
+      const { request, state, decision, won } = await deps.core.requests.cancel(actor, action.value ?? '');
+      await updateCopies(deps, client, request, state, decision);
+      if (!won) await explainToClicker({ body, client, respond }, alreadyDecidedText(state, decision, request.keyId), 'Key request');
+      if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
+    } catch (e) {
+      await explainToClicker({ body, client, respond }, expectedFailure(e));
+    }
+  };
+}

@@ -69,6 +69,10 @@ export function describeEvent(e: AuditEntry, withTarget: boolean): string {
       return `*Admin token created* ${code(str(d.name) ?? e.target)} ${by}`;
     case 'admin_token.revoked':
       return `*Admin token revoked* ${code(str(d.name) ?? e.target)} ${by}`;
+    case 'request.approved':
+    case 'request.denied':
+    case 'request.cancelled':
+      return `*Request ${e.action.slice(8)}*${withTarget ? ` for ${code(e.target)}` : ''}${str(d.requestedBy) ? ` (asked by ${mention(str(d.requestedBy)!)})` : ''} ${by}${str(d.reason) ? ` — ${escapeMrkdwn(truncate(str(d.reason)!, 200))}` : ''}`;
     default:
       return `${code(e.action)} ${code(e.target)} ${by}`;
   }

@@ -13,7 +13,7 @@ const statusOptions: Record<ListState['s'], PlainTextOption> = {
 };
 
 /** The Home tab, "Settings > Workspace > API Keys": search, filter, list, paging, `+ API key`. */
-export function homeView(opts: { page: ListPage; state: ListState; isAdmin: boolean; now: number }): HomeView {
+export function homeView(opts: { page: ListPage; state: ListState; isAdmin: boolean; now: number; requests?: KnownBlock[] }): HomeView {
   const { state, isAdmin } = opts;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain('API Keys') },
@@ -47,6 +47,8 @@ export function homeView(opts: { page: ListPage; state: ListState; isAdmin: bool
         ...(isAdmin ? [addKeyButton()] : []),
       ],
     },
+    // Key requests (pending ones for admins, one's own) before the list: at most 5 + 5 rows.
+    ...(opts.requests ?? []),
     ...keyListBlocks({ page: opts.page, state, isAdmin, surface: 'home', now: opts.now }),
   ];
   return {

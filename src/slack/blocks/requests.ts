@@ -88,3 +88,31 @@ export function alreadyDecidedText(state: RequestState, d: Decision | undefined,
     default: return 'This request is still pending.';
   }
 }
+
+const stateLabel: Record<RequestState, string> = { pending: '⏳ pending', approved: '✅ approved', denied: '⛔ denied', cancelled: '↩️ cancelled', lapsed: '⌛ lapsed' };
+
+/** Home: pending requests with Approve/Deny (admins), then the viewer's own with state and Cancel. */
+export function homeRequestBlocks(pending: readonly KeyRequest[], mine: ReadonlyArray<{ request: KeyRequest; state: RequestState; decision?: Decision | undefined }>): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  if (pending.length) {
+    blocks.push({ type: 'section', text: md(`*Pending key requests* (${pending.length})`) });
+    for (const r of pending) {
+      blocks.push({ type: 'section', text: md(`${mention(r.requestedBy)} · ${bold(truncate(r.input.name, 64))} — ${escapeMrkdwn(truncate(r.why, 200))}`) });
+      blocks.push({ type: 'actions', elements: [
+        button({ actionId: actionIds.approveRequest, text: 'Approve', value: r.requestId, style: 'primary', confirm: confirmDialog({ title: 'Approve this request?', text: `A key ${bold(truncate(r.input.name, 64))} is created for ${mention(r.requestedBy)}, who gets its secret once.`, confirm: 'Approve' }) }),
+        button({ actionId: actionIds.denyRequest, text: 'Deny', value: r.requestId, style: 'danger' }),
+      ] });
+    }
+  }
+  if (mine.length) {
+    blocks.push({ type: 'section', text: md('*Your key requests*') });
+    for (const m of mine) {
+      const line = md(`${bold(truncate(m.request.input.name, 64))} · ${stateLabel[m.state]}${m.state === 'approved' ? ` — ${code(m.request.keyId)}` : ''}${m.state === 'denied' && m.decision?.reason ? ` — ${escapeMrkdwn(truncate(m.decision.reason, 200))}` : ''}`);
+      blocks.push(m.state === 'pending'
+        ? { type: 'section', text: line, accessory: button({ actionId: actionIds.cancelRequest, text: 'Cancel', value: m.request.requestId }) }
+        : { type: 'section', text: line });
+    }
+  }
+  if (blocks.length) blocks.push({ type: 'divider' });
+  return blocks;
+}

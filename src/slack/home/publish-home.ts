@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Actor } from '../../members/member-service.js';
 import { homeNotMemberView, homeView } from '../blocks/home.js';
+import { homeRequestBlocks } from '../blocks/requests.js';
 import type { SlackDeps } from '../deps.js';
 import type { ListState } from '../list-state.js';
 
@@ -13,6 +14,7 @@ export async function publishHome(deps: SlackDeps, client: WebClient, actor: Act
         state,
         isAdmin: role === 'admin',
         now: deps.core.clock.now(),
+        requests: homeRequestBlocks(await deps.core.requests.pending(actor, 5), await deps.core.requests.mine(actor, 5)),
       })
     : homeNotMemberView('You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.');
   await client.views.publish({ user_id: actor.userId, view });
