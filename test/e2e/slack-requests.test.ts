@@ -179,10 +179,10 @@ describe('App Home', () => {
   });
 });
 
-describe('FOUR_EYES=true', () => {
+describe('FOUR_EYES=true, REQUESTS_OPEN_TO_ALL=true', () => {
   let h4: SlackHarness;
   beforeAll(async () => {
-    h4 = await startSlackHarness('slackreq4', {}, undefined, { APPROVALS_CHANNEL_ID: APPROVALS, FOUR_EYES: 'true' });
+    h4 = await startSlackHarness('slackreq4', {}, undefined, { APPROVALS_CHANNEL_ID: APPROVALS, FOUR_EYES: 'true', REQUESTS_OPEN_TO_ALL: 'true' });
     await h4.core.members.set({ communityId: TEAM, userId: ADMIN }, ADMIN2, 'admin');
   });
   afterAll(async () => {
@@ -197,5 +197,14 @@ describe('FOUR_EYES=true', () => {
     await click(ADMIN2, actionIds.approveRequest, id, h4);
     const dm = await h4.fake.waitFor('chat.postEphemeral');
     expect(dm.args.user).toBe(ADMIN);
+  });
+
+  it('a workspace member who is not mapped may request; only an admin approves', async () => {
+    h4.fake.reset();
+    const id = await request(STRANGER, 'Our new team needs read access to CTI', h4);
+    const url = await click(STRANGER, actionIds.approveRequest, id, h4);
+    expect(textOf((await h4.fake.waitFor('respond', (c) => c.url === url)).args)).toMatch(/Only Keywarden admins/);
+    await click(ADMIN, actionIds.approveRequest, id, h4);
+    expect((await h4.fake.waitFor('chat.postEphemeral')).args.user).toBe(STRANGER);
   });
 });
