@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { connect, createServer } from 'node:net';
 
 /** A server process started for us (ferretdb, redis-server), stopped with us. */
@@ -81,7 +81,8 @@ export async function startChild(
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  if (opts.pidFile) writeFileSync(opts.pidFile, `${child.pid}\n`);
+  // The child's pid, then ours: a later start stops the child only when we are gone.
+  if (opts.pidFile) writeFileSync(opts.pidFile, `${child.pid} ${process.pid}\n`);
   return {
     pid: child.pid!,
     async stop(graceMs = 10_000) {
@@ -99,11 +100,13 @@ export async function startChild(
 /**
  * A child left running on the same data by a parent that was killed outright (SIGKILL, OOM):
  * two servers on one folder would corrupt it, so the old one is stopped first. Only where
- * /proc tells that the pid is still that program (a reused pid is left alone).
+ * /proc tells that the pid is still that program (a reused pid is left alone). When the parent
+ * that started it is still running (an `npm start` in another terminal while the CLI is run
+ * with nothing configured), its server is in use: refuse rather than pull it from under it.
  */
 async function stopStale(pidFile: string, command: string): Promise<void> {
   if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const [pid, owner] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
   const isIt = () => {
     try {
       return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.includes(basename(command));
@@ -111,10 +114,30 @@ async function stopStale(pidFile: string, command: string): Promise<void> {
       return false;
     }
   };
-  if (!Number.isInteger(pid) || pid <= 0 || !isIt()) return;
-  process.kill(pid, 'SIGTERM');
+  if (!Number.isInteger(pid) || pid! <= 0 || !isIt()) return;
+  if (owner !== undefined && Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+    throw new Error(
+      `${basename(command)} (pid ${pid}) on ${dirname(pidFile)} belongs to a Keywarden that is still running (pid ${owner}): ` +
+      'stop it first, or give this process the same MONGODB_URI and REDIS_URL as that one (its log names them).',
+    );
+  }
+  process.kill(pid!, 'SIGTERM');
   for (let i = 0; i < 100 && isIt(); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isIt()) process.kill(pid, 'SIGKILL');
+  if (isIt()) process.kill(pid!, 'SIGKILL');
+}
+
+/** Running, and not a zombie that nobody has reaped yet (where /proc says so). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** A loopback TCP port nothing listens on right now. */

@@ -1,4 +1,4 @@
-import mongoose, { ConnectionStates, type Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { adminTokenModel } from './models/admin-token.js';
 import { apiKeyModel } from './models/api-key.js';
 import { auditEventModel } from './models/audit-event.js';
@@ -67,7 +67,7 @@ export async function connectMongo(uri: string, opts: { dbName?: string } = {}):
 export async function mongoReachable(conn: Connection): Promise<boolean> {
   try {
     await conn.db?.admin().ping();
-    return conn.readyState === ConnectionStates.connected;
+    return conn.readyState === mongoose.ConnectionStates.connected;
   } catch {
     return false;
   }

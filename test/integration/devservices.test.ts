@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -158,5 +158,34 @@ describe('children never outlive their parent', () => {
     expect(pids.mongo).toBeGreaterThan(0);
     await until('the children exit', () => !alive(pids.redis) && !alive(pids.mongo));
     expect(pids.dirs.filter((d) => existsSync(d))).toEqual([]);
+  }, 60_000);
+});
+
+describe('a data folder in use', () => {
+  it('a server whose parent is still running is not taken over: one line says to stop it or share its URIs', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kw-inuse-'));
+    tmp.push(dataDir);
+    // Another Keywarden (a live process of its own) started the Redis on this folder.
+    const owner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const first = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, dataDir });
+    try {
+      const pidFile = join(dataDir, 'redis', 'redis-server.pid');
+      const [childPid] = readFileSync(pidFile, 'utf8').trim().split(' ');
+      writeFileSync(pidFile, `${childPid} ${owner.pid}\n`);
+      const err = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, dataDir })
+        .then(async (r) => { await r.stop(); return undefined; }, (e: Error) => e);
+      expect(err?.message).toMatch(/belongs to a Keywarden that is still running \(pid \d+\): stop it first, or give this process the same MONGODB_URI and REDIS_URL/);
+      expect(alive(first.pid!)).toBe(true);
+
+      // Once that owner is gone, the server is a leftover and the next start stops it.
+      owner.kill('SIGKILL');
+      await new Promise((r) => owner.once('exit', r));
+      const second = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, dataDir });
+      await second.stop();
+      await until('the leftover exits', () => !alive(first.pid!));
+    } finally {
+      owner.kill('SIGKILL');
+      await first.stop();
+    }
   }, 60_000);
 });
