@@ -61,7 +61,18 @@ export default defineConfig(
   // Layering (docs/architecture.md): the domain and the store know nothing of Slack, HTTP,
   // the jobs or the entry points; the jobs never import the HTTP adapter.
   forbid(
-    ['src/keys/**', 'src/members/**', 'src/dependents/**', 'src/audit/**', 'src/revocation/**', 'src/roles/**', 'src/leaks/**', 'src/admin-tokens/**', 'src/store/**', 'src/observability/**'],
+    [
+      'src/keys/**',
+      'src/members/**',
+      'src/dependents/**',
+      'src/audit/**',
+      'src/revocation/**',
+      'src/roles/**',
+      'src/leaks/**',
+      'src/admin-tokens/**',
+      'src/store/**',
+      'src/observability/**',
+    ],
     ADAPTERS,
     'The domain and the store do not import adapters (docs/architecture.md "What may import what").',
   ),

@@ -39,12 +39,21 @@ export async function main(): Promise<void> {
   recv.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => recv.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(recv.address() as AddressInfo).port}`;
-  const config = withExternalServices(loadConfig({
-    ...benchEnv(),
-    SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789', SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_API_URL: slack.url,
-    ADMIN_SLACK_USER_IDS: 'UBENCH1', NOTIFY_CHANNEL_ID: 'C0BENCH', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    QUEUE_PREFIX: `bench-${randomUUID()}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', GITHUB_SECRET_SCANNING_KEYS_URL: gh.url,
-  }), 'bench');
+  const config = withExternalServices(
+    loadConfig({
+      ...benchEnv(),
+      SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_API_URL: slack.url,
+      ADMIN_SLACK_USER_IDS: 'UBENCH1',
+      NOTIFY_CHANNEL_ID: 'C0BENCH',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      QUEUE_PREFIX: `bench-${randomUUID()}`,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      GITHUB_SECRET_SCANNING_KEYS_URL: gh.url,
+    }),
+    'bench',
+  );
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
@@ -63,31 +72,48 @@ export async function main(): Promise<void> {
       const createdAt = new Date();
       const dependents = [];
       for (let i = 0; i < n; i++) {
-        const { key, token } = await core.keys.create(admin, { name: `Leaky ${n}-${i}`, description: 'Committed to a public repository', roles: ['ic_viewer'] });
+        const { key, token } = await core.keys.create(admin, {
+          name: `Leaky ${n}-${i}`,
+          description: 'Committed to a public repository',
+          roles: ['ic_viewer'],
+        });
         tokens.push(token);
         for (let d = 0; d < DEPENDENTS; d++) {
           const path = `/n${n}/k${i}/d${d}`;
           paths.push(path);
           dependents.push({
-            communityId: admin.communityId, dependentId: `dep_b${n}x${i}x${d}`, keyId: key.keyId, kind: 'playbook', name: `dependent ${d} of ${i}`,
-            webhookUrl: `${origin}${path}`, signingSecret: `whsec_${randomBytes(24).toString('base64')}`, status: 'active', createdBy: admin.userId, createdAt,
+            communityId: admin.communityId,
+            dependentId: `dep_b${n}x${i}x${d}`,
+            keyId: key.keyId,
+            kind: 'playbook',
+            name: `dependent ${d} of ${i}`,
+            webhookUrl: `${origin}${path}`,
+            signingSecret: `whsec_${randomBytes(24).toString('base64')}`,
+            status: 'active',
+            createdBy: admin.userId,
+            createdAt,
           });
         }
       }
       await mongo.models.dependents.insertMany(dependents);
-      const alert = JSON.stringify(tokens.map((token) => ({ token, type: 'keywarden_api_key', url: 'https://github.com/acme/app/blob/main/.env', source: 'content' })));
+      const alert = JSON.stringify(
+        tokens.map((token) => ({ token, type: 'keywarden_api_key', url: 'https://github.com/acme/app/blob/main/.env', source: 'content' })),
+      );
       const headers = signedBy(ghKey, alert);
       const t0 = performance.now();
       const res = await postAlert(base, alert, headers);
       const answered = performance.now();
-      if (res.status !== 200 || (res.json as Array<{ label: string }>).filter((f) => f.label === 'true_positive').length !== n) throw new Error(`alert answered ${res.status}`);
+      if (res.status !== 200 || (res.json as Array<{ label: string }>).filter((f) => f.label === 'true_positive').length !== n)
+        throw new Error(`alert answered ${res.status}`);
       const deadline = Date.now() + 120_000;
       while (!paths.every((p) => firstHit.has(p))) {
         if (Date.now() > deadline) throw new Error(`${paths.length} dependents not notified within 120 s`);
         await new Promise((r) => setTimeout(r, 2));
       }
       const last = Math.max(...paths.map((p) => firstHit.get(p)!));
-      console.log(`${String(n).padStart(3)} token${n === 1 ? ' ' : 's'}: POST answered (all revoked) ${fmt(answered - t0)}   last of ${String(paths.length).padStart(3)} dependents notified ${fmt(last - t0)}`);
+      console.log(
+        `${String(n).padStart(3)} token${n === 1 ? ' ' : 's'}: POST answered (all revoked) ${fmt(answered - t0)}   last of ${String(paths.length).padStart(3)} dependents notified ${fmt(last - t0)}`,
+      );
     }
   } finally {
     await server.close();

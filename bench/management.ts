@@ -21,15 +21,25 @@ const ROUNDS = Number(process.env.BENCH_MGMT_ROUNDS ?? 300);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const line = (label: string, xs: number[]) =>
-  console.log(`${label.padEnd(44)} n=${String(xs.length).padStart(4)}  p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms  p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms`);
+  console.log(
+    `${label.padEnd(44)} n=${String(xs.length).padStart(4)}  p50 ${pct(xs, 50).toFixed(1).padStart(6)} ms  p99 ${pct(xs, 99).toFixed(1).padStart(6)} ms`,
+  );
 
 export async function main(): Promise<void> {
   const dbName = `kw_bench_mgmt_${randomUUID().slice(0, 8)}`;
   const mongo = await connectMongo(benchEnv().MONGODB_URI, { dbName });
-  const config = withExternalServices(loadConfig({
-    ...benchEnv(), SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789', SLACK_BOT_TOKEN: 'xoxb-bench', ADMIN_SLACK_USER_IDS: 'UBENCH1',
-    QUEUE_PREFIX: `bench-${randomUUID()}`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', MANAGEMENT_RATE_LIMIT: '1000000',
-  }), 'bench');
+  const config = withExternalServices(
+    loadConfig({
+      ...benchEnv(),
+      SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      ADMIN_SLACK_USER_IDS: 'UBENCH1',
+      QUEUE_PREFIX: `bench-${randomUUID()}`,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      MANAGEMENT_RATE_LIMIT: '1000000',
+    }),
+    'bench',
+  );
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
@@ -42,7 +52,10 @@ export async function main(): Promise<void> {
     const { secret } = await core.adminTokens.create(admin, { name: 'bench', scopes: ['keys:read', 'keys:revoke'] });
     const headers = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
     const keyIds: string[] = [];
-    for (let i = 0; i < KEYS; i++) keyIds.push((await core.keys.create(admin, { name: `Bench key ${i}`, description: `Bench key number ${i} for the API`, roles: ['ic_viewer'] })).key.keyId);
+    for (let i = 0; i < KEYS; i++)
+      keyIds.push(
+        (await core.keys.create(admin, { name: `Bench key ${i}`, description: `Bench key number ${i} for the API`, roles: ['ic_viewer'] })).key.keyId,
+      );
     const timed = async (method: string, path: string, body?: string) => {
       const t0 = performance.now();
       const res = await fetch(`${base}${path}`, { method, headers, ...(body ? { body } : {}) });

@@ -38,7 +38,16 @@ async function receiver(): Promise<{ server: Server; origin: string; firstHit: M
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { server, origin, firstHit, hits: () => hits, reset: () => { firstHit.clear(); hits = 0; } };
+  return {
+    server,
+    origin,
+    firstHit,
+    hits: () => hits,
+    reset: () => {
+      firstHit.clear();
+      hits = 0;
+    },
+  };
 }
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -57,7 +66,11 @@ async function baseline(urls: string[], body: string, secret: string, concurrenc
     Array.from({ length: concurrency }, async () => {
       while (next < urls.length) {
         const url = urls[next++]!;
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(secret, `msg_${randomUUID()}`, body) }, body });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...signedHeaders(secret, `msg_${randomUUID()}`, body) },
+          body,
+        });
         await res.arrayBuffer();
         if (!res.ok) throw new Error(`baseline POST ${url}: ${res.status}`);
       }
@@ -72,18 +85,21 @@ const rate = (n: number, ms: number) => `${((n * 1000) / ms).toFixed(0).padStart
 export async function main(): Promise<void> {
   const dbName = `kw_bench_fanout_${randomUUID().slice(0, 8)}`;
   const [mongo, slack, recv] = await Promise.all([connectMongo(benchEnv().MONGODB_URI, { dbName }), startFakeSlack(), receiver()]);
-  const config = withExternalServices(loadConfig({
-    ...benchEnv(),
-    SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_API_URL: slack.url,
-    ADMIN_SLACK_USER_IDS: 'UBENCH1',
-    NOTIFY_CHANNEL_ID: 'C0BENCH',
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    QUEUE_PREFIX: `bench-${randomUUID()}`,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
-  }), 'bench');
+  const config = withExternalServices(
+    loadConfig({
+      ...benchEnv(),
+      SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_API_URL: slack.url,
+      ADMIN_SLACK_USER_IDS: 'UBENCH1',
+      NOTIFY_CHANNEL_ID: 'C0BENCH',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      QUEUE_PREFIX: `bench-${randomUUID()}`,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
+    }),
+    'bench',
+  );
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
@@ -96,8 +112,16 @@ export async function main(): Promise<void> {
     const createdAt = new Date();
     await mongo.models.dependents.insertMany(
       urls.map((url, i) => ({
-        communityId: admin.communityId, dependentId: `dep_bench${String(i).padStart(5, '0')}`, keyId: key.keyId, kind: 'playbook', name: `bench dependent ${i}`,
-        webhookUrl: url, signingSecret: `whsec_${randomBytes(24).toString('base64')}`, status: 'active', createdBy: admin.userId, createdAt,
+        communityId: admin.communityId,
+        dependentId: `dep_bench${String(i).padStart(5, '0')}`,
+        keyId: key.keyId,
+        kind: 'playbook',
+        name: `bench dependent ${i}`,
+        webhookUrl: url,
+        signingSecret: `whsec_${randomBytes(24).toString('base64')}`,
+        status: 'active',
+        createdBy: admin.userId,
+        createdAt,
       })),
     );
 

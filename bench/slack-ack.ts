@@ -31,8 +31,17 @@ function post(agent: Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1', port, path: '/slack/events', method: 'POST', agent,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), 'x-slack-request-timestamp': ts, 'x-slack-signature': sign(SECRET, ts, body) },
+        host: '127.0.0.1',
+        port,
+        path: '/slack/events',
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          'x-slack-request-timestamp': ts,
+          'x-slack-signature': sign(SECRET, ts, body),
+        },
       },
       (res) => {
         res.resume();
@@ -51,12 +60,14 @@ async function run(port: number, bodies: () => string, concurrency: number): Pro
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const times: number[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < REQUESTS) {
-      next++;
-      times.push(await post(agent, port, bodies()));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < REQUESTS) {
+        next++;
+        times.push(await post(agent, port, bodies()));
+      }
+    }),
+  );
   agent.destroy();
   return times.sort((a, b) => a - b);
 }
@@ -68,14 +79,17 @@ export async function main(): Promise<void> {
   const fake = await startFakeSlack();
   const dbName = `kw_bench_slack_${randomUUID().slice(0, 8)}`;
   const mongo = await connectMongo(benchEnv().MONGODB_URI, { dbName });
-  const config = withExternalServices(loadConfig({
-    ...benchEnv(),
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_API_URL: fake.url,
-    ADMIN_SLACK_USER_IDS: ADMIN,
-    LOG_LEVEL: 'warn',
-  }), 'bench');
+  const config = withExternalServices(
+    loadConfig({
+      ...benchEnv(),
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_API_URL: fake.url,
+      ADMIN_SLACK_USER_IDS: ADMIN,
+      LOG_LEVEL: 'warn',
+    }),
+    'bench',
+  );
   const core = createCore(config, createLogger('warn'), mongo);
   const actor = { communityId: 'T0TEST', userId: ADMIN };
   for (let i = 0; i < 25; i++) {

@@ -20,9 +20,27 @@ import { createVerifier } from '../src/http/verifier.js';
 import { createLogger } from '../src/log.js';
 import { models, type Mongo } from '../src/store/mongo.js';
 
-interface Histogram { p50: number; p99: number; average: number }
-interface CannonResult { requests: { average: number; total: number }; latency: Histogram; non2xx: number; errors: number; timeouts: number }
-interface CannonOptions { url: string; connections: number; duration: number; workers?: number; method: string; headers: Record<string, string>; body: string }
+interface Histogram {
+  p50: number;
+  p99: number;
+  average: number;
+}
+interface CannonResult {
+  requests: { average: number; total: number };
+  latency: Histogram;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+interface CannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  workers?: number;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
 type Cannon = (opts: CannonOptions) => Promise<CannonResult>;
 
 export interface Row {
@@ -35,8 +53,7 @@ export interface Row {
   errors: number;
 }
 
-const listen = (server: Server) =>
-  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 async function fire(cannon: Cannon, name: string, url: string, body: string, seconds: number, connections: number): Promise<Row> {
   const opts = { url, connections, workers: 1, method: 'POST', headers: { 'content-type': 'application/json' }, body };
@@ -82,9 +99,14 @@ export async function measure(): Promise<Row[]> {
 
   const cachedCore = createCore(config, log, mongo);
   const uncachedCore = createCore({ ...config, VERIFY_CACHE_MAX: 0 }, log, mongo);
-  const { token } = await cachedCore.keys.create({ communityId: 'TBENCH', userId: 'UBENCH1' }, {
-    name: 'bench', description: 'bench key for the verify API', roles: ['ic_viewer'],
-  });
+  const { token } = await cachedCore.keys.create(
+    { communityId: 'TBENCH', userId: 'UBENCH1' },
+    {
+      name: 'bench',
+      description: 'bench key for the verify API',
+      roles: ['ic_viewer'],
+    },
+  );
   const body = JSON.stringify({ key: token });
 
   const fixed = JSON.stringify({ valid: true, keyId: 'ak_000000000000', name: 'bench', roles: ['ic_viewer'], communityId: 'TBENCH' });
@@ -130,16 +152,28 @@ export async function measure(): Promise<Row[]> {
   const median = (name: string, rs: Row[]): Row => {
     const mid = <T>(xs: T[]) => xs[Math.floor(xs.length / 2)]!;
     const by = (f: (r: Row) => number) => mid(rs.map(f).sort((a, b) => a - b));
-    return { name, rps: by((r) => r.rps), p50: by((r) => r.p50), p99: by((r) => r.p99), busyUs: by((r) => r.busyUs), errors: rs.reduce((n, r) => n + r.errors, 0) };
+    return {
+      name,
+      rps: by((r) => r.rps),
+      p50: by((r) => r.p50),
+      p99: by((r) => r.p99),
+      busyUs: by((r) => r.busyUs),
+      errors: rs.reduce((n, r) => n + r.errors, 0),
+    };
   };
   const bareMedian = median('bare node:http, median', bareRows);
   const table = [...bareRows, ...cachedRows, bareMedian, median('verify, cached hit, median', cachedRows), ...rows];
   const base = bareMedian.rps;
   const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
-  console.log('µs/req: time the servers\' event loop was busy per request (their CPU cost; the client runs in its own thread).');
+  console.log("µs/req: time the servers' event loop was busy per request (their CPU cost; the client runs in its own thread).");
   console.log(`\n${connections} connections, ${seconds} s per run, ${rounds} alternating rounds, client in a worker thread, ${process.version}`);
-  console.log(`${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs bare'.padStart(9)}${'µs/req'.padStart(9)}${'errors'.padStart(9)}`);
-  for (const r of table) console.log(`${r.name.padEnd(30)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt((r.rps / base) * 100, 0)}%${fmt(r.busyUs, 1)}${String(r.errors).padStart(9)}`);
+  console.log(
+    `${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs bare'.padStart(9)}${'µs/req'.padStart(9)}${'errors'.padStart(9)}`,
+  );
+  for (const r of table)
+    console.log(
+      `${r.name.padEnd(30)}${fmt(r.rps)}${fmt(r.p50, 1)}${fmt(r.p99, 1)}${fmt((r.rps / base) * 100, 0)}%${fmt(r.busyUs, 1)}${String(r.errors).padStart(9)}`,
+    );
   return table;
 }
 

@@ -5,7 +5,24 @@ import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { jobDeps } from './context.js';
 import { NotificationStore } from '../src/store/notification-store.js';
-import { enqueueRevocation, enqueueRoll, LIFE, ROLLS, type RollJobData, openQueues, webhookJobOptions, redisConnection, REVOCATIONS, SCHEDULE_BACKOFF, scheduledDelay, WEBHOOKS, type Queues, type LifeJobData, type RevocationJobData, type WebhookJobData } from './queues.js';
+import {
+  enqueueRevocation,
+  enqueueRoll,
+  LIFE,
+  ROLLS,
+  type RollJobData,
+  openQueues,
+  webhookJobOptions,
+  redisConnection,
+  REVOCATIONS,
+  SCHEDULE_BACKOFF,
+  scheduledDelay,
+  WEBHOOKS,
+  type Queues,
+  type LifeJobData,
+  type RevocationJobData,
+  type WebhookJobData,
+} from './queues.js';
 import { processRevocation } from './revocations.js';
 import { processLife, startLifeScanner } from './life.js';
 import { processRoll, rollData } from './rolls.js';
@@ -53,7 +70,11 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
     },
     async onLateDelivery(d) {
       const data = { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId };
-      await deadline(queues.webhooks.add('webhook', data, webhookJobOptions(core.config, d.keyId, d.dependentId)), ENQUEUE_TIMEOUT_MS, 'enqueueing a late webhook');
+      await deadline(
+        queues.webhooks.add('webhook', data, webhookJobOptions(core.config, d.keyId, d.dependentId)),
+        ENQUEUE_TIMEOUT_MS,
+        'enqueueing a late webhook',
+      );
     },
     async close() {
       await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close()]);
@@ -82,7 +103,11 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
   const connection = redisConnection(config, log, 'worker');
   const queues = openQueues(config, connection, log);
   const deps = jobDeps(core, queues);
-  const sender = new WebhookSender({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxSockets: config.WEBHOOK_CONCURRENCY });
+  const sender = new WebhookSender({
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    maxSockets: config.WEBHOOK_CONCURRENCY,
+  });
   const revokedKeys = new RevokedKeyCache();
   const common = { connection, prefix: config.QUEUE_PREFIX, ...tuning };
 
@@ -107,9 +132,18 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
   });
   for (const w of [revocations, webhooks, life, rolls]) {
     w.on('error', (err: Error) => log.warn({ queue: w.name, err: err.message }, 'worker error'));
-    w.on('failed', (job: Job | undefined, err: Error) => log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'));
+    w.on('failed', (job: Job | undefined, err: Error) =>
+      log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'),
+    );
   }
-  await Promise.all([revocations.waitUntilReady(), webhooks.waitUntilReady(), life.waitUntilReady(), rolls.waitUntilReady(), deps.notifications.init(), deps.reminders.init()]);
+  await Promise.all([
+    revocations.waitUntilReady(),
+    webhooks.waitUntilReady(),
+    life.waitUntilReady(),
+    rolls.waitUntilReady(),
+    deps.notifications.init(),
+    deps.reminders.init(),
+  ]);
   const sweeper = startSweeper(deps);
   const lifeScanner = startLifeScanner(deps);
   log.info({ prefix: config.QUEUE_PREFIX, webhookConcurrency: config.WEBHOOK_CONCURRENCY, schedule: config.WEBHOOK_RETRY_SCHEDULE }, 'workers started');

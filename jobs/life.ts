@@ -23,8 +23,12 @@ export async function expireKey(deps: JobDeps, keyId: string): Promise<LifeResul
   if (key.notification.state === 'done') return 'already';
   if (key.notification.state === 'none') {
     const won = await deps.audit.recordOnce(`key.expired:${key.communityId}:${keyId}`, {
-      communityId: key.communityId, actor: 'keywarden', action: 'key.expired', target: keyId,
-      details: { name: key.name, expiresAt: key.expiresAt.toISOString() }, at: key.expiresAt,
+      communityId: key.communityId,
+      actor: 'keywarden',
+      action: 'key.expired',
+      target: keyId,
+      details: { name: key.name, expiresAt: key.expiresAt.toISOString() },
+      at: key.expiresAt,
     });
     await deps.keyRepo.markExpired(keyId, new Date(now));
     if (won) deps.log.info({ keyId, communityId: key.communityId, expiresAt: key.expiresAt, lateMs: now - key.expiresAt.getTime() }, 'api key expired');
@@ -83,7 +87,14 @@ export async function sendReminder(deps: JobDeps, keyId: string, reminder: Remin
     throw new Error('no expiry reminder could be posted; will retry');
   }
   // Once per key and reminder (the claim above decided), so a plain insert is enough.
-  await deps.audit.record({ communityId: key.communityId, actor: 'keywarden', action: 'key.reminded', target: keyId, details: { name: key.name, reminder }, at: new Date(now) });
+  await deps.audit.record({
+    communityId: key.communityId,
+    actor: 'keywarden',
+    action: 'key.reminded',
+    target: keyId,
+    details: { name: key.name, reminder },
+    at: new Date(now),
+  });
   deps.log.info({ keyId, reminder, lateMs: now - (key.expiresAt!.getTime() - beforeOf(reminder)) }, 'expiry reminder sent');
   return 'sent';
 }

@@ -47,9 +47,14 @@ const conversation = (id: string) => (/^[CGD][A-Z0-9]{2,}$/.test(id) ? `<#${id}>
  */
 export function leakHead(key: KeyRecord, dependents: number): { head: string; text: string } {
   const leak = key.leak!;
-  const where = leak.source === 'github'
-    ? leak.url ? safeLink(leak.url) : 'a public repository'
-    : leak.channel ? `a message in ${conversation(leak.channel)}` : 'a Slack message';
+  const where =
+    leak.source === 'github'
+      ? leak.url
+        ? safeLink(leak.url)
+        : 'a public repository'
+      : leak.channel
+        ? `a message in ${conversation(leak.channel)}`
+        : 'a Slack message';
   const by = leak.source === 'github' ? 'GitHub secret scanning' : 'the Slack leak guard';
   const told = `${plural(dependents, 'dependent')} ${dependents === 1 ? 'is' : 'are'} being told.`;
   const head = `🚨 Leaked: "${esc(key.name)}" (${code(key.keyId)}) was found in ${where} by ${by} and revoked automatically at ${when(key.revokedAt)}. ${told}`;
@@ -66,16 +71,20 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
   const expired = key.notification.event === 'expired';
   const leak = !expired && key.leak ? leakHead(key, deliveries.length) : undefined;
   const reason = !expired && key.reason && !key.leak ? ` Reason: ${esc(clip(reasonLabel(key.reason), 200))}.` : '';
-  const head = leak?.head ?? (expired
-    ? `:hourglass: API key ${bold(key.name)} (${code(key.keyId)}) expired ${when(key.expiresAt)}. It no longer works.`
-    : `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.${reason}`);
+  const head =
+    leak?.head ??
+    (expired
+      ? `:hourglass: API key ${bold(key.name)} (${code(key.keyId)}) expired ${when(key.expiresAt)}. It no longer works.`
+      : `:no_entry: API key ${bold(key.name)} (${code(key.keyId)}) was revoked by ${by} ${when(key.revokedAt)}.${reason}`);
   const count = (s: DeliveryRecord['state']) => deliveries.filter((d) => d.state === s).length;
   const pending = count('pending');
   const failed = deliveries.filter((d) => d.state === 'failed');
   let summary: string;
   if (deliveries.length === 0) summary = 'No dependents were linked to this key; nothing to notify.';
-  else if (pending > 0) summary = `Notifying ${plural(deliveries.length, 'dependent')}: ${count('delivered')} notified, ${pending} in progress, ${failed.length} failed, ${count('gone')} gone.`;
-  else if (failed.length > 0) summary = `:warning: ${failed.length} of ${plural(deliveries.length, 'dependent')} could NOT be notified; they may still be using this key. ${count('delivered')} notified, ${count('gone')} gone.`;
+  else if (pending > 0)
+    summary = `Notifying ${plural(deliveries.length, 'dependent')}: ${count('delivered')} notified, ${pending} in progress, ${failed.length} failed, ${count('gone')} gone.`;
+  else if (failed.length > 0)
+    summary = `:warning: ${failed.length} of ${plural(deliveries.length, 'dependent')} could NOT be notified; they may still be using this key. ${count('delivered')} notified, ${count('gone')} gone.`;
   else summary = `All ${plural(deliveries.length, 'dependent')} handled: ${count('delivered')} notified, ${count('gone')} gone.`;
 
   // The failures first, so they are never the lines cut off.
@@ -85,7 +94,10 @@ export function renderNotice(key: KeyRecord, deliveries: DeliveryRecord[]): Noti
 
   const failureText = failed
     .slice(0, 5)
-    .map((d) => ` Webhook to ${esc(d.dependentName)} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${esc(clip(d.lastError ?? 'unknown', 200))}.`)
+    .map(
+      (d) =>
+        ` Webhook to ${esc(d.dependentName)} FAILED${d.attempts.length ? ` after ${plural(d.attempts.length, 'attempt')}` : ''}: ${esc(clip(d.lastError ?? 'unknown', 200))}.`,
+    )
     .join('');
   // The fallback text is mrkdwn too (chat.postMessage formats it): escaped like the blocks.
   const what = expired ? 'expired' : `was revoked by ${by}`;

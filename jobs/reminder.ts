@@ -22,14 +22,14 @@ export function renderReminder(key: KeyRecord, reminder: ReminderId, now: number
     { type: 'section', text: md(head) },
     {
       type: 'section',
-      fields: [
-        md(`*Key ID*\n${code(key.keyId)}`),
-        md(`*Created by*\n${mention(key.createdBy)}`),
-        md(`*Roles*\n${roles}`),
-        md(`*Expiry*\n${when}`),
+      fields: [md(`*Key ID*\n${code(key.keyId)}`), md(`*Created by*\n${mention(key.createdBy)}`), md(`*Roles*\n${roles}`), md(`*Expiry*\n${when}`)],
+    },
+    {
+      type: 'context',
+      elements: [
+        md('When it expires it stops working and every linked playbook and connector is told. An admin can roll it (a new secret, same keyId) before then.'),
       ],
     },
-    { type: 'context', elements: [md('When it expires it stops working and every linked playbook and connector is told. An admin can roll it (a new secret, same keyId) before then.')] },
     // Anyone in the channel sees the button; the click is checked on the server (admins only).
     { type: 'actions', block_id: blockIds.keyActions, elements: [rollButton(key, 'Roll now')] },
   ];

@@ -38,11 +38,13 @@ export async function processRoll(job: Job<RollJobData>, deps: RollDeps): Promis
   if (job.name === 'fanout') {
     const dependents = await deps.dependents.activeForKey(d.keyId);
     if (dependents.length) {
-      await deps.queues.rolls.addBulk(dependents.map((dep) => ({
-        name: 'webhook' as const,
-        data: { ...d, dependentId: dep.dependentId },
-        opts: rollWebhookJobOptions(deps.config, d, dep.dependentId),
-      })));
+      await deps.queues.rolls.addBulk(
+        dependents.map((dep) => ({
+          name: 'webhook' as const,
+          data: { ...d, dependentId: dep.dependentId },
+          opts: rollWebhookJobOptions(deps.config, d, dep.dependentId),
+        })),
+      );
     }
     deps.log.info({ keyId: d.keyId, dependents: dependents.length }, 'roll fanned out');
     return `fanned out to ${dependents.length}`;
@@ -52,9 +54,16 @@ export async function processRoll(job: Job<RollJobData>, deps: RollDeps): Promis
   const key = await deps.keyRepo.findByKeyId(d.keyId);
   if (!key) throw new UnrecoverableError(`API key ${d.keyId} does not exist`);
   const body = JSON.stringify(rolledEvent(key.name, d));
-  const outcome = await deps.sender.post(dependent.webhookUrl, body, signedHeaders(dependent.signingSecret, rollWebhookId(d, dependent.dependentId), body, new Date()));
+  const outcome = await deps.sender.post(
+    dependent.webhookUrl,
+    body,
+    signedHeaders(dependent.signingSecret, rollWebhookId(d, dependent.dependentId), body, new Date()),
+  );
   if (outcome.status !== undefined && ((outcome.status >= 200 && outcome.status < 300) || outcome.status === 410)) return String(outcome.status);
-  deps.log.warn({ keyId: d.keyId, dependentId: dependent.dependentId, status: outcome.status, err: outcome.error, attempt: job.attemptsMade + 1 }, 'roll webhook attempt failed');
+  deps.log.warn(
+    { keyId: d.keyId, dependentId: dependent.dependentId, status: outcome.status, err: outcome.error, attempt: job.attemptsMade + 1 },
+    'roll webhook attempt failed',
+  );
   if (outcome.blocked) throw new UnrecoverableError(outcome.error ?? 'refused address');
   throw new Error(outcome.error ?? 'roll webhook failed');
 }
@@ -71,7 +80,12 @@ export async function ensureRollFanouts(deps: JobDeps): Promise<number> {
   let added = 0;
   for (const r of await deps.audit.rollsSince(new Date(now - NET_WINDOW_MS), 500)) {
     if (now - r.at.getTime() < deps.config.SWEEP_GRACE_MS) continue;
-    const d: RollJobData = { keyId: r.keyId, communityId: r.communityId, rolledAt: r.at.toISOString(), previousValidUntil: r.previousValidUntil ?? r.at.toISOString() };
+    const d: RollJobData = {
+      keyId: r.keyId,
+      communityId: r.communityId,
+      rolledAt: r.at.toISOString(),
+      previousValidUntil: r.previousValidUntil ?? r.at.toISOString(),
+    };
     if ((await deps.queues.rolls.getJobState(rollJobId(d))) === 'unknown') {
       await enqueueRoll(deps.queues.rolls, d);
       added++;

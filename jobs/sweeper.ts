@@ -73,7 +73,12 @@ async function completeRevocations(deps: JobDeps, olderThan: Date, cursor: Audit
  * reopened so that the steps below send it. Walks all dependents once per process, then
  * only new ones.
  */
-async function tellLateDependents(deps: JobDeps, olderThan: Date, cursor: DependentCursor | undefined, report: SweepReport): Promise<DependentCursor | undefined> {
+async function tellLateDependents(
+  deps: JobDeps,
+  olderThan: Date,
+  cursor: DependentCursor | undefined,
+  report: SweepReport,
+): Promise<DependentCursor | undefined> {
   const rows = await deps.dependents.createdBefore(olderThan, AUDIT_BATCH, cursor);
   const revoked = await deps.keyRepo.revokedAmong([...new Set(rows.filter((d) => d.status === 'active').map((d) => d.keyId))]);
   const candidates = rows.filter((d) => d.status === 'active' && revoked.has(d.keyId));
@@ -84,7 +89,7 @@ async function tellLateDependents(deps: JobDeps, olderThan: Date, cursor: Depend
     await deps.deliveries.ensure([{ communityId: d.communityId, deliveryId, keyId: d.keyId, dependentId: d.dependentId, dependentName: d.name }]);
     await deps.keyRepo.reopenNotification(d.keyId);
     report.lateDependents++;
-    deps.log.warn({ keyId: d.keyId, dependentId: d.dependentId }, 'sweeper found a dependent linked during its key\'s revocation and never told; telling it');
+    deps.log.warn({ keyId: d.keyId, dependentId: d.dependentId }, "sweeper found a dependent linked during its key's revocation and never told; telling it");
   }
   const last = rows[rows.length - 1];
   return last ? { createdAt: last.createdAt, dependentId: last.dependentId } : cursor;
@@ -111,7 +116,17 @@ async function announcePending(deps: JobDeps, olderThan: Date, report: SweepRepo
  */
 export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<SweepReport> {
   const { queues, notifications, deliveries, config, log } = deps;
-  const report: SweepReport = { checked: 0, revocationsCompleted: 0, lateDependents: 0, announced: 0, announceFailed: 0, revocationsEnqueued: 0, webhooksEnqueued: 0, deliveriesFailed: 0, cursors: {} };
+  const report: SweepReport = {
+    checked: 0,
+    revocationsCompleted: 0,
+    lateDependents: 0,
+    announced: 0,
+    announceFailed: 0,
+    revocationsEnqueued: 0,
+    webhooksEnqueued: 0,
+    deliveriesFailed: 0,
+    cursors: {},
+  };
   const olderThan = new Date(deps.clock.now() - config.SWEEP_GRACE_MS);
   report.cursors.revocations = await completeRevocations(deps, olderThan, cursors.revocations, report);
   await announcePending(deps, olderThan, report);
@@ -143,7 +158,11 @@ export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<
       const id = webhookJobId(d.keyId, d.dependentId);
       const whState = await queues.webhooks.getJobState(id);
       if (whState === 'unknown') {
-        await queues.webhooks.add('webhook', { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId }, webhookJobOptions(config, d.keyId, d.dependentId));
+        await queues.webhooks.add(
+          'webhook',
+          { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId },
+          webhookJobOptions(config, d.keyId, d.dependentId),
+        );
         report.webhooksEnqueued++;
       } else if (whState === 'failed') {
         const job = await queues.webhooks.getJob(id);
@@ -156,7 +175,16 @@ export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<
     }
     await advanceNotification(deps, key.keyId);
   }
-  if (report.revocationsCompleted || report.lateDependents || report.announced || report.announceFailed || report.revocationsEnqueued || report.webhooksEnqueued || report.deliveriesFailed) log.info({ ...report, cursors: undefined }, 'sweep');
+  if (
+    report.revocationsCompleted ||
+    report.lateDependents ||
+    report.announced ||
+    report.announceFailed ||
+    report.revocationsEnqueued ||
+    report.webhooksEnqueued ||
+    report.deliveriesFailed
+  )
+    log.info({ ...report, cursors: undefined }, 'sweep');
   return report;
 }
 
@@ -175,7 +203,9 @@ export function startSweeper(deps: JobDeps): { stop(): Promise<void> } {
   };
   const tick = () => {
     running = sweep(deps, cursors)
-      .then((r) => { cursors = r.cursors; })
+      .then((r) => {
+        cursors = r.cursors;
+      })
       .catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'sweep failed; will try again'))
       .finally(schedule);
   };

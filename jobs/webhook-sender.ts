@@ -27,7 +27,11 @@ const BODY_SNIPPET = 200;
  * so that no mention, broadcast or disguised link can be built from it.
  */
 export const errorSnippet = (body: string) =>
-  body.slice(0, BODY_SNIPPET).replace(/[<>|&\p{Cc}\p{Cf}]/gu, ' ').replace(/\s+/g, ' ').trim();
+  body
+    .slice(0, BODY_SNIPPET)
+    .replace(/[<>|&\p{Cc}\p{Cf}]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /**
  * POSTs webhooks over node:http(s) with keep-alive agents whose `lookup` refuses private

@@ -14,7 +14,12 @@ export interface ApiKeyRevokedEvent {
   type: 'api_key.revoked';
   timestamp: string;
   data: {
-    keyId: string; name: string; communityId: string; roles: string[]; revokedAt: string; revokedBy: string | null;
+    keyId: string;
+    name: string;
+    communityId: string;
+    roles: string[];
+    revokedAt: string;
+    revokedBy: string | null;
     /** Why: `compromised`, `no_longer_used`, `replaced`, `leaked`, or a person's free text; absent when none was given. */
     reason?: string;
     /** A leaked key: where it was found (GitHub: the URL; Slack: the conversation and message). */
@@ -29,7 +34,12 @@ export function revokedEvent(key: KeyRecord): ApiKeyRevokedEvent {
     type: 'api_key.revoked',
     timestamp: revokedAt,
     data: {
-      keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, revokedAt, revokedBy: key.revokedBy ?? null,
+      keyId: key.keyId,
+      name: key.name,
+      communityId: key.communityId,
+      roles: key.roles,
+      revokedAt,
+      revokedBy: key.revokedBy ?? null,
       ...(key.reason ? { reason: key.reason } : {}),
       ...(key.leak ? { leak: key.leak } : {}),
     },
@@ -45,7 +55,11 @@ export interface ApiKeyExpiredEvent {
 
 export function expiredEvent(key: KeyRecord): ApiKeyExpiredEvent {
   const expiredAt = (key.expiresAt ?? new Date(0)).toISOString();
-  return { type: 'api_key.expired', timestamp: expiredAt, data: { keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, expiredAt } };
+  return {
+    type: 'api_key.expired',
+    timestamp: expiredAt,
+    data: { keyId: key.keyId, name: key.name, communityId: key.communityId, roles: key.roles, expiredAt },
+  };
 }
 
 /** The end of a key's life its notification announces. */
@@ -118,7 +132,13 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
     webhookOutcomes.inc({ outcome: state });
     if (await deps.deliveries.recordAttempt(deliveryId, attempt, state)) {
       if (state === 'gone' && (await deps.dependents.setStatus(dependentId, 'active', 'gone'))) {
-        await deps.audit.record({ communityId: dependent.communityId, actor: 'keywarden', action: 'dependent.gone', target: keyId, details: { dependentId, name: dependent.name } });
+        await deps.audit.record({
+          communityId: dependent.communityId,
+          actor: 'keywarden',
+          action: 'dependent.gone',
+          target: keyId,
+          details: { dependentId, name: dependent.name },
+        });
       }
       await advanceNotification(deps, keyId, state);
     }

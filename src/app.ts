@@ -36,9 +36,7 @@ export async function startApi(core: Core): Promise<Part[]> {
   log.info({ port: apiPort, host: config.API_HOST }, 'http api listening');
   parts.push({ name: 'http-api', stop: () => api.close() });
   const pub = createPublicServer(core, {
-    slackListener: socketMode
-      ? undefined
-      : (req, res) => (slackListener ? slackListener(req, res) : void res.writeHead(503, { 'retry-after': '2' }).end()),
+    slackListener: socketMode ? undefined : (req, res) => (slackListener ? slackListener(req, res) : void res.writeHead(503, { 'retry-after': '2' }).end()),
   });
   const port = await pub.listen(config.PORT);
   log.info({ port, socketMode }, 'http listening');
@@ -55,4 +53,3 @@ export async function startWorkerParts(core: Core): Promise<Part[]> {
   const workers = await startWorkers(core, { lockDuration: core.config.JOB_LOCK_MS, stalledInterval: core.config.JOB_STALLED_INTERVAL_MS });
   return [{ name: 'workers', stop: () => workers.close() }];
 }
-

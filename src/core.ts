@@ -48,8 +48,11 @@ export interface Core {
 }
 
 export function createCore(
-  config: Config, log: Logger, mongo: Mongo,
-  roles: RoleCatalog = loadRoleCatalog(config.ROLES_FILE), clock: Clock = clockFor(config),
+  config: Config,
+  log: Logger,
+  mongo: Mongo,
+  roles: RoleCatalog = loadRoleCatalog(config.ROLES_FILE),
+  clock: Clock = clockFor(config),
   /** Replaces the Redis announcer (tests of the announcer's contract). */
   announcerOverride?: RevocationAnnouncer,
 ): Core {
@@ -65,18 +68,43 @@ export function createCore(
   });
   const secrets = new SecretBox(config.SECRETS_KEY ?? []);
   const dependentRepo = new DependentRepository(mongo.models, secrets);
-  const dependents = new DependentService(dependentRepo, keyRepo, new DeliveryRepository(mongo.models), members, audit, log.child({ component: 'dependents' }), {
-    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
-  });
+  const dependents = new DependentService(
+    dependentRepo,
+    keyRepo,
+    new DeliveryRepository(mongo.models),
+    members,
+    audit,
+    log.child({ component: 'dependents' }),
+    {
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    },
+  );
   const adminTokens = new AdminTokenService(new AdminTokenRepository(mongo.models), members, audit, log.child({ component: 'admin-tokens' }), clock, {
     keyPrefix: config.KEY_PREFIX,
     pepper: config.KEY_PEPPER,
   });
   const requests = new RequestService(mongo.models, keys, members, audit, clock, {
-    openToAll: config.REQUESTS_OPEN_TO_ALL, ttlDays: config.REQUEST_TTL_DAYS, fourEyes: config.FOUR_EYES,
+    openToAll: config.REQUESTS_OPEN_TO_ALL,
+    ttlDays: config.REQUEST_TTL_DAYS,
+    fourEyes: config.FOUR_EYES,
   });
   return {
-    config, log, clock, mongo, roles, audit, members, keyRepo, keyUsage: new KeyUsageRepository(mongo.models), keys, dependents, announcer, secrets, dependentRepo, adminTokens, requests,
+    config,
+    log,
+    clock,
+    mongo,
+    roles,
+    audit,
+    members,
+    keyRepo,
+    keyUsage: new KeyUsageRepository(mongo.models),
+    keys,
+    dependents,
+    announcer,
+    secrets,
+    dependentRepo,
+    adminTokens,
+    requests,
     async close() {
       redisAnnouncer?.close();
     },

@@ -9,10 +9,28 @@ export type { Logger };
  * the logger on purpose; this is the second line of defence.
  */
 export const redactPaths = [
-  'token', '*.token', 'key', '*.key', 'secret', '*.secret', 'signingSecret', '*.signingSecret',
-  'password', '*.password', 'authorization', '*.authorization', 'headers.authorization',
-  '*.headers.authorization', '*.headers["x-slack-signature"]', 'headers.cookie', '*.headers.cookie',
-  'botToken', 'appToken', '*.botToken', '*.appToken', 'view.private_metadata',
+  'token',
+  '*.token',
+  'key',
+  '*.key',
+  'secret',
+  '*.secret',
+  'signingSecret',
+  '*.signingSecret',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-slack-signature"]',
+  'headers.cookie',
+  '*.headers.cookie',
+  'botToken',
+  'appToken',
+  '*.botToken',
+  '*.appToken',
+  'view.private_metadata',
 ];
 
 /** The root logger. Child loggers carry requestId, jobId, communityId. */
@@ -29,8 +47,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 const toBolt: Record<string, LogLevel> = {
-  trace: LogLevel.DEBUG, debug: LogLevel.DEBUG, info: LogLevel.INFO, warn: LogLevel.WARN,
-  error: LogLevel.ERROR, fatal: LogLevel.ERROR, silent: LogLevel.ERROR,
+  trace: LogLevel.DEBUG,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+  error: LogLevel.ERROR,
+  fatal: LogLevel.ERROR,
+  silent: LogLevel.ERROR,
 };
 
 /** Bolt's Logger interface on top of a pino child logger. */

@@ -15,7 +15,10 @@ export const ADMIN_TOKEN_NAME_RULE = 'A token name is 1–64 letters, digits, do
 const SCOPES_RULE = `Give one or more scopes: ${adminScopes.join(', ')}.`;
 
 export const createAdminTokenInput = z.object({
-  name: z.string({ message: ADMIN_TOKEN_NAME_RULE }).trim().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: ADMIN_TOKEN_NAME_RULE }),
+  name: z
+    .string({ message: ADMIN_TOKEN_NAME_RULE })
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: ADMIN_TOKEN_NAME_RULE }),
   scopes: z.array(z.enum(adminScopes, { message: SCOPES_RULE }), { message: SCOPES_RULE }).min(1, { message: SCOPES_RULE }),
 });
 
@@ -71,8 +74,18 @@ export class AdminTokenService {
       createdAt: new Date(this.clock.now()),
     };
     const inserted = await this.repo.insert(record, hashToken(secret, this.opts.pepper));
-    if (!inserted) throw new KeyError('conflict', `There is already an admin token named \`${record.name}\` (names stay taken after a revoke, so the audit trail is unambiguous). Pick another name.`);
-    await this.audit.record({ communityId: actor.communityId, ...auditActor(actor), action: 'admin_token.created', target: record.tokenId, details: { name: record.name, scopes: record.scopes } });
+    if (!inserted)
+      throw new KeyError(
+        'conflict',
+        `There is already an admin token named \`${record.name}\` (names stay taken after a revoke, so the audit trail is unambiguous). Pick another name.`,
+      );
+    await this.audit.record({
+      communityId: actor.communityId,
+      ...auditActor(actor),
+      action: 'admin_token.created',
+      target: record.tokenId,
+      details: { name: record.name, scopes: record.scopes },
+    });
     this.log.info({ communityId: actor.communityId, tokenId: record.tokenId, by: actor.userId }, 'admin token created');
     return { token: record, secret };
   }
@@ -90,7 +103,14 @@ export class AdminTokenService {
     if (!current) throw new KeyError('not_found', `No admin token \`${tokenId}\` in this workspace.`);
     if (current.status === 'revoked') return { token: current, changed: false };
     const at = new Date(this.clock.now());
-    const won = await this.audit.recordOnce(`admin_token.revoked:${actor.communityId}:${id}`, { communityId: actor.communityId, ...auditActor(actor), action: 'admin_token.revoked', target: id, details: { name: current.name }, at });
+    const won = await this.audit.recordOnce(`admin_token.revoked:${actor.communityId}:${id}`, {
+      communityId: actor.communityId,
+      ...auditActor(actor),
+      action: 'admin_token.revoked',
+      target: id,
+      details: { name: current.name },
+      at,
+    });
     const revoked = (await this.repo.revoke(actor.communityId, id, actor.userId, at)) ?? current;
     if (won) this.log.info({ communityId: actor.communityId, tokenId: id, by: actor.userId }, 'admin token revoked');
     return { token: revoked, changed: won };

@@ -1,11 +1,22 @@
 import type { Models } from '../store/mongo.js';
 
 export type AuditAction =
-  | 'key.created' | 'key.revoked' | 'key.expired' | 'key.rolled' | 'key.reminded'
-  | 'member.added' | 'member.role_changed' | 'member.removed'
-  | 'dependent.linked' | 'dependent.unlinked' | 'dependent.gone'
-  | 'admin_token.created' | 'admin_token.revoked'
-  | 'request.approved' | 'request.denied' | 'request.cancelled';
+  | 'key.created'
+  | 'key.revoked'
+  | 'key.expired'
+  | 'key.rolled'
+  | 'key.reminded'
+  | 'member.added'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'dependent.linked'
+  | 'dependent.unlinked'
+  | 'dependent.gone'
+  | 'admin_token.created'
+  | 'admin_token.revoked'
+  | 'request.approved'
+  | 'request.denied'
+  | 'request.cancelled';
 
 export interface AuditEvent {
   communityId: string;
@@ -56,7 +67,11 @@ export class AuditLog {
    * `key.revoked` events recorded before `olderThan`, oldest first, after `cursor`: the
    * sweeper walks them to complete revocations whose revoker died after recording them.
    */
-  async revocations(olderThan: Date, limit: number, cursor?: AuditCursor): Promise<Array<{ id: string; communityId: string; keyId: string; actor: string; at: Date }>> {
+  async revocations(
+    olderThan: Date,
+    limit: number,
+    cursor?: AuditCursor,
+  ): Promise<Array<{ id: string; communityId: string; keyId: string; actor: string; at: Date }>> {
     const filter: Record<string, unknown> = { action: 'key.revoked', at: { $lt: olderThan } };
     if (cursor) filter.$or = [{ at: { $gt: cursor.at } }, { at: cursor.at, _id: { $gt: cursor.id } }];
     const rows = await this.m.auditEvents.find(filter).sort({ at: 1, _id: 1 }).limit(limit).lean();
@@ -65,8 +80,17 @@ export class AuditLog {
 
   /** Rolls recorded since `from`, oldest first (the net that makes sure each is told to dependents). */
   async rollsSince(from: Date, limit: number): Promise<Array<{ communityId: string; keyId: string; at: Date; previousValidUntil?: string }>> {
-    const rows = await this.m.auditEvents.find({ action: 'key.rolled', at: { $gte: from } }).sort({ at: 1 }).limit(limit).lean();
-    return rows.map((r) => ({ communityId: r.communityId, keyId: r.target, at: r.at, previousValidUntil: (r.details as { previousValidUntil?: string } | undefined)?.previousValidUntil }));
+    const rows = await this.m.auditEvents
+      .find({ action: 'key.rolled', at: { $gte: from } })
+      .sort({ at: 1 })
+      .limit(limit)
+      .lean();
+    return rows.map((r) => ({
+      communityId: r.communityId,
+      keyId: r.target,
+      at: r.at,
+      previousValidUntil: (r.details as { previousValidUntil?: string } | undefined)?.previousValidUntil,
+    }));
   }
 
   async forTarget(communityId: string, target: string) {
@@ -77,10 +101,20 @@ export class AuditLog {
   async page(communityId: string, opts: { target?: string; limit: number; before?: AuditCursor }) {
     const filter: Record<string, unknown> = { communityId, ...(opts.target ? { target: opts.target } : {}) };
     if (opts.before) filter.$or = [{ at: { $lt: opts.before.at } }, { at: opts.before.at, _id: { $lt: opts.before.id } }];
-    const rows = await this.m.auditEvents.find(filter).sort({ at: -1, _id: -1 }).limit(opts.limit + 1).lean();
+    const rows = await this.m.auditEvents
+      .find(filter)
+      .sort({ at: -1, _id: -1 })
+      .limit(opts.limit + 1)
+      .lean();
     const more = rows.length > opts.limit;
     const events = rows.slice(0, opts.limit).map((r) => ({
-      id: String(r._id), at: r.at, actor: r.actor, onBehalfOf: r.onBehalfOf ?? undefined, action: r.action, target: r.target, details: (r.details ?? {}) as Record<string, unknown>,
+      id: String(r._id),
+      at: r.at,
+      actor: r.actor,
+      onBehalfOf: r.onBehalfOf ?? undefined,
+      action: r.action,
+      target: r.target,
+      details: (r.details ?? {}) as Record<string, unknown>,
     }));
     const last = events[events.length - 1];
     return { events, next: more && last ? { at: last.at, id: last.id } : undefined };
@@ -99,12 +133,22 @@ export class AuditLog {
     const op = opts.after ? '$gt' : '$lt';
     if (c) and.push({ $or: [{ at: { [op]: c.at } }, { at: c.at, _id: { [op]: c.id } }] });
     const dir = opts.after ? 1 : -1;
-    const rows = await this.m.auditEvents.find({ $and: and }).sort({ at: dir, _id: dir }).limit(opts.limit + 1).lean();
+    const rows = await this.m.auditEvents
+      .find({ $and: and })
+      .sort({ at: dir, _id: dir })
+      .limit(opts.limit + 1)
+      .lean();
     const more = rows.length > opts.limit;
     const kept = rows.slice(0, opts.limit);
     if (opts.after) kept.reverse();
     const events = kept.map((r) => ({
-      id: String(r._id), at: r.at, actor: r.actor, onBehalfOf: r.onBehalfOf ?? undefined, action: r.action, target: r.target, details: (r.details ?? {}) as Record<string, unknown>,
+      id: String(r._id),
+      at: r.at,
+      actor: r.actor,
+      onBehalfOf: r.onBehalfOf ?? undefined,
+      action: r.action,
+      target: r.target,
+      details: (r.details ?? {}) as Record<string, unknown>,
     }));
     return { events, newer: opts.after ? more : Boolean(opts.before), older: opts.after ? true : more };
   }

@@ -58,11 +58,23 @@ export function parseCli(argv: string[]): CliInvocation {
       allowPositionals: true,
       strict: true,
       options: {
-        json: { type: 'boolean' }, 'break-glass': { type: 'boolean' }, community: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        status: { type: 'string' }, search: { type: 'string' }, cursor: { type: 'string' }, name: { type: 'string' },
-        description: { type: 'string' }, role: { type: 'string', multiple: true }, 'expires-in-days': { type: 'string' },
-        'idempotency-key': { type: 'string' }, reason: { type: 'string' }, overlap: { type: 'string' }, kind: { type: 'string' },
-        url: { type: 'string' }, key: { type: 'string' },
+        json: { type: 'boolean' },
+        'break-glass': { type: 'boolean' },
+        community: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        status: { type: 'string' },
+        search: { type: 'string' },
+        cursor: { type: 'string' },
+        name: { type: 'string' },
+        description: { type: 'string' },
+        role: { type: 'string', multiple: true },
+        'expires-in-days': { type: 'string' },
+        'idempotency-key': { type: 'string' },
+        reason: { type: 'string' },
+        overlap: { type: 'string' },
+        kind: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
       },
     });
   } catch (e) {
@@ -70,13 +82,14 @@ export function parseCli(argv: string[]): CliInvocation {
   }
   const o = parsed.values;
   const base = { json: o.json === true, breakGlass: o['break-glass'] === true, ...(o.community ? { community: o.community } : {}) };
-  if (o.community && !base.breakGlass) return { ...base, command: bad('--community applies only with --break-glass (an admin token belongs to one community).') };
+  if (o.community && !base.breakGlass)
+    return { ...base, command: bad('--community applies only with --break-glass (an admin token belongs to one community).') };
   return { ...base, command: o.help ? { kind: 'help' } : commandOf(parsed.positionals, o) };
 }
 
 function commandOf(p: string[], o: Record<string, string | boolean | string[] | undefined>): CliCommand {
   const [group, action, ...rest] = p;
-  const str = (k: string) => (typeof o[k] === 'string' ? (o[k]) : undefined);
+  const str = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
   const one = (what: string, build: (arg: string) => CliCommand) => (rest.length === 1 ? build(rest[0]!) : bad(`Give exactly one ${what}.`));
   switch (`${group ?? ''} ${action ?? ''}`.trim()) {
     case '':
@@ -87,7 +100,8 @@ function commandOf(p: string[], o: Record<string, string | boolean | string[] | 
       if (!['active', 'expired', 'revoked', 'all'].includes(status)) return bad('--status is active, expired, revoked or all.');
       return { kind: 'keys_list', status, search: str('search') ?? rest.join(' '), ...(str('cursor') ? { cursor: str('cursor')! } : {}) };
     }
-    case 'keys show': return one('keyId', (keyId) => ({ kind: 'keys_show', keyId }));
+    case 'keys show':
+      return one('keyId', (keyId) => ({ kind: 'keys_show', keyId }));
     case 'keys create': {
       const name = str('name') ?? rest.join(' ');
       const description = str('description');
@@ -100,36 +114,51 @@ function commandOf(p: string[], o: Record<string, string | boolean | string[] | 
         expiresInDays = Number(days);
         if (!Number.isInteger(expiresInDays)) return bad('--expires-in-days is a whole number of days, or never.');
       }
-      return { kind: 'keys_create', name, description, roles, ...(days !== undefined ? { expiresInDays } : {}), ...(str('idempotency-key') ? { idempotencyKey: str('idempotency-key')! } : {}) };
+      return {
+        kind: 'keys_create',
+        name,
+        description,
+        roles,
+        ...(days !== undefined ? { expiresInDays } : {}),
+        ...(str('idempotency-key') ? { idempotencyKey: str('idempotency-key')! } : {}),
+      };
     }
-    case 'keys revoke': return one('keyId', (keyId) => ({ kind: 'keys_revoke', keyId, ...(str('reason') ? { reason: str('reason')! } : {}) }));
+    case 'keys revoke':
+      return one('keyId', (keyId) => ({ kind: 'keys_revoke', keyId, ...(str('reason') ? { reason: str('reason')! } : {}) }));
     case 'keys roll': {
       const overlap = str('overlap') ?? '24h';
       if (!['none', '1h', '24h', '7d'].includes(overlap)) return bad('--overlap is none, 1h, 24h or 7d.');
       return one('keyId', (keyId) => ({ kind: 'keys_roll', keyId, overlap }));
     }
-    case 'dependents list': return one('keyId', (keyId) => ({ kind: 'dependents_list', keyId }));
+    case 'dependents list':
+      return one('keyId', (keyId) => ({ kind: 'dependents_list', keyId }));
     case 'dependents link': {
       const kind = str('kind') === 'cti' ? 'cti_connector' : str('kind');
-      if (rest.length !== 1 || !kind || !str('name') || !str('url')) return bad('dependents link needs <keyId>, --kind playbook|cti_connector, --name and --url.');
+      if (rest.length !== 1 || !kind || !str('name') || !str('url'))
+        return bad('dependents link needs <keyId>, --kind playbook|cti_connector, --name and --url.');
       return { kind: 'dependents_link', keyId: rest[0]!, dependentKind: kind, name: str('name')!, webhookUrl: str('url')! };
     }
     case 'dependents unlink':
       return rest.length === 2 ? { kind: 'dependents_unlink', keyId: rest[0]!, dependentId: rest[1]! } : bad('dependents unlink needs <keyId> <dependentId>.');
-    case 'members list': return rest.length ? bad('members list takes no arguments.') : { kind: 'members_list' };
+    case 'members list':
+      return rest.length ? bad('members list takes no arguments.') : { kind: 'members_list' };
     case 'members add': {
       const [userId, role] = rest;
       if (!userId || (role !== 'admin' && role !== 'viewer') || rest.length !== 2) return bad('members add needs <slackUserId> admin|viewer.');
       return { kind: 'members_add', userId, role };
     }
-    case 'members remove': return one('Slack user id', (userId) => ({ kind: 'members_remove', userId }));
-    case 'admin-tokens list': return rest.length ? bad('admin-tokens list takes no arguments.') : { kind: 'admin_tokens_list' };
+    case 'members remove':
+      return one('Slack user id', (userId) => ({ kind: 'members_remove', userId }));
+    case 'admin-tokens list':
+      return rest.length ? bad('admin-tokens list takes no arguments.') : { kind: 'admin_tokens_list' };
     case 'admin-tokens create': {
       const [name, ...scopes] = rest;
       return name && scopes.length ? { kind: 'admin_tokens_create', name, scopes } : bad('admin-tokens create needs <name> and one or more scopes.');
     }
-    case 'admin-tokens revoke': return one('token id', (tokenId) => ({ kind: 'admin_tokens_revoke', tokenId }));
-    case 'audit': return { kind: 'audit', ...(str('key') ? { keyId: str('key')! } : {}), ...(str('cursor') ? { cursor: str('cursor')! } : {}) };
+    case 'admin-tokens revoke':
+      return one('token id', (tokenId) => ({ kind: 'admin_tokens_revoke', tokenId }));
+    case 'audit':
+      return { kind: 'audit', ...(str('key') ? { keyId: str('key')! } : {}), ...(str('cursor') ? { cursor: str('cursor')! } : {}) };
     default:
       if (group === 'verify') return action && !rest.length ? { kind: 'verify', token: action } : bad('verify needs exactly one <token>.');
       return bad(`Unknown command: ${p.join(' ').slice(0, 60)}`);

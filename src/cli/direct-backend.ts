@@ -16,9 +16,9 @@ import { CliError, EXIT } from './errors.js';
 async function communityOf(core: Core, given: string | undefined): Promise<string> {
   if (given) return given;
   const m = core.mongo.models;
-  const ids = new Set<string>([
-    ...(await m.communities.distinct('communityId')), ...(await m.members.distinct('communityId')), ...(await m.apiKeys.distinct('communityId')),
-  ].map(String));
+  const ids = new Set<string>(
+    [...(await m.communities.distinct('communityId')), ...(await m.members.distinct('communityId')), ...(await m.apiKeys.distinct('communityId'))].map(String),
+  );
   if (ids.size > 1) throw new CliError(EXIT.usage, `This database holds several communities (${[...ids].sort().join(', ')}): pick one with --community <id>.`);
   return [...ids][0] ?? 'local';
 }
@@ -41,8 +41,12 @@ export async function openDirectBackend(community: string | undefined): Promise<
   let core: Core;
   try {
     const services = await provideServices({
-      mongodbUri: env.MONGODB_URI, redisUrl: env.REDIS_URL, localRedisUrl: env.LOCAL_REDIS_URL, dataDir: resolve(env.DATA_DIR),
-      env: process.env, say: (line) => log.info(line),
+      mongodbUri: env.MONGODB_URI,
+      redisUrl: env.REDIS_URL,
+      localRedisUrl: env.LOCAL_REDIS_URL,
+      dataDir: resolve(env.DATA_DIR),
+      env: process.env,
+      say: (line) => log.info(line),
     });
     stops.push(() => services.stop());
     const mongo = await connectMongo(services.mongoUri, services.mongo ? { dbName: 'keywarden' } : {});
@@ -69,9 +73,15 @@ export async function openDirectBackend(community: string | undefined): Promise<
         if (page.cursorGone) throw new CliError(EXIT.usage, 'That cursor is not a position in this list; start again without it.');
         return { keys: page.items.map((k) => toKeyView(k, now())), nextCursor: page.next ?? null };
       }
-      case 'keys_show': return toKeyView(await core.keys.show(actor, cmd.keyId), now());
+      case 'keys_show':
+        return toKeyView(await core.keys.show(actor, cmd.keyId), now());
       case 'keys_create': {
-        const { key, token } = await core.keys.create(actor, { name: cmd.name, description: cmd.description, roles: cmd.roles, ...(cmd.expiresInDays !== undefined ? { expiresInDays: cmd.expiresInDays } : {}) });
+        const { key, token } = await core.keys.create(actor, {
+          name: cmd.name,
+          description: cmd.description,
+          roles: cmd.roles,
+          ...(cmd.expiresInDays !== undefined ? { expiresInDays: cmd.expiresInDays } : {}),
+        });
         return { key: toKeyView(key, now()), secret: token };
       }
       case 'keys_revoke': {
@@ -87,16 +97,29 @@ export async function openDirectBackend(community: string | undefined): Promise<
         return { dependents: (await core.dependents.listForKey(actor, key.keyId)).map(toDependentView) };
       }
       case 'dependents_link': {
-        const { dependent, secret } = await core.dependents.link(actor, { keyId: cmd.keyId, kind: cmd.dependentKind as 'playbook', name: cmd.name, url: cmd.webhookUrl });
+        const { dependent, secret } = await core.dependents.link(actor, {
+          keyId: cmd.keyId,
+          kind: cmd.dependentKind as 'playbook',
+          name: cmd.name,
+          url: cmd.webhookUrl,
+        });
         return { dependent: toDependentView(dependent), secret };
       }
       case 'dependents_unlink': {
         const key = await core.keys.show(actor, cmd.keyId);
-        if (!(await core.dependents.listForKey(actor, key.keyId)).some((d) => d.dependentId === cmd.dependentId)) throw new CliError(EXIT.refused, `No dependent \`${cmd.dependentId}\` of \`${key.keyId}\`.`);
+        if (!(await core.dependents.listForKey(actor, key.keyId)).some((d) => d.dependentId === cmd.dependentId))
+          throw new CliError(EXIT.refused, `No dependent \`${cmd.dependentId}\` of \`${key.keyId}\`.`);
         return { dependent: toDependentView(await core.dependents.unlink(actor, cmd.dependentId)) };
       }
       case 'members_list':
-        return { members: (await core.members.list(actor)).map((m) => ({ slackUserId: m.slackUserId, role: m.role, addedBy: m.addedBy, addedAt: m.addedAt.toISOString() })) };
+        return {
+          members: (await core.members.list(actor)).map((m) => ({
+            slackUserId: m.slackUserId,
+            role: m.role,
+            addedBy: m.addedBy,
+            addedAt: m.addedAt.toISOString(),
+          })),
+        };
       case 'members_add': {
         const { member, change } = await core.members.set(actor, cmd.userId, cmd.role);
         return { member: { slackUserId: member.slackUserId, role: member.role, addedBy: member.addedBy, addedAt: member.addedAt.toISOString() }, change };
@@ -116,31 +139,57 @@ export async function openDirectBackend(community: string | undefined): Promise<
       }
       case 'verify': {
         const v = await core.keys.verify(cmd.token);
-        return v.valid ? { valid: true, keyId: v.key.keyId, name: v.key.name, roles: v.key.roles, communityId: v.key.communityId } : { valid: false, reason: v.reason };
+        return v.valid
+          ? { valid: true, keyId: v.key.keyId, name: v.key.name, roles: v.key.roles, communityId: v.key.communityId }
+          : { valid: false, reason: v.reason };
       }
       case 'audit': {
         const c = cmd.cursor === undefined ? undefined : /^(\d{1,16})\.(.{1,200})$/.exec(cmd.cursor);
         if (cmd.cursor !== undefined && !c) throw new CliError(EXIT.usage, 'That cursor is not a position in the audit trail; start again without it.');
         const page = await core.audit.page(actor.communityId, {
-          ...(cmd.keyId ? { target: cmd.keyId.toLowerCase() } : {}), limit: 50, ...(c ? { before: { at: new Date(Number(c[1])), id: c[2]! } } : {}),
+          ...(cmd.keyId ? { target: cmd.keyId.toLowerCase() } : {}),
+          limit: 50,
+          ...(c ? { before: { at: new Date(Number(c[1])), id: c[2]! } } : {}),
         });
-        return { events: page.events.map((e) => ({ ...e, at: e.at.toISOString(), onBehalfOf: e.onBehalfOf ?? null })), nextCursor: page.next ? `${page.next.at.getTime()}.${page.next.id}` : null };
+        return {
+          events: page.events.map((e) => ({ ...e, at: e.at.toISOString(), onBehalfOf: e.onBehalfOf ?? null })),
+          nextCursor: page.next ? `${page.next.at.getTime()}.${page.next.id}` : null,
+        };
       }
-      case 'help': case 'usage':
+      case 'help':
+      case 'usage':
         throw new Error('not a backend command');
     }
   };
 
   return {
     close,
-    run: (cmd) => run(cmd).catch((e: unknown) => {
-      if (isKeyError(e)) throw new CliError(EXIT.refused, e.message);
-      throw e;
-    }),
+    run: (cmd) =>
+      run(cmd).catch((e: unknown) => {
+        if (isKeyError(e)) throw new CliError(EXIT.refused, e.message);
+        throw e;
+      }),
   };
 }
 
-const tokenView = (t: { tokenId: string; name: string; scopes: string[]; hint: string; status: string; createdBy: string; createdAt: Date; revokedAt?: Date; revokedBy?: string }) => ({
-  tokenId: t.tokenId, name: t.name, scopes: t.scopes, hint: t.hint, status: t.status, createdBy: t.createdBy, createdAt: t.createdAt.toISOString(),
-  revokedAt: t.revokedAt?.toISOString() ?? null, revokedBy: t.revokedBy ?? null,
+const tokenView = (t: {
+  tokenId: string;
+  name: string;
+  scopes: string[];
+  hint: string;
+  status: string;
+  createdBy: string;
+  createdAt: Date;
+  revokedAt?: Date;
+  revokedBy?: string;
+}) => ({
+  tokenId: t.tokenId,
+  name: t.name,
+  scopes: t.scopes,
+  hint: t.hint,
+  status: t.status,
+  createdBy: t.createdBy,
+  createdAt: t.createdAt.toISOString(),
+  revokedAt: t.revokedAt?.toISOString() ?? null,
+  revokedBy: t.revokedBy ?? null,
 });

@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const url = process.env.KEYWARDEN_URL;
   if (!inv.breakGlass && !url) {
-    process.stderr.write('keywarden: set KEYWARDEN_URL and KEYWARDEN_ADMIN_TOKEN to use a running Keywarden, or pass --break-glass to go straight to its database (audited as cli:<your user>).\n');
+    process.stderr.write(
+      'keywarden: set KEYWARDEN_URL and KEYWARDEN_ADMIN_TOKEN to use a running Keywarden, or pass --break-glass to go straight to its database (audited as cli:<your user>).\n',
+    );
     return EXIT.usage;
   }
   let close = async () => undefined as unknown;
@@ -43,9 +45,11 @@ async function main(argv: string[]): Promise<number> {
       if (SECRET_COMMANDS.has(cmd.kind) && typeof result.secret === 'string') process.stdout.write(`${result.secret}\n`);
     }
     if (SECRET_COMMANDS.has(cmd.kind)) {
-      process.stderr.write(result.secret
-        ? 'keywarden: the secret above is shown once and never again: store it now (a vault), do not paste it anywhere that keeps history.\n'
-        : 'keywarden: the secret was shown to the first request with this Idempotency-Key; it cannot be shown again.\n');
+      process.stderr.write(
+        result.secret
+          ? 'keywarden: the secret above is shown once and never again: store it now (a vault), do not paste it anywhere that keeps history.\n'
+          : 'keywarden: the secret was shown to the first request with this Idempotency-Key; it cannot be shown again.\n',
+      );
     }
     if (cmd.kind === 'verify') return (result as { valid: boolean }).valid ? EXIT.ok : EXIT.refused;
     return EXIT.ok;

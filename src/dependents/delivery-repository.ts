@@ -126,14 +126,18 @@ export class DeliveryRepository {
 
   /** Whether a revocation has at most `n` deliveries (counts no further than n + 1). */
   async atMost(keyId: string, n: number): Promise<boolean> {
-    return (await this.m.deliveries.find({ keyId }, { _id: 1 }).limit(n + 1).lean()).length <= n;
+    return (
+      (
+        await this.m.deliveries
+          .find({ keyId }, { _id: 1 })
+          .limit(n + 1)
+          .lean()
+      ).length <= n
+    );
   }
 
   async counts(keyId: string): Promise<DeliveryCounts> {
-    const rows = await this.m.deliveries.aggregate<{ _id: DeliveryState; n: number }>([
-      { $match: { keyId } },
-      { $group: { _id: '$state', n: { $sum: 1 } } },
-    ]);
+    const rows = await this.m.deliveries.aggregate<{ _id: DeliveryState; n: number }>([{ $match: { keyId } }, { $group: { _id: '$state', n: { $sum: 1 } } }]);
     const c: DeliveryCounts = { total: 0, pending: 0, delivered: 0, failed: 0, gone: 0 };
     for (const r of rows) {
       c[r._id] = r.n;

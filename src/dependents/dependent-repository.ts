@@ -49,7 +49,10 @@ const secretContext = (dependentId: string) => `dependent:${dependentId}`;
  * with the {@link SecretBox} before they are written (plain text only without SECRETS_KEY).
  */
 export class DependentRepository {
-  constructor(private readonly m: Models, private readonly box: SecretBox) {}
+  constructor(
+    private readonly m: Models,
+    private readonly box: SecretBox,
+  ) {}
 
   async insert(d: DependentRecord & { signingSecret: string }): Promise<DependentRecord> {
     const doc = await this.m.dependents.create({ ...d, signingSecret: this.box.seal(d.signingSecret, secretContext(d.dependentId)) });

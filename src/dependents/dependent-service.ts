@@ -21,7 +21,11 @@ export const linkDependentInput = z.object({
   keyId: z.string().trim().min(1, { message: 'Which key? Give its keyId.' }),
   kind: z.enum(dependentKinds, { message: 'Kind must be playbook or cti_connector.' }),
   name: z.string({ message: DEPENDENT_NAME_RULE }).trim().min(1, { message: DEPENDENT_NAME_RULE }).max(64, { message: DEPENDENT_NAME_RULE }),
-  url: z.string({ message: 'A webhook URL is required.' }).trim().min(1, { message: 'A webhook URL is required.' }).max(2048, { message: 'The webhook URL is too long (2048 characters at most).' }),
+  url: z
+    .string({ message: 'A webhook URL is required.' })
+    .trim()
+    .min(1, { message: 'A webhook URL is required.' })
+    .max(2048, { message: 'The webhook URL is too long (2048 characters at most).' }),
 });
 export type LinkDependentInput = z.infer<typeof linkDependentInput>;
 
@@ -119,7 +123,10 @@ export class DependentService {
       createdAt: new Date(),
     });
     await this.audit.record({
-      communityId: actor.communityId, ...auditActor(actor), action: 'dependent.linked', target: keyId,
+      communityId: actor.communityId,
+      ...auditActor(actor),
+      action: 'dependent.linked',
+      target: keyId,
       details: { dependentId: dependent.dependentId, kind: dependent.kind, name: dependent.name, url: dependent.webhookUrl },
     });
     this.log.info({ communityId: actor.communityId, keyId, dependentId: dependent.dependentId, by: actor.userId }, 'dependent linked');
@@ -132,8 +139,10 @@ export class DependentService {
   /** Creates the delivery of a dependent linked to a key revoked meanwhile, and sends it. */
   private async tellLate(dependent: DependentRecord): Promise<void> {
     const delivery: LateDelivery = {
-      communityId: dependent.communityId, deliveryId: deliveryIdFor(dependent.keyId, dependent.dependentId),
-      keyId: dependent.keyId, dependentId: dependent.dependentId,
+      communityId: dependent.communityId,
+      deliveryId: deliveryIdFor(dependent.keyId, dependent.dependentId),
+      keyId: dependent.keyId,
+      dependentId: dependent.dependentId,
     };
     // The delivery first, then the notification reopened, through which the sweeper finds
     // the delivery if the listener below cannot enqueue it. (A process that dies between the
@@ -146,7 +155,10 @@ export class DependentService {
       try {
         await listener(delivery);
       } catch (e) {
-        this.log.warn({ keyId: dependent.keyId, dependentId: dependent.dependentId, err: (e as Error).message }, 'late delivery not enqueued; the sweeper will send it');
+        this.log.warn(
+          { keyId: dependent.keyId, dependentId: dependent.dependentId, err: (e as Error).message },
+          'late delivery not enqueued; the sweeper will send it',
+        );
       }
     }
   }
@@ -161,7 +173,10 @@ export class DependentService {
       return current;
     }
     await this.audit.record({
-      communityId: actor.communityId, ...auditActor(actor), action: 'dependent.unlinked', target: changed.keyId,
+      communityId: actor.communityId,
+      ...auditActor(actor),
+      action: 'dependent.unlinked',
+      target: changed.keyId,
       details: { dependentId, name: changed.name },
     });
     this.log.info({ communityId: actor.communityId, keyId: changed.keyId, dependentId, by: actor.userId }, 'dependent unlinked');

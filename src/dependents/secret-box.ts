@@ -79,7 +79,10 @@ export function sealedWith(stored: string): string | undefined {
  */
 export function parseSecretsKeys(raw: string): SecretsKey[] | string {
   const keys: SecretsKey[] = [];
-  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/]{43}=?)$/.exec(entry);
     if (!m) return 'must be comma-separated id:base64key entries, each key 32 bytes (e.g. k1:$(openssl rand -base64 32))';
     const key = Buffer.from(m[2]!, 'base64');

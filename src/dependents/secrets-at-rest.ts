@@ -24,7 +24,9 @@ export async function prepareSecrets(repo: DependentRepository, box: SecretBox, 
   const sealedCount = [...byKey.values()].reduce((a, b) => a + b, 0);
   if (!primary) {
     if (sealedCount > 0) {
-      throw new Error(`SECRETS_KEY is unset, but ${sealedCount} webhook signing secret${sealedCount === 1 ? ' is' : 's are'} encrypted (key id ${[...byKey.keys()].join(', ')}); set SECRETS_KEY to the key that encrypted them`);
+      throw new Error(
+        `SECRETS_KEY is unset, but ${sealedCount} webhook signing secret${sealedCount === 1 ? ' is' : 's are'} encrypted (key id ${[...byKey.keys()].join(', ')}); set SECRETS_KEY to the key that encrypted them`,
+      );
     }
     log.warn({ plainSecrets: plain }, 'SECRETS_KEY is unset: webhook signing secrets are stored in plain text');
     return;
@@ -32,7 +34,9 @@ export async function prepareSecrets(repo: DependentRepository, box: SecretBox, 
   const known = new Set(box.keys.map((k) => k.id));
   const missing = [...byKey.keys()].filter((id) => !known.has(id));
   if (missing.length) {
-    throw new Error(`SECRETS_KEY lacks key id ${missing.join(', ')}, which encrypted ${missing.reduce((n, id) => n + (byKey.get(id) ?? 0), 0)} webhook signing secrets; add it after the new key`);
+    throw new Error(
+      `SECRETS_KEY lacks key id ${missing.join(', ')}, which encrypted ${missing.reduce((n, id) => n + (byKey.get(id) ?? 0), 0)} webhook signing secrets; add it after the new key`,
+    );
   }
   const todo = stored.filter((s) => sealedWith(s.signingSecret) !== primary);
   for (const s of todo) await repo.reseal(s.dependentId, s.signingSecret);

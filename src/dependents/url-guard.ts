@@ -41,10 +41,21 @@ export function embeddedIPv4(addr: IPv6): IPv4[] {
 
 /** ipaddr.js's range names, as people read them. */
 const rangeLabels: Record<string, string> = {
-  linkLocal: 'link-local', uniqueLocal: 'unique-local, private', deprecatedSiteLocal: 'site-local, deprecated',
-  carrierGradeNat: 'carrier-grade NAT', reserved: 'reserved or documentation', benchmarking: 'benchmarking',
-  as112: 'AS112', as112v6: 'AS112', amt: 'AMT', rfc6052: 'NAT64', orchid2: 'ORCHID', deprecatedOrchid: 'ORCHID',
-  droneRemoteIdProtocolEntityTags: 'DRIP', segmentRouting: 'segment routing', discard: 'discard-only',
+  linkLocal: 'link-local',
+  uniqueLocal: 'unique-local, private',
+  deprecatedSiteLocal: 'site-local, deprecated',
+  carrierGradeNat: 'carrier-grade NAT',
+  reserved: 'reserved or documentation',
+  benchmarking: 'benchmarking',
+  as112: 'AS112',
+  as112v6: 'AS112',
+  amt: 'AMT',
+  rfc6052: 'NAT64',
+  orchid2: 'ORCHID',
+  deprecatedOrchid: 'ORCHID',
+  droneRemoteIdProtocolEntityTags: 'DRIP',
+  segmentRouting: 'segment routing',
+  discard: 'discard-only',
 };
 const label = (range: string) => rangeLabels[range] ?? range;
 

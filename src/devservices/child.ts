@@ -61,12 +61,26 @@ export async function startChild(
   }
   installExitHook();
   running.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   // No handle of ours keeps the event loop alive: shutdown is explicit.
   child.unref();
   let spawnError: Error | undefined;
-  child.once('error', (e) => { running.delete(child); spawnError = e; });
-  const tail = () => { try { return readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { return ''; } };
+  child.once('error', (e) => {
+    running.delete(child);
+    spawnError = e;
+  });
+  const tail = () => {
+    try {
+      return readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+    } catch {
+      return '';
+    }
+  };
 
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
@@ -118,7 +132,7 @@ async function stopStale(pidFile: string, command: string): Promise<void> {
   if (owner !== undefined && Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
     throw new Error(
       `${basename(command)} (pid ${pid}) on ${dirname(pidFile)} belongs to a Keywarden that is still running (pid ${owner}): ` +
-      'stop it first, or give this process the same MONGODB_URI and REDIS_URL as that one (its log names them).',
+        'stop it first, or give this process the same MONGODB_URI and REDIS_URL as that one (its log names them).',
     );
   }
   process.kill(pid!, 'SIGTERM');
@@ -157,8 +171,14 @@ export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): 
   return new Promise((resolve) => {
     const s = connect(port, host);
     s.setTimeout(timeoutMs);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
-    s.once('timeout', () => { s.destroy(); resolve(false); });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }

@@ -59,7 +59,7 @@ export async function ferretdbBinary(dir: string, env: NodeJS.ProcessEnv, say: (
   try {
     // Outside any Go module, so that a go.mod around the working directory plays no part.
     const { stdout } = await run('go', ['mod', 'download', '-json', MODULE], { cwd: work, env, signal, maxBuffer: 1 << 20 });
-    const src = (JSON.parse(stdout) as { Dir?: string; Error?: string });
+    const src = JSON.parse(stdout) as { Dir?: string; Error?: string };
     if (!src.Dir) throw new Error(src.Error ?? 'no module directory');
     const tree = join(work, 'src');
     cpSync(src.Dir, tree, { recursive: true });

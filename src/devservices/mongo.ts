@@ -35,7 +35,10 @@ type Attempt = (opts: ProvideMongoOptions) => Promise<ProvidedMongo>;
  * restart finds its data. Throws one line naming what to install or set when neither starts.
  */
 export async function provideMongo(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
-  const attempts: Array<[string, Attempt]> = [['mongodb-memory-server', memoryServer], ['FerretDB', ferretdb]];
+  const attempts: Array<[string, Attempt]> = [
+    ['mongodb-memory-server', memoryServer],
+    ['FerretDB', ferretdb],
+  ];
   if (opts.dataDir && hasData(join(opts.dataDir, 'ferretdb', 'sqlite')) && !hasData(join(opts.dataDir, 'mongodb'))) attempts.reverse();
   const reasons: string[] = [];
   for (const [name, attempt] of attempts) {
@@ -47,7 +50,7 @@ export async function provideMongo(opts: ProvideMongoOptions): Promise<ProvidedM
   }
   throw new Error(
     `MONGODB_URI is unset and no MongoDB could be started here (${reasons.join('; ')}). ` +
-    'Set MONGODB_URI to a MongoDB server, or install Go 1.24 or newer (https://go.dev/dl/) so that FerretDB can be built once.',
+      'Set MONGODB_URI to a MongoDB server, or install Go 1.24 or newer (https://go.dev/dl/) so that FerretDB can be built once.',
   );
 }
 
@@ -106,10 +109,25 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       try {
-        const child = await startChild(bin, [
-          '--handler=sqlite', `--sqlite-url=file:${join(dir, 'sqlite')}/`, `--state-dir=${dir}`,
-          `--listen-addr=127.0.0.1:${port}`, '--debug-addr=127.0.0.1:0', '--telemetry=disable', '--log-level=warn',
-        ], { logFile: join(dir, 'ferretdb.log'), ready: () => portAnswers(port), timeoutMs: 30_000, env: opts.env, pidFile: opts.dataDir && join(dir, 'ferretdb.pid') });
+        const child = await startChild(
+          bin,
+          [
+            '--handler=sqlite',
+            `--sqlite-url=file:${join(dir, 'sqlite')}/`,
+            `--state-dir=${dir}`,
+            `--listen-addr=127.0.0.1:${port}`,
+            '--debug-addr=127.0.0.1:0',
+            '--telemetry=disable',
+            '--log-level=warn',
+          ],
+          {
+            logFile: join(dir, 'ferretdb.log'),
+            ready: () => portAnswers(port),
+            timeoutMs: 30_000,
+            env: opts.env,
+            pidFile: opts.dataDir && join(dir, 'ferretdb.pid'),
+          },
+        );
         return {
           uri: `mongodb://127.0.0.1:${port}/`,
           engine: `FerretDB ${FERRETDB_VERSION} (SQLite)`,
@@ -117,7 +135,10 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
           pid: child.pid,
           async stop() {
             await child.stop();
-            if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
+            if (!opts.dataDir) {
+              rmSync(dir, { recursive: true, force: true });
+              keepDir(dir);
+            }
           },
         };
       } catch (e) {
@@ -125,7 +146,10 @@ async function ferretdb(opts: ProvideMongoOptions): Promise<ProvidedMongo> {
       }
     }
   } catch (e) {
-    if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
+    if (!opts.dataDir) {
+      rmSync(dir, { recursive: true, force: true });
+      keepDir(dir);
+    }
     throw e;
   }
 }

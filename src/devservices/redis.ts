@@ -44,9 +44,17 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
   const port = await freePort();
   const persistence = opts.dataDir ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   try {
-    const child = await startChild('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction',
-    ], { logFile: join(dir, 'redis.log'), ready: () => redisAnswers(port), timeoutMs: 10_000, env: opts.env, pidFile: opts.dataDir && join(dir, 'redis-server.pid') });
+    const child = await startChild(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction'],
+      {
+        logFile: join(dir, 'redis.log'),
+        ready: () => redisAnswers(port),
+        timeoutMs: 10_000,
+        env: opts.env,
+        pidFile: opts.dataDir && join(dir, 'redis-server.pid'),
+      },
+    );
     return {
       url: `redis://127.0.0.1:${port}`,
       engine: 'redis-server (child)',
@@ -54,15 +62,21 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
       pid: child.pid,
       async stop() {
         await child.stop();
-        if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
+        if (!opts.dataDir) {
+          rmSync(dir, { recursive: true, force: true });
+          keepDir(dir);
+        }
       },
     };
   } catch (e) {
-    if (!opts.dataDir) { rmSync(dir, { recursive: true, force: true }); keepDir(dir); }
+    if (!opts.dataDir) {
+      rmSync(dir, { recursive: true, force: true });
+      keepDir(dir);
+    }
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'redis-server is not installed' : `redis-server did not start: ${(e as Error).message}`;
     throw new Error(
       `REDIS_URL is unset, nothing answers at ${opts.localUrl} and ${reason}. ` +
-      'Install Redis (apt install redis-server, brew install redis, …) or set REDIS_URL.',
+        'Install Redis (apt install redis-server, brew install redis, …) or set REDIS_URL.',
     );
   }
 }
@@ -73,8 +87,14 @@ export function redisAnswers(port: number, host = '127.0.0.1'): Promise<boolean>
     const s = connect(port, host);
     s.setTimeout(500);
     s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+    s.once('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
     s.once('error', () => resolve(false));
-    s.once('timeout', () => { s.destroy(); resolve(false); });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }

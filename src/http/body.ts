@@ -4,8 +4,7 @@ import { HttpError } from './errors.js';
 /** Largest request body the API reads. */
 export const BODY_LIMIT = 8 * 1024;
 
-export const tooLarge = (limit: number) =>
-  new HttpError(413, 'payload_too_large', `Request body exceeds ${limit} bytes.`, { connection: 'close' });
+export const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `Request body exceeds ${limit} bytes.`, { connection: 'close' });
 
 const EMPTY = Buffer.alloc(0);
 
@@ -59,8 +58,7 @@ export function receiveBody(req: IncomingMessage, limit: number, onBody: (body: 
   });
 }
 
-const joined = (first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): Buffer =>
-  chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY);
+const joined = (first: Buffer | undefined, chunks: Buffer[] | undefined, size: number): Buffer => (chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY));
 
 /** receiveBody as a promise (rejects on a too-large body). */
 export function readBody(req: IncomingMessage, limit = BODY_LIMIT): Promise<Buffer> {

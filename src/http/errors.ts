@@ -69,7 +69,14 @@ function writeJsonHead(res: ServerResponse, status: number, payload: string, req
  * connection closes only once the client has stopped sending or a bound is reached, so
  * that the client reads the answer instead of a connection reset.
  */
-export function sendJsonBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, payload: string, requestId: string, headers: Record<string, string> = {}): void {
+export function sendJsonBeforeBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  payload: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
   writeJsonHead(res, status, payload, requestId, { ...headers, connection: 'close' });
   res.write(payload);
   endAfterLinger(req, res);
@@ -82,11 +89,7 @@ export function sendJsonBeforeBody(req: IncomingMessage, res: ServerResponse, st
  * without explicit freshness (RFC 9111 §3).
  */
 export function sendPreserialised(res: ServerResponse, status: number, payload: string, length: string, requestId: string): void {
-  res.writeHead(status, [
-    'x-request-id', requestId,
-    'content-type', 'application/json; charset=utf-8',
-    'content-length', length,
-  ]);
+  res.writeHead(status, ['x-request-id', requestId, 'content-type', 'application/json; charset=utf-8', 'content-length', length]);
   res.end(payload);
 }
 

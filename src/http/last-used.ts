@@ -59,7 +59,8 @@ export class LastUsedRecorder {
     clearInterval(this.timer);
     await this.flushing;
     await this.flush(3_000);
-    if (this.pending.size) this.log.info({ keys: this.pending.size }, 'lastUsedAt not recorded for some keys at shutdown (another replica held the lock or Redis was down)');
+    if (this.pending.size)
+      this.log.info({ keys: this.pending.size }, 'lastUsedAt not recorded for some keys at shutdown (another replica held the lock or Redis was down)');
   }
 
   private async write(waitMs: number): Promise<void> {

@@ -37,7 +37,10 @@ export class MissLimiter {
     private readonly limits: MissLimits,
     private readonly clock: Clock,
     /** What is counted: the Redis key's name and the 429's message (the verify API's misses by default). */
-    private readonly kind = { name: 'verify-misses', refusal: (seconds: number) => `Too many checks of keys that are not valid from this client; retry in ${seconds} s.` },
+    private readonly kind = {
+      name: 'verify-misses',
+      refusal: (seconds: number) => `Too many checks of keys that are not valid from this client; retry in ${seconds} s.`,
+    },
   ) {}
 
   /** Resolves when `client` may cause a read; rejects with the 429 to answer otherwise. */

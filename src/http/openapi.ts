@@ -29,7 +29,9 @@ export function openApiDocument(version = '0.1.0') {
       400: error('The body is not `{"key": string}` as JSON, or the Content-Type is not application/json.'),
       401: error('VERIFY_TOKEN is set and the bearer token is missing or wrong.'),
       413: error('The body is larger than 8 KiB.'),
-      429: error('This client caused too many `unknown` answers (VERIFY_MISS_LIMIT per window); `Retry-After` says when to try again. Cached answers are still given meanwhile.'),
+      429: error(
+        'This client caused too many `unknown` answers (VERIFY_MISS_LIMIT per window); `Retry-After` says when to try again. Cached answers are still given meanwhile.',
+      ),
     },
   });
   registry.registerPath({

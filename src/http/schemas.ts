@@ -30,7 +30,8 @@ export const verifyInvalid = z
   .object({
     valid: z.literal(false),
     reason: z.enum(invalidReasons).meta({
-      description: '`malformed`: not a token of this deployment (shape or checksum); `unknown`: no such key; `revoked`: the key was revoked; `expired`: the key reached its expiry instant (answered from that instant on, cached or not); `rolled`: a secret the key was rolled away from, after its overlap ended.',
+      description:
+        '`malformed`: not a token of this deployment (shape or checksum); `unknown`: no such key; `revoked`: the key was revoked; `expired`: the key reached its expiry instant (answered from that instant on, cached or not); `rolled`: a secret the key was rolled away from, after its overlap ended.',
     }),
   })
   .meta({ id: 'VerifyInvalid' });
@@ -40,8 +41,17 @@ export const verifyResponse = z.union([verifyValid, verifyInvalid]).meta({ id: '
 export type VerifyResponse = z.infer<typeof verifyResponse>;
 
 export const errorCodes = [
-  'invalid_request', 'unauthorized', 'forbidden', 'conflict', 'not_found', 'method_not_allowed', 'request_timeout', 'payload_too_large', 'rate_limited',
-  'unavailable', 'internal',
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'conflict',
+  'not_found',
+  'method_not_allowed',
+  'request_timeout',
+  'payload_too_large',
+  'rate_limited',
+  'unavailable',
+  'internal',
 ] as const;
 export type HttpErrorCode = (typeof errorCodes)[number];
 

@@ -67,7 +67,10 @@ class RouteSet {
   private readonly byMethod: Map<string, Handler>;
   private readonly byStatus = new Map<number, CountSeries>();
 
-  constructor(readonly path: string, methods: Partial<Record<string, Handler>>) {
+  constructor(
+    readonly path: string,
+    methods: Partial<Record<string, Handler>>,
+  ) {
     this.byMethod = new Map(Object.entries(methods).flatMap(([method, handler]) => (handler ? [[method, handler] as const] : [])));
     this.allow = [...this.byMethod.keys()].join(', ');
   }
@@ -105,11 +108,16 @@ export function createApiServer(core: Core, opts: ApiServerOptions): HttpServer 
  */
 export function createPublicServer(core: Core, opts: PublicServerOptions): HttpServer {
   const slack = opts.slackListener && guardSlackBody(opts.slackListener, core.log.child({ component: 'http' }), opts.slackBody);
-  const github = opts.githubKeys ?? new GithubPublicKeys({ url: core.config.GITHUB_SECRET_SCANNING_KEYS_URL, log: core.log.child({ component: 'github-keys' }) });
-  return createRoutedServer(core, [
-    ['/healthz', { GET: healthRoute }],
-    ['/v1/secret-scanning/github', { POST: secretScanningRoute(core.keys, github) }],
-  ], slack);
+  const github =
+    opts.githubKeys ?? new GithubPublicKeys({ url: core.config.GITHUB_SECRET_SCANNING_KEYS_URL, log: core.log.child({ component: 'github-keys' }) });
+  return createRoutedServer(
+    core,
+    [
+      ['/healthz', { GET: healthRoute }],
+      ['/v1/secret-scanning/github', { POST: secretScanningRoute(core.keys, github) }],
+    ],
+    slack,
+  );
 }
 
 /**
@@ -127,16 +135,25 @@ function createRoutedServer(
 
   const routes = new Map(table.filter(([path]) => !path.includes('{')).map(([path, methods]) => [path, new RouteSet(path, methods)]));
   // `{name}` matches one path segment; exact paths are tried first.
-  const patterned = table.filter(([path]) => path.includes('{')).map(([path, methods]) => ({
-    re: new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
-    set: new RouteSet(path, methods),
-  }));
+  const patterned = table
+    .filter(([path]) => path.includes('{'))
+    .map(([path, methods]) => ({
+      re: new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+      set: new RouteSet(path, methods),
+    }));
   const unmatched = new RouteSet('unmatched', {});
   const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
   let closing = false;
 
-  const answer = async (handler: Handler, set: RouteSet, req: IncomingMessage, res: ServerResponse, requestId: string, params: Readonly<Record<string, string>>) => {
+  const answer = async (
+    handler: Handler,
+    set: RouteSet,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    params: Readonly<Record<string, string>>,
+  ) => {
     try {
       await handler(req, res, { requestId, log: hlog, params });
     } catch (e) {
@@ -164,9 +181,14 @@ function createRoutedServer(
     set ??= unmatched;
     const handler = set.handlerFor(req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET'));
     if (!handler) {
-      sendError(res, set === unmatched
-        ? new HttpError(404, 'not_found', `No route ${path}.`)
-        : new HttpError(405, 'method_not_allowed', `Use ${set.allow}.`, { allow: set.allow }), requestId, hlog);
+      sendError(
+        res,
+        set === unmatched
+          ? new HttpError(404, 'not_found', `No route ${path}.`)
+          : new HttpError(405, 'method_not_allowed', `Use ${set.allow}.`, { allow: set.allow }),
+        requestId,
+        hlog,
+      );
       set.count(res.statusCode);
       return;
     }

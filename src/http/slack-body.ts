@@ -45,12 +45,17 @@ export function guardSlackBody(listener: Listener, log: Logger, limits: SlackBod
       limits.timeoutMs,
     );
     res.once('close', () => clearTimeout(timer));
-    receiveBody(req, limits.bytes, (body) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
-      listener(req, res);
-    }, refuse);
+    receiveBody(
+      req,
+      limits.bytes,
+      (body) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+        listener(req, res);
+      },
+      refuse,
+    );
   };
 }

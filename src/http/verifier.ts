@@ -50,16 +50,20 @@ export class Verifier {
   private closed = false;
   private lastErrorLog = 0;
 
-  constructor(private readonly core: Core, opts: VerifierOptions = {}) {
+  constructor(
+    private readonly core: Core,
+    opts: VerifierOptions = {},
+  ) {
     const { config } = core;
     this.log = core.log.child({ component: 'verifier' });
     this.clock = core.clock;
     this.prefix = config.KEY_PREFIX;
     this.tokenLength = this.prefix.length + 1 + RANDOM_LENGTH + CHECKSUM_LENGTH;
     const ttlMs = config.VERIFY_CACHE_TTL_MS;
-    this.cache = ttlMs > 0 && config.VERIFY_CACHE_MAX > 0
-      ? new VerificationCache({ max: config.VERIFY_CACHE_MAX, negativeMax: config.VERIFY_NEGATIVE_CACHE_MAX, ttlMs })
-      : undefined;
+    this.cache =
+      ttlMs > 0 && config.VERIFY_CACHE_MAX > 0
+        ? new VerificationCache({ max: config.VERIFY_CACHE_MAX, negativeMax: config.VERIFY_NEGATIVE_CACHE_MAX, ttlMs })
+        : undefined;
 
     this.redis = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
     this.sub = new Redis(config.REDIS_URL, { connectionName: 'keywarden-verify-sub', maxRetriesPerRequest: null });
@@ -68,7 +72,11 @@ export class Verifier {
 
     const { key, channel } = epochKeys(config.QUEUE_PREFIX);
     this.epoch = new RevocationEpoch(
-      this.redis, key, channel, opts.leaseMs ?? DEFAULT_LEASE_MS, 5,
+      this.redis,
+      key,
+      channel,
+      opts.leaseMs ?? DEFAULT_LEASE_MS,
+      5,
       // Before the first connection, failed reads are expected (and connection errors are logged above).
       (e, doing) => this.connected && this.redisFailed(e, doing),
     );
@@ -83,11 +91,16 @@ export class Verifier {
     this.sub.on('message', (_channel: string, message: string) => this.heardRevocation(message));
     this.sub.subscribe(this.epoch.channel).catch((e: Error) => this.redisFailed(e, 'subscribe to the revocation channel'));
 
-    this.misses = config.VERIFY_MISS_LIMIT > 0
-      ? new MissLimiter(this.redis, config.QUEUE_PREFIX, { limit: config.VERIFY_MISS_LIMIT, windowMs: config.VERIFY_MISS_WINDOW_MS }, this.clock)
-      : undefined;
+    this.misses =
+      config.VERIFY_MISS_LIMIT > 0
+        ? new MissLimiter(this.redis, config.QUEUE_PREFIX, { limit: config.VERIFY_MISS_LIMIT, windowMs: config.VERIFY_MISS_WINDOW_MS }, this.clock)
+        : undefined;
     this.lastUsed = new LastUsedRecorder(
-      core.keyUsage, this.redis, `${config.QUEUE_PREFIX}:last-used-lock`, this.log, opts.touchIntervalMs ?? 60_000,
+      core.keyUsage,
+      this.redis,
+      `${config.QUEUE_PREFIX}:last-used-lock`,
+      this.log,
+      opts.touchIntervalMs ?? 60_000,
       (record) => this.cache?.drainUses(record, performance.timeOrigin),
     );
   }

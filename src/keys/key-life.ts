@@ -19,7 +19,13 @@ export const EXPIRY_DATE_MISSING = 'Pick the date the key expires.';
  * `expiresOn` (`YYYY-MM-DD`, the key stops at 00:00 UTC that day) which wins when given.
  */
 export const expiryInput = z.object({
-  expiresInDays: z.number({ message: EXPIRY_DAYS_RULE }).int({ message: EXPIRY_DAYS_RULE }).min(1, { message: EXPIRY_DAYS_RULE }).max(MAX_EXPIRY_DAYS, { message: EXPIRY_DAYS_RULE }).nullable().optional(),
+  expiresInDays: z
+    .number({ message: EXPIRY_DAYS_RULE })
+    .int({ message: EXPIRY_DAYS_RULE })
+    .min(1, { message: EXPIRY_DAYS_RULE })
+    .max(MAX_EXPIRY_DAYS, { message: EXPIRY_DAYS_RULE })
+    .nullable()
+    .optional(),
   expiresOn: z.string({ message: EXPIRY_DATE_RULE }).max(10, { message: EXPIRY_DATE_RULE }).optional(),
 });
 export type ExpiryInput = z.infer<typeof expiryInput>;
@@ -41,8 +47,7 @@ export function resolveExpiry(input: ExpiryInput, now: number): { expiresAt: Dat
   return { expiresAt: new Date(now + (input.expiresInDays ?? DEFAULT_EXPIRY_DAYS) * DAY_MS) };
 }
 
-export const isExpired = (key: { expiresAt?: Date | undefined }, now: number) =>
-  key.expiresAt !== undefined && key.expiresAt.getTime() <= now;
+export const isExpired = (key: { expiresAt?: Date | undefined }, now: number) => key.expiresAt !== undefined && key.expiresAt.getTime() <= now;
 
 export function lifeStatus(key: { status: 'active' | 'revoked'; expiresAt?: Date | undefined }, now: number): LifeStatus {
   if (key.status === 'revoked') return 'revoked';

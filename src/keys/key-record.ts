@@ -30,13 +30,25 @@ export interface KeyRecord {
   rolledAt?: Date;
   rolledBy?: string;
   lastUsedAt?: Date;
-  notification: { state: 'none' | 'pending' | 'enqueued' | 'done'; event?: 'revoked' | 'expired'; total: number; delivered: number; failed: number; gone: number; pendingSince?: Date; doneAt?: Date };
+  notification: {
+    state: 'none' | 'pending' | 'enqueued' | 'done';
+    event?: 'revoked' | 'expired';
+    total: number;
+    delivered: number;
+    failed: number;
+    gone: number;
+    pendingSince?: Date;
+    doneAt?: Date;
+  };
   /** Whether verifiers were told of the revocation: `none` while active, `pending` until announced. */
   announce?: { state: 'none' | 'pending' | 'done'; since?: Date };
 }
 
 /** Keyset cursor: the (createdAt, _id) of the row a page starts after or ends before. */
-export interface Cursor { t: number; id: string }
+export interface Cursor {
+  t: number;
+  id: string;
+}
 
 /** The latest time a JavaScript Date can hold (ms since the epoch). */
 const MAX_DATE_MS = 8.64e15;

@@ -16,11 +16,13 @@ export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than
 export const NAME_RULE = 'Name must be 1–64 characters.';
 
 /** What an admin submits to create a key. */
-export const createKeyInput = z.object({
-  name: z.string({ message: NAME_RULE }).trim().min(1, { message: NAME_RULE }).max(64, { message: NAME_RULE }),
-  description: z.string({ message: DESCRIPTION_RULE }).trim().min(11, { message: DESCRIPTION_RULE }).max(99, { message: DESCRIPTION_RULE }),
-  roles: z.array(z.string(), { message: 'Pick at least one role.' }).min(1, { message: 'Pick at least one role.' }),
-}).extend(expiryInput.shape);
+export const createKeyInput = z
+  .object({
+    name: z.string({ message: NAME_RULE }).trim().min(1, { message: NAME_RULE }).max(64, { message: NAME_RULE }),
+    description: z.string({ message: DESCRIPTION_RULE }).trim().min(11, { message: DESCRIPTION_RULE }).max(99, { message: DESCRIPTION_RULE }),
+    roles: z.array(z.string(), { message: 'Pick at least one role.' }).min(1, { message: 'Pick at least one role.' }),
+  })
+  .extend(expiryInput.shape);
 export type CreateKeyInput = z.infer<typeof createKeyInput>;
 /** A create input that passed every rule, with its expiry instant resolved (null: never). */
 export type ValidKeyInput = Pick<CreateKeyInput, 'name' | 'description' | 'roles'> & { expiresAt: Date | null };
@@ -39,8 +41,7 @@ export interface ListOptions {
 
 export type VerifyResult =
   /** `validUntil`: the presented secret is a rolled key's previous one, working until then. */
-  | { valid: true; key: KeyRecord; validUntil?: Date }
-  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rolled'; keyId?: string };
+  { valid: true; key: KeyRecord; validUntil?: Date } | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'rolled'; keyId?: string };
 
 /** What a roll returns: the key, its new secret (here once), and how stale other servers may be. */
 export interface RollResult {
@@ -128,11 +129,16 @@ export class KeyService {
     try {
       await this.announcer.announce(key.keyId);
     } catch (e) {
-      this.log.warn({ keyId: key.keyId, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs }, 'could not tell the verifiers of a revocation; other servers may accept the key until their caches expire; retrying');
+      this.log.warn(
+        { keyId: key.keyId, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs },
+        'could not tell the verifiers of a revocation; other servers may accept the key until their caches expire; retrying',
+      );
       this.retryAnnouncement(key.keyId);
       return this.announcer.unannouncedStaleMs;
     }
-    await this.repo.markAnnounced(key.keyId).catch((e: unknown) => this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
+    await this.repo
+      .markAnnounced(key.keyId)
+      .catch((e: unknown) => this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
     return 0;
   }
 
@@ -199,14 +205,24 @@ export class KeyService {
     });
     const who = opts.requestedBy ? { actor: opts.requestedBy } : auditActor(actor);
     const approval = opts.requestedBy ? { approvedBy: actor.userId } : {};
-    await this.audit.record({ communityId: actor.communityId, ...who, action: 'key.created', target: key.keyId, details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null, ...approval } });
+    await this.audit.record({
+      communityId: actor.communityId,
+      ...who,
+      action: 'key.created',
+      target: key.keyId,
+      details: { name: key.name, roles: key.roles, expiresAt: key.expiresAt?.toISOString() ?? null, ...approval },
+    });
     this.log.info({ communityId: key.communityId, keyId: key.keyId, by: actor.userId }, 'api key created');
     return { key, token };
   }
 
   async list(actor: Actor, opts: ListOptions = {}): Promise<ListPage> {
     await this.members.requireMember(actor, 'list API keys');
-    const words = (opts.search ?? '').split(/\s+/).filter(Boolean).slice(0, 8).map((w) => w.slice(0, 64));
+    const words = (opts.search ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 8)
+      .map((w) => w.slice(0, 64));
     const after = opts.after === undefined ? undefined : decodeCursor(opts.after);
     const before = opts.before === undefined ? undefined : decodeCursor(opts.before);
     // A cursor that is not a position (edited, truncated, from an older format): page one, said so.
@@ -288,7 +304,10 @@ export class KeyService {
     }
     // An expired key no longer works and its dependents were told; a revoke would announce it twice.
     if (lifeStatus(current, this.clock.now()) === 'expired') {
-      throw new KeyError('invalid_input', `\`${current.keyId}\` already expired${current.expiresAt ? ` on ${shortDate(current.expiresAt)}` : ''}: it no longer works and its dependents were told. Nothing to revoke.`);
+      throw new KeyError(
+        'invalid_input',
+        `\`${current.keyId}\` already expired${current.expiresAt ? ` on ${shortDate(current.expiresAt)}` : ''}: it no longer works and its dependents were told. Nothing to revoke.`,
+      );
     }
 
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
@@ -296,7 +315,14 @@ export class KeyService {
     // FerretDB v1 let concurrent conditional updates all succeed.
     const eventId = `key.revoked:${communityId}:${id}`;
     const at = new Date(this.clock.now());
-    const won = await this.audit.recordOnce(eventId, { communityId, ...who, action: 'key.revoked', target: id, details: { name: current.name, ...details }, at });
+    const won = await this.audit.recordOnce(eventId, {
+      communityId,
+      ...who,
+      action: 'key.revoked',
+      target: id,
+      details: { name: current.name, ...details },
+      at,
+    });
     if (!won) {
       // Someone else won. Apply their revocation too, in case they died between the two
       // writes: the key must never stay active once a revocation is recorded.
@@ -333,7 +359,8 @@ export class KeyService {
    */
   async roll(actor: Actor, keyId: string, overlap: unknown): Promise<RollResult> {
     await this.members.requireAdmin(actor, 'roll API keys');
-    if (!rollOverlaps.includes(overlap as RollOverlap)) throw new KeyError('invalid_input', 'Keep the old secret working for: none, 1h, 24h or 7d.', { overlap: 'Pick how long the old secret keeps working.' });
+    if (!rollOverlaps.includes(overlap as RollOverlap))
+      throw new KeyError('invalid_input', 'Keep the old secret working for: none, 1h, 24h or 7d.', { overlap: 'Pick how long the old secret keeps working.' });
     const id = normalizeKeyId(keyId);
     const current = await this.repo.find(actor.communityId, id);
     const secrets = await this.repo.secretsOf(actor.communityId, id);
@@ -344,14 +371,24 @@ export class KeyService {
     const at = new Date(now);
     const previousValidUntil = new Date(now + ROLL_OVERLAPS[overlap as RollOverlap]);
     const won = await this.audit.recordOnce(`key.rolled:${actor.communityId}:${id}:${secrets.tokenHash.slice(0, 24)}`, {
-      communityId: actor.communityId, ...auditActor(actor), action: 'key.rolled', target: id,
-      details: { name: current.name, overlap, previousValidUntil: previousValidUntil.toISOString() }, at,
+      communityId: actor.communityId,
+      ...auditActor(actor),
+      action: 'key.rolled',
+      target: id,
+      details: { name: current.name, overlap, previousValidUntil: previousValidUntil.toISOString() },
+      at,
     });
     if (!won) throw new KeyError('conflict', `\`${current.keyId}\` was just rolled by someone else. Look at it again before rolling it once more.`);
     const token = generateToken(this.opts.prefix);
     const rolled = await this.repo.roll(actor.communityId, id, {
-      fromHash: secrets.tokenHash, tokenHash: hashToken(token, this.opts.pepper), hint: tokenHint(token),
-      previousHint: current.hint, previousValidUntil, retire: secrets.previousTokenHash, at, by: actor.userId,
+      fromHash: secrets.tokenHash,
+      tokenHash: hashToken(token, this.opts.pepper),
+      hint: tokenHint(token),
+      previousHint: current.hint,
+      previousValidUntil,
+      retire: secrets.previousTokenHash,
+      at,
+      by: actor.userId,
     });
     if (!rolled) throw new KeyError('conflict', `\`${current.keyId}\` changed while it was being rolled (revoked or rolled elsewhere). Nothing was rolled.`);
     this.log.info({ communityId: actor.communityId, keyId: id, by: actor.userId, overlap }, 'api key rolled');
@@ -362,7 +399,10 @@ export class KeyService {
       await this.announcer.announce(id);
     } catch (e) {
       staleUpToMs = this.announcer.unannouncedStaleMs;
-      this.log.warn({ keyId: id, err: (e as Error).message, staleUpToMs }, 'could not tell the verifiers of a roll; other servers may accept an ended secret until their caches expire');
+      this.log.warn(
+        { keyId: id, err: (e as Error).message, staleUpToMs },
+        'could not tell the verifiers of a roll; other servers may accept an ended secret until their caches expire',
+      );
     }
     for (const listener of this.rolledListeners) {
       try {

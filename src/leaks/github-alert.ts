@@ -11,12 +11,14 @@ export const ALERT_BODY_LIMIT = 256 * 1024;
 const CONCURRENCY = 8;
 
 /** GitHub's partner-program alert: a JSON array of matches. */
-export const githubAlert = z.array(z.object({
-  token: z.string().max(1024),
-  type: z.string().max(256),
-  url: z.string().max(4096).optional(),
-  source: z.string().max(256).optional(),
-}));
+export const githubAlert = z.array(
+  z.object({
+    token: z.string().max(1024),
+    type: z.string().max(256),
+    url: z.string().max(4096).optional(),
+    source: z.string().max(256).optional(),
+  }),
+);
 export type GithubAlert = z.infer<typeof githubAlert>;
 
 /** One entry of the feedback GitHub accepts in answer. */
@@ -48,7 +50,10 @@ export async function handleGithubAlert(keys: KeyService, alert: GithubAlert, lo
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, alert.length) }, worker));
   const revoked = outcomes.flatMap((o) => (o.kind === 'revoked' && o.changed ? [o.key.keyId] : []));
-  log.info({ tokens: alert.length, revoked, known: outcomes.filter((o) => o.kind === 'revoked' || o.kind === 'inactive').length }, 'github secret-scanning alert handled');
+  log.info(
+    { tokens: alert.length, revoked, known: outcomes.filter((o) => o.kind === 'revoked' || o.kind === 'inactive').length },
+    'github secret-scanning alert handled',
+  );
   return alert.map((m, i) => ({
     token_hash: createHash('sha256').update(m.token).digest('hex'),
     token_type: m.type,

@@ -66,7 +66,12 @@ export class GithubPublicKeys {
         this.keys = keys;
         this.opts.log.info({ keys: [...keys.keys()] }, 'github secret-scanning public keys fetched');
       })
-      .catch((e: unknown) => this.opts.log.warn({ url: this.opts.url, err: (e as Error).message }, 'could not fetch github secret-scanning public keys; alerts are refused until they can be'))
+      .catch((e: unknown) =>
+        this.opts.log.warn(
+          { url: this.opts.url, err: (e as Error).message },
+          'could not fetch github secret-scanning public keys; alerts are refused until they can be',
+        ),
+      )
       .finally(() => {
         this.inflight = undefined;
       });

@@ -63,8 +63,12 @@ export async function run(name: string, start: (core: Core) => Promise<Part[]>):
   try {
     const dataDir = resolve(env.DATA_DIR);
     const services = await provideServices({
-      mongodbUri: env.MONGODB_URI, redisUrl: env.REDIS_URL, localRedisUrl: env.LOCAL_REDIS_URL, dataDir,
-      env: process.env, say: (line) => log.info(line),
+      mongodbUri: env.MONGODB_URI,
+      redisUrl: env.REDIS_URL,
+      localRedisUrl: env.LOCAL_REDIS_URL,
+      dataDir,
+      env: process.env,
+      say: (line) => log.info(line),
     });
     parts.push({ name: 'services', stop: () => services.stop() });
     const { mongo: m, redis: r } = services;

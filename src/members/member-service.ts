@@ -47,11 +47,9 @@ export class MemberService {
    */
   async ensureSeeded(communityId: string): Promise<void> {
     if (this.seeded.has(communityId) || this.seedAdmins.length === 0) return;
-    const before = await this.m.communities.findOneAndUpdate(
-      { communityId },
-      { $addToSet: { seededAdmins: { $each: [...this.seedAdmins] } } },
-      { upsert: true, returnDocument: 'before' },
-    ).lean();
+    const before = await this.m.communities
+      .findOneAndUpdate({ communityId }, { $addToSet: { seededAdmins: { $each: [...this.seedAdmins] } } }, { upsert: true, returnDocument: 'before' })
+      .lean();
     const already = new Set(before?.seededAdmins ?? []);
     const fresh = this.seedAdmins.filter((id) => !already.has(id));
     const at = new Date();
@@ -80,9 +78,12 @@ export class MemberService {
   async requireAdmin(actor: Actor, doing: string): Promise<void> {
     const role = await this.roleOf(actor);
     if (role !== 'admin') {
-      throw new KeyError('forbidden', role
-        ? `Only Keywarden admins can ${doing}. You are a viewer; ask an admin (\`/apikey members list\`).`
-        : `Only Keywarden admins can ${doing}. You are not mapped to a platform identity; ask an admin to add you.`);
+      throw new KeyError(
+        'forbidden',
+        role
+          ? `Only Keywarden admins can ${doing}. You are a viewer; ask an admin (\`/apikey members list\`).`
+          : `Only Keywarden admins can ${doing}. You are not mapped to a platform identity; ask an admin to add you.`,
+      );
     }
   }
 
@@ -104,17 +105,24 @@ export class MemberService {
   }
 
   /** Adds a member or changes their role. Demoting the last admin is refused. */
-  async set(actor: Actor, slackUserId: string, role: MemberRole, platformIdentity?: string): Promise<{ member: Member; change: 'added' | 'role_changed' | 'unchanged' }> {
+  async set(
+    actor: Actor,
+    slackUserId: string,
+    role: MemberRole,
+    platformIdentity?: string,
+  ): Promise<{ member: Member; change: 'added' | 'role_changed' | 'unchanged' }> {
     await this.requireAdmin(actor, 'manage members');
     const { communityId } = actor;
-    const before = await this.m.members.findOneAndUpdate(
-      { communityId, slackUserId },
-      {
-        $set: { role, ...(platformIdentity ? { platformIdentity } : {}) },
-        $setOnInsert: { communityId, slackUserId, addedBy: actor.userId, addedAt: new Date() },
-      },
-      { upsert: true, returnDocument: 'before' },
-    ).lean();
+    const before = await this.m.members
+      .findOneAndUpdate(
+        { communityId, slackUserId },
+        {
+          $set: { role, ...(platformIdentity ? { platformIdentity } : {}) },
+          $setOnInsert: { communityId, slackUserId, addedBy: actor.userId, addedAt: new Date() },
+        },
+        { upsert: true, returnDocument: 'before' },
+      )
+      .lean();
     if (before?.role === 'admin' && role !== 'admin' && (await this.adminCount(communityId)) === 0) {
       // Compensate instead of a transaction: whoever finds no admin left puts theirs back.
       await this.m.members.updateOne({ communityId, slackUserId }, { $set: { role: 'admin' } });
@@ -122,7 +130,13 @@ export class MemberService {
     }
     const change = !before ? 'added' : before.role !== role ? 'role_changed' : 'unchanged';
     if (change !== 'unchanged') {
-      await this.audit.record({ communityId, ...auditActor(actor), action: change === 'added' ? 'member.added' : 'member.role_changed', target: slackUserId, details: { role, from: before?.role } });
+      await this.audit.record({
+        communityId,
+        ...auditActor(actor),
+        action: change === 'added' ? 'member.added' : 'member.role_changed',
+        target: slackUserId,
+        details: { role, from: before?.role },
+      });
     }
     const after = await this.m.members.findOne({ communityId, slackUserId }).lean();
     return { member: { ...after!, role: after!.role, platformIdentity: after!.platformIdentity ?? undefined }, change };

@@ -63,7 +63,10 @@ export class HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
-  constructor(readonly labels: Record<string, string>, private readonly bounds: Float64Array) {
+  constructor(
+    readonly labels: Record<string, string>,
+    private readonly bounds: Float64Array,
+  ) {
     this.counts = new Float64Array(bounds.length + 1);
   }
   observe(value: number): void {
@@ -125,7 +128,9 @@ export class FastHistogram {
   exposition(): string {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `,${k}="${escapeLabel(v)}"`).join('');
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `,${k}="${escapeLabel(v)}"`)
+        .join('');
       let acc = 0;
       this.buckets.forEach((le, i) => {
         acc += s.counts[i]!;

@@ -40,8 +40,7 @@ export interface RequestOptions {
 
 /** The outcome of an approval: the winner gets the key and its token (once); anyone else the decision that stands. */
 export type ApproveResult =
-  | { won: true; request: KeyRequest; key: KeyRecord; token: string }
-  | { won: false; request: KeyRequest; decision: Decision | undefined; state: RequestState };
+  { won: true; request: KeyRequest; key: KeyRecord; token: string } | { won: false; request: KeyRequest; decision: Decision | undefined; state: RequestState };
 
 const DAY_MS = 86_400_000;
 
@@ -128,7 +127,14 @@ export class RequestService {
       if ((e as { code?: number }).code === 11000) return false;
       throw e;
     }
-    await this.audit.record({ communityId: request.communityId, actor: d.by, action: `request.${d.decision}`, target: request.keyId, details: { requestId: request.requestId, name: request.input.name, requestedBy: request.requestedBy, ...(d.reason ? { reason: d.reason } : {}) }, at: d.at });
+    await this.audit.record({
+      communityId: request.communityId,
+      actor: d.by,
+      action: `request.${d.decision}`,
+      target: request.keyId,
+      details: { requestId: request.requestId, name: request.input.name, requestedBy: request.requestedBy, ...(d.reason ? { reason: d.reason } : {}) },
+      at: d.at,
+    });
     return true;
   }
 
@@ -154,10 +160,15 @@ export class RequestService {
   }
 
   /** Admins deny with a reason; the requester cancels. Returns whether this call decided, and the decision that stands. */
-  async deny(actor: Actor, requestId: string, reason: string): Promise<{ won: boolean; request: KeyRequest; decision: Decision | undefined; state: RequestState }> {
+  async deny(
+    actor: Actor,
+    requestId: string,
+    reason: string,
+  ): Promise<{ won: boolean; request: KeyRequest; decision: Decision | undefined; state: RequestState }> {
     await this.members.requireAdmin(actor, 'deny key requests');
     const text = reason.replace(/\s+/g, ' ').trim();
-    if (text.length < 3 || text.length > 500) throw new KeyError('invalid_input', 'Give a reason of 3–500 characters.', { reason: 'Give a reason of 3–500 characters.' });
+    if (text.length < 3 || text.length > 500)
+      throw new KeyError('invalid_input', 'Give a reason of 3–500 characters.', { reason: 'Give a reason of 3–500 characters.' });
     return this.close(actor, requestId, { decision: 'denied', by: actor.userId, at: new Date(this.clock.now()), reason: text });
   }
 
@@ -188,9 +199,16 @@ export class RequestService {
   /** Undecided, unlapsed requests, newest first (admins' Home). */
   async pending(actor: Actor, limit: number): Promise<KeyRequest[]> {
     if ((await this.members.roleOf(actor)) !== 'admin') return [];
-    const rows = await this.m.keyRequests.find({ communityId: actor.communityId, lapsesAt: { $gt: new Date(this.clock.now()) } }).sort({ createdAt: -1 }).limit(50).lean();
+    const rows = await this.m.keyRequests
+      .find({ communityId: actor.communityId, lapsesAt: { $gt: new Date(this.clock.now()) } })
+      .sort({ createdAt: -1 })
+      .limit(50)
+      .lean();
     const decided = new Set((await this.m.requestDecisions.find({ _id: { $in: rows.map((r) => `${r._id}:decision`) } }).lean()).map((d) => d.requestId));
-    return rows.filter((r) => !decided.has(r._id)).slice(0, limit).map(toRequest);
+    return rows
+      .filter((r) => !decided.has(r._id))
+      .slice(0, limit)
+      .map(toRequest);
   }
 
   /** The caller's own latest requests with their state (the requester's Home). */
@@ -211,6 +229,24 @@ export class RequestService {
   }
 }
 
-function toRequest(d: { _id: string; communityId: string; requestedBy: string; input: unknown; why: string; keyId: string; createdAt: Date; lapsesAt: Date }): KeyRequest {
-  return { requestId: d._id, communityId: d.communityId, requestedBy: d.requestedBy, input: d.input as KeyRequest['input'], why: d.why, keyId: d.keyId, createdAt: d.createdAt, lapsesAt: d.lapsesAt };
+function toRequest(d: {
+  _id: string;
+  communityId: string;
+  requestedBy: string;
+  input: unknown;
+  why: string;
+  keyId: string;
+  createdAt: Date;
+  lapsesAt: Date;
+}): KeyRequest {
+  return {
+    requestId: d._id,
+    communityId: d.communityId,
+    requestedBy: d.requestedBy,
+    input: d.input as KeyRequest['input'],
+    why: d.why,
+    keyId: d.keyId,
+    createdAt: d.createdAt,
+    lapsesAt: d.lapsesAt,
+  };
 }

@@ -32,8 +32,12 @@ export class RedisRevocationAnnouncer implements RevocationAnnouncer {
     this.timeoutMs = opts.timeoutMs ?? 2_000;
     this.unannouncedStaleMs = config.VERIFY_CACHE_MAX > 0 ? config.VERIFY_CACHE_TTL_MS : 0;
     this.redis = new Redis(config.REDIS_URL, {
-      connectionName: 'keywarden-announcer', lazyConnect: true, enableOfflineQueue: false,
-      maxRetriesPerRequest: 1, connectTimeout: 1_000, commandTimeout: 1_000,
+      connectionName: 'keywarden-announcer',
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1_000,
+      commandTimeout: 1_000,
       retryStrategy: (times) => Math.min(times * 200, 2_000),
     });
     this.redis.on('error', (e: Error) => {
@@ -55,7 +59,9 @@ export class RedisRevocationAnnouncer implements RevocationAnnouncer {
     work.catch(() => undefined);
     const stop = new AbortController();
     const late = this.clock.sleep(this.timeoutMs, stop.signal).then(
-      () => { throw new Error(`announcing the revocation took more than ${this.timeoutMs} ms`); },
+      () => {
+        throw new Error(`announcing the revocation took more than ${this.timeoutMs} ms`);
+      },
       () => undefined,
     );
     try {

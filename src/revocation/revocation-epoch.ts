@@ -125,12 +125,14 @@ export class RevocationEpoch {
   private refresh(): { sentAt: number; done: Promise<void> } {
     const sentAt = this.clock.now();
     const version = this.version;
-    const done = this.read().then(
-      (v) => this.adopt(v, sentAt, version),
-      (e: Error) => this.onError(e, 'read the revocation epoch'),
-    ).finally(() => {
-      if (this.inflight?.sentAt === sentAt) this.inflight = undefined;
-    });
+    const done = this.read()
+      .then(
+        (v) => this.adopt(v, sentAt, version),
+        (e: Error) => this.onError(e, 'read the revocation epoch'),
+      )
+      .finally(() => {
+        if (this.inflight?.sentAt === sentAt) this.inflight = undefined;
+      });
     const flight = { sentAt, done };
     this.inflight = flight;
     return flight;

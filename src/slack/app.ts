@@ -63,8 +63,14 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   const socketMode = Boolean(config.SLACK_APP_TOKEN);
   const receiver = socketMode
     ? undefined
-    // The public server reads the body first (size and time limits); bodyLimit is a second line.
-    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET, endpoints: '/slack/events', logger, processBeforeResponse: false, bodyLimit: SLACK_BODY.bytes });
+    : // The public server reads the body first (size and time limits); bodyLimit is a second line.
+      new HTTPReceiver({
+        signingSecret: config.SLACK_SIGNING_SECRET,
+        endpoints: '/slack/events',
+        logger,
+        processBeforeResponse: false,
+        bodyLimit: SLACK_BODY.bytes,
+      });
   const app = new App({
     token: config.SLACK_BOT_TOKEN,
     logger,
@@ -88,7 +94,14 @@ export async function createSlackApp(core: Core, opts: SlackAppOptions = {}): Pr
   });
 
   if (!receiver) {
-    return { start: async () => { await app.start(); }, stop: async () => { await app.stop(); } };
+    return {
+      start: async () => {
+        await app.start();
+      },
+      stop: async () => {
+        await app.stop();
+      },
+    };
   }
   return {
     requestListener: (req, res) => {

@@ -17,7 +17,11 @@ export async function loadAuditPage(deps: SlackDeps, actor: Actor, state: AuditS
   const before = decodeCursor(state.b);
   const after = before ? undefined : decodeCursor(state.a);
   const page = await core.audit.timeline(actor.communityId, {
-    limit: AUDIT_PAGE_SIZE, ...(key ? { target: key.keyId } : {}), ...(state.u ? { user: state.u } : {}), ...(before ? { before } : {}), ...(after ? { after } : {}),
+    limit: AUDIT_PAGE_SIZE,
+    ...(key ? { target: key.keyId } : {}),
+    ...(state.u ? { user: state.u } : {}),
+    ...(before ? { before } : {}),
+    ...(after ? { after } : {}),
   });
   return { page, state: canonical, ...(key ? { keyName: key.name } : {}) };
 }

@@ -5,7 +5,10 @@ import type { DependentView } from './blocks/dependent.js';
 
 /** The part of `DependentService` the Slack layer uses (`core.dependents`, when present). */
 export interface DependentsPort {
-  link(actor: Actor, input: { keyId: string; kind: DependentView['kind']; name: string; url: string }): Promise<{ dependent: DependentView; secret: string; keyRevoked?: boolean }>;
+  link(
+    actor: Actor,
+    input: { keyId: string; kind: DependentView['kind']; name: string; url: string },
+  ): Promise<{ dependent: DependentView; secret: string; keyRevoked?: boolean }>;
   unlink(actor: Actor, dependentId: string): Promise<unknown>;
   listForKey(actor: Actor, keyId: string): Promise<DependentView[]>;
 }

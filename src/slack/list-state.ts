@@ -11,11 +11,22 @@ export const listState = z.object({
   /** Status filter. */
   s: z.enum(listStatuses).catch('active'),
   /** Search words. */
-  q: z.string().transform((s) => s.slice(0, 500)).catch(''),
+  q: z
+    .string()
+    .transform((s) => s.slice(0, 500))
+    .catch(''),
   /** Page starts after this cursor. Anything but a string is kept as a cursor that decodes to nothing ("that page is gone"). */
-  a: z.string().transform((s) => s.slice(0, 64)).optional().catch('?'),
+  a: z
+    .string()
+    .transform((s) => s.slice(0, 64))
+    .optional()
+    .catch('?'),
   /** Page ends before this cursor. */
-  b: z.string().transform((s) => s.slice(0, 64)).optional().catch('?'),
+  b: z
+    .string()
+    .transform((s) => s.slice(0, 64))
+    .optional()
+    .catch('?'),
 });
 export type ListState = z.infer<typeof listState>;
 

@@ -25,9 +25,11 @@ const scrubArg = (a: unknown): unknown => {
 export function slackLogger(log: Logger, opts: { dropDebug?: boolean } = {}): SlackLogger {
   const inner = boltLogger(log);
   // Level first: scrubbing is not free, and Bolt builds debug strings of whole payloads.
-  const wrap = (level: 'debug' | 'info' | 'warn' | 'error', fn: (...a: unknown[]) => void) => (...args: unknown[]) => {
-    if (log.isLevelEnabled(level)) fn(...args.map(scrubArg));
-  };
+  const wrap =
+    (level: 'debug' | 'info' | 'warn' | 'error', fn: (...a: unknown[]) => void) =>
+    (...args: unknown[]) => {
+      if (log.isLevelEnabled(level)) fn(...args.map(scrubArg));
+    };
   return {
     debug: opts.dropDebug ? () => undefined : wrap('debug', (...a) => inner.debug(...a)),
     info: wrap('info', (...a) => inner.info(...a)),

@@ -3,8 +3,7 @@ import type { Decision, KeyRequest, RequestState } from '../requests/request-ser
 import { requestMessage } from './blocks/requests.js';
 import type { SlackDeps } from './deps.js';
 
-const render = (deps: SlackDeps, req: KeyRequest, state: RequestState, d?: Decision) =>
-  requestMessage(req, (id) => deps.core.roles.display(id), state, d);
+const render = (deps: SlackDeps, req: KeyRequest, state: RequestState, d?: Decision) => requestMessage(req, (id) => deps.core.roles.display(id), state, d);
 
 /** Posts a new request to APPROVALS_CHANNEL_ID, else to each admin by DM; records every copy. */
 export async function postRequest(deps: SlackDeps, client: WebClient, req: KeyRequest): Promise<number> {

@@ -48,11 +48,13 @@ export class AdminTokenRepository {
 
   /** active → revoked; the only writer of these fields. */
   async revoke(communityId: string, tokenId: string, by: string, at: Date): Promise<AdminTokenRecord | undefined> {
-    const d = await this.m.adminTokens.findOneAndUpdate(
-      { _id: tokenId, communityId, status: 'active' },
-      { $set: { status: 'revoked', revokedAt: at, revokedBy: by } },
-      { returnDocument: 'after' },
-    ).lean();
+    const d = await this.m.adminTokens
+      .findOneAndUpdate(
+        { _id: tokenId, communityId, status: 'active' },
+        { $set: { status: 'revoked', revokedAt: at, revokedBy: by } },
+        { returnDocument: 'after' },
+      )
+      .lean();
     return d ? toRecord(d) : undefined;
   }
 }

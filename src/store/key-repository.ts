@@ -39,7 +39,7 @@ function toRecord(d: Row): KeyRecord {
     rolledAt: d.rolledAt ?? undefined,
     rolledBy: d.rolledBy ?? undefined,
     notification: {
-      state: (n.state ?? 'none'),
+      state: n.state ?? 'none',
       ...(n.event ? { event: n.event } : {}),
       total: n.total ?? 0,
       delivered: n.delivered ?? 0,
@@ -50,8 +50,8 @@ function toRecord(d: Row): KeyRecord {
     },
     announce: d.announce?.state
       ? { state: d.announce.state, since: d.announce.since ?? undefined }
-      // Revoked before announcements were recorded: that revoke announced before returning.
-      : { state: d.status === 'revoked' ? 'done' : 'none' },
+      : // Revoked before announcements were recorded: that revoke announced before returning.
+        { state: d.status === 'revoked' ? 'done' : 'none' },
   };
 }
 
@@ -90,7 +90,11 @@ export class KeyRepository {
     const d = await this.m.apiKeys.findOne({ $or: [{ previousTokenHash: tokenHash }, { retiredTokenHashes: tokenHash }] }).lean<Row>();
     if (!d) return undefined;
     const which = d.previousTokenHash === tokenHash ? 'previous' : 'retired';
-    return { key: toRecord(d), matched: which === 'previous' ? d.previousTokenHash! : (d.retiredTokenHashes ?? []).find((h) => h === tokenHash) ?? '', which };
+    return {
+      key: toRecord(d),
+      matched: which === 'previous' ? d.previousTokenHash! : ((d.retiredTokenHashes ?? []).find((h) => h === tokenHash) ?? ''),
+      which,
+    };
   }
 
   /** The hashes of a key's live secrets (the roll decides on the current one). */
@@ -103,12 +107,26 @@ export class KeyRepository {
    * Replaces the current secret: the old one becomes the previous one (valid until
    * `previousValidUntil`), and an earlier previous one is retired at once.
    */
-  async roll(communityId: string, keyId: string, r: { fromHash: string; tokenHash: string; hint: string; previousHint: string; previousValidUntil: Date; retire?: string; at: Date; by: string }): Promise<KeyRecord | undefined> {
+  async roll(
+    communityId: string,
+    keyId: string,
+    r: { fromHash: string; tokenHash: string; hint: string; previousHint: string; previousValidUntil: Date; retire?: string; at: Date; by: string },
+  ): Promise<KeyRecord | undefined> {
     const update: Record<string, unknown> = {
-      $set: { tokenHash: r.tokenHash, hint: r.hint, previousTokenHash: r.fromHash, previousHint: r.previousHint, previousValidUntil: r.previousValidUntil, rolledAt: r.at, rolledBy: r.by },
+      $set: {
+        tokenHash: r.tokenHash,
+        hint: r.hint,
+        previousTokenHash: r.fromHash,
+        previousHint: r.previousHint,
+        previousValidUntil: r.previousValidUntil,
+        rolledAt: r.at,
+        rolledBy: r.by,
+      },
     };
     if (r.retire) update.$push = { retiredTokenHashes: r.retire };
-    const d = await this.m.apiKeys.findOneAndUpdate({ communityId, keyId, status: 'active', tokenHash: r.fromHash }, update, { returnDocument: 'after' }).lean<Row>();
+    const d = await this.m.apiKeys
+      .findOneAndUpdate({ communityId, keyId, status: 'active', tokenHash: r.fromHash }, update, { returnDocument: 'after' })
+      .lean<Row>();
     return d ? toRecord(d) : undefined;
   }
 
@@ -164,7 +182,9 @@ export class KeyRepository {
         { communityId, keyId, status: 'active' },
         {
           $set: {
-            status: 'revoked', revokedAt: at, revokedBy: by,
+            status: 'revoked',
+            revokedAt: at,
+            revokedBy: by,
             ...(details.reason ? { reason: details.reason } : {}),
             ...(details.leak ? { leak: details.leak } : {}),
             notification: { state: 'pending', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
@@ -232,7 +252,11 @@ export class KeyRepository {
 
   /** Active keys not yet announced whose expiry is at or before `until`, soonest first (the life scan). */
   async expiringBefore(until: Date, limit: number): Promise<KeyRecord[]> {
-    const rows = await this.m.apiKeys.find({ status: 'active', 'notification.state': 'none', expiresAt: { $lte: until } }).sort({ expiresAt: 1 }).limit(limit).lean<Row[]>();
+    const rows = await this.m.apiKeys
+      .find({ status: 'active', 'notification.state': 'none', expiresAt: { $lte: until } })
+      .sort({ expiresAt: 1 })
+      .limit(limit)
+      .lean<Row[]>();
     return rows.map(toRecord);
   }
 
@@ -263,8 +287,12 @@ export class KeyRepository {
       },
       {
         $set: {
-          'notification.state': 'done', 'notification.doneAt': new Date(),
-          'notification.total': c.total, 'notification.delivered': c.delivered, 'notification.failed': c.failed, 'notification.gone': c.gone,
+          'notification.state': 'done',
+          'notification.doneAt': new Date(),
+          'notification.total': c.total,
+          'notification.delivered': c.delivered,
+          'notification.failed': c.failed,
+          'notification.gone': c.gone,
         },
       },
     );
@@ -275,7 +303,11 @@ export class KeyRepository {
    * Unfinished notifications pending since before `olderThan`, oldest first, after `cursor`
    * (so that successive sweeps walk through all of them, not the same first page).
    */
-  async unfinishedNotifications(olderThan: Date, limit: number, cursor?: { pendingSince: Date; keyId: string }): Promise<Array<{ keyId: string; communityId: string; pendingSince: Date }>> {
+  async unfinishedNotifications(
+    olderThan: Date,
+    limit: number,
+    cursor?: { pendingSince: Date; keyId: string },
+  ): Promise<Array<{ keyId: string; communityId: string; pendingSince: Date }>> {
     const filter: Record<string, unknown> = { 'notification.state': { $in: ['pending', 'enqueued'] }, 'notification.pendingSince': { $lt: olderThan } };
     if (cursor) {
       filter.$or = [

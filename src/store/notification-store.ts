@@ -17,7 +17,10 @@ export interface SweepCursor {
  * KeyRepository alone (one writer per field); the notices are this store's own collection.
  */
 export class NotificationStore {
-  constructor(private readonly keys: KeyRepository, private readonly m: Models) {}
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly m: Models,
+  ) {}
 
   /** Creates the unique index the notice claim relies on. */
   async init(): Promise<void> {

@@ -25,13 +25,23 @@ let serverEnv: Record<string, string>;
 let adminToken: string;
 const secrets: string[] = [];
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 /** Runs the built CLI as `npx keywarden` would, with exactly `env` (plus PATH and HOME). */
-const cli = (args: string[], env: Record<string, string>) => new Promise<Run>((done) => {
-  execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-    done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+const cli = (args: string[], env: Record<string, string>) =>
+  new Promise<Run>((done) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ENV_FILE: 'none', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
-});
 const http = (args: string[], extra: Record<string, string> = {}) => cli(args, { KEYWARDEN_URL: app.apiUrl, KEYWARDEN_ADMIN_TOKEN: adminToken, ...extra });
 const glass = (args: string[]) => cli(['--break-glass', ...args], serverEnv);
 const json = (r: Run) => JSON.parse(r.stdout);
@@ -55,7 +65,10 @@ beforeAll(async () => {
   app = await startApp('all', 'all', { ...serverEnv, PORT: String(await freePort()) }, 60_000, true);
   mongo = await connectMongo(serverEnv.MONGODB_URI!);
   core = createCore(testConfig({ QUEUE_PREFIX: serverEnv.QUEUE_PREFIX! }), captureLogger('silent').log, mongo);
-  const { secret } = await core.adminTokens.create({ communityId: TEAM, userId: ADMIN }, { name: 'ops-cli', scopes: ['keys:read', 'keys:write', 'keys:revoke', 'dependents:write', 'audit:read'] });
+  const { secret } = await core.adminTokens.create(
+    { communityId: TEAM, userId: ADMIN },
+    { name: 'ops-cli', scopes: ['keys:read', 'keys:write', 'keys:revoke', 'dependents:write', 'audit:read'] },
+  );
   adminToken = secret;
   secrets.push(secret);
 }, 120_000);
@@ -158,12 +171,17 @@ describe('--break-glass (straight to MongoDB/Redis from the server configuration
     expect((await glass(['keys', 'revoke', key.keyId])).code).toBe(0);
     expect((await http(['--json', 'verify', secret])).stdout).toMatch(/"reason": "revoked"/);
     const audit = json(await glass(['--json', 'audit', '--key', key.keyId]));
-    expect(audit.events.map((e: any) => [e.action, e.actor])).toEqual([['key.revoked', `cli:${userInfo().username}`], ['key.created', `cli:${userInfo().username}`]]);
+    expect(audit.events.map((e: any) => [e.action, e.actor])).toEqual([
+      ['key.revoked', `cli:${userInfo().username}`],
+      ['key.created', `cli:${userInfo().username}`],
+    ]);
   });
 
   it('refuses without --break-glass; with several communities it needs --community', async () => {
     expect((await cli(['members', 'list'], serverEnv)).code).toBe(2);
-    await core.keys.create({ communityId: 'T0OTHER', userId: 'UOTHER' }, { name: 'Other', description: 'Another community key', roles: ['ic_viewer'] }).catch(() => undefined);
+    await core.keys
+      .create({ communityId: 'T0OTHER', userId: 'UOTHER' }, { name: 'Other', description: 'Another community key', roles: ['ic_viewer'] })
+      .catch(() => undefined);
     await mongo.models.communities.updateOne({ communityId: 'T0OTHER' }, { $set: { communityId: 'T0OTHER' } }, { upsert: true });
     const ambiguous = await glass(['keys', 'list']);
     expect(ambiguous.code).toBe(2);
@@ -174,7 +192,7 @@ describe('--break-glass (straight to MongoDB/Redis from the server configuration
   });
 });
 
-it('no secret in the app\'s logs or the audit trail', async () => {
+it("no secret in the app's logs or the audit trail", async () => {
   const logs = app.output();
   const audit = JSON.stringify(await mongo.models.auditEvents.find({}).lean());
   expect(secrets.length).toBeGreaterThanOrEqual(5);

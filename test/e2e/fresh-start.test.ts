@@ -68,7 +68,9 @@ describe('npm start with nothing set up', () => {
       // Nothing answers here: the app must start a redis-server of its own.
       LOCAL_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
       // Where the tests' set-up found or built FerretDB, and how it reached mongodb-memory-server.
-      ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && /^(XDG_CACHE_HOME|MONGOMS_\w+)$/.test(k)) as Array<[string, string]>),
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([k, v]) => v !== undefined && /^(XDG_CACHE_HOME|MONGOMS_\w+)$/.test(k)) as Array<[string, string]>,
+      ),
     };
   });
 
@@ -121,15 +123,17 @@ describe('npm start with nothing set up', () => {
     expect(app!.output()).toMatch(new RegExp(`"msg":"MongoDB: (mongodb-memory-server|FerretDB)[^"]*, data in ${dataDir}/(mongodb|ferretdb)"`));
     expect(app!.output()).toContain(`"msg":"Redis: redis-server (child), data in ${dataDir}/redis"`);
 
-    const submitted = await send(viewSubmission({
-      userId: ADMIN,
-      callbackId: callbackIds.createKey,
-      values: {
-        [blockIds.name]: { [actionIds.nameInput]: textInput('Fresh machine key') },
-        [blockIds.description]: { [actionIds.descriptionInput]: textInput('Created on a fresh machine') },
-        [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['ic_viewer']) },
-      },
-    }));
+    const submitted = await send(
+      viewSubmission({
+        userId: ADMIN,
+        callbackId: callbackIds.createKey,
+        values: {
+          [blockIds.name]: { [actionIds.nameInput]: textInput('Fresh machine key') },
+          [blockIds.description]: { [actionIds.descriptionInput]: textInput('Created on a fresh machine') },
+          [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['ic_viewer']) },
+        },
+      }),
+    );
     expect((submitted.json as { response_action?: string }).response_action).toBe('update');
     expect(await listText()).toContain('Fresh machine key');
     await stopAndCheckChildren();

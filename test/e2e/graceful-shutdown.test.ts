@@ -76,53 +76,73 @@ describe('graceful shutdown of `npm start` (all parts in one process)', () => {
     await fake?.close();
   });
 
-  it('answers what it took, finishes or returns its jobs, exits 0 in time; nothing is lost', async () => {
-    const a = app!;
-    const port = Number(new URL(a.apiUrl).port);
+  it(
+    'answers what it took, finishes or returns its jobs, exits 0 in time; nothing is lost',
+    async () => {
+      const a = app!;
+      const port = Number(new URL(a.apiUrl).port);
 
-    // Revoke through Slack: the worker in the same process starts the (slow) deliveries.
-    const res = await sendSigned(a.url, blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }), { secret: SECRET });
-    expect(res.status).toBe(200);
-    await receivers.waitUntil((r) => r.length >= 1, 15_000, 'the first delivery to be in flight');
+      // Revoke through Slack: the worker in the same process starts the (slow) deliveries.
+      const res = await sendSigned(
+        a.url,
+        blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }),
+        { secret: SECRET },
+      );
+      expect(res.status).toBe(200);
+      await receivers.waitUntil((r) => r.length >= 1, 15_000, 'the first delivery to be in flight');
 
-    // 50 verify requests in flight: headers and half the body sent before SIGTERM, the rest after.
-    const body = JSON.stringify({ key: token });
-    const half = Math.floor(body.length / 2);
-    const inflight = await Promise.all(Array.from({ length: 50 }, () => new Promise<{ socket: Socket; reply: Promise<string> }>((ok, fail) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.write(`POST /v1/keys/verify HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`);
-        let text = '';
-        socket.on('data', (d) => (text += d.toString()));
-        ok({ socket, reply: new Promise((done) => socket.on('close', () => done(text))) });
-      });
-      socket.once('error', fail);
-    })));
-    await new Promise((r) => setTimeout(r, 500));
-    const stopping = a.stop();
-    await new Promise((r) => setTimeout(r, 300));
-    for (const { socket } of inflight) socket.write(body.slice(half));
-    const replies = await Promise.all(inflight.map((x) => x.reply));
-    const { code, ms } = await stopping;
+      // 50 verify requests in flight: headers and half the body sent before SIGTERM, the rest after.
+      const body = JSON.stringify({ key: token });
+      const half = Math.floor(body.length / 2);
+      const inflight = await Promise.all(
+        Array.from(
+          { length: 50 },
+          () =>
+            new Promise<{ socket: Socket; reply: Promise<string> }>((ok, fail) => {
+              const socket = connect(port, '127.0.0.1', () => {
+                socket.write(
+                  `POST /v1/keys/verify HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+                );
+                let text = '';
+                socket.on('data', (d) => (text += d.toString()));
+                ok({ socket, reply: new Promise((done) => socket.on('close', () => done(text))) });
+              });
+              socket.once('error', fail);
+            }),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const stopping = a.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      for (const { socket } of inflight) socket.write(body.slice(half));
+      const replies = await Promise.all(inflight.map((x) => x.reply));
+      const { code, ms } = await stopping;
 
-    expect(code).toBe(0);
-    expect(ms).toBeLessThan(GRACE_MS + 1_000);
-    for (const reply of replies) {
-      expect(reply, 'a request begun before SIGTERM must be answered').toMatch(/^HTTP\/1\.1 200 /);
-      expect(reply).toContain('"reason":"revoked"');
-    }
-    expect(a.output()).toMatch(/"msg":"stopped"/);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(GRACE_MS + 1_000);
+      for (const reply of replies) {
+        expect(reply, 'a request begun before SIGTERM must be answered').toMatch(/^HTTP\/1\.1 200 /);
+        expect(reply).toContain('"reason":"revoked"');
+      }
+      expect(a.output()).toMatch(/"msg":"stopped"/);
 
-    // Every delivery that had started was finished, none was cut off mid-request.
-    const started = new Set(receivers.received.map((r) => r.path)).size;
-    const states = await mongo.models.deliveries.find({ keyId }).lean();
-    expect(started).toBeGreaterThan(0);
-    expect(states.filter((d) => d.state === 'delivered').length).toBe(started);
+      // Every delivery that had started was finished, none was cut off mid-request.
+      const started = new Set(receivers.received.map((r) => r.path)).size;
+      const states = await mongo.models.deliveries.find({ keyId }).lean();
+      expect(started).toBeGreaterThan(0);
+      expect(states.filter((d) => d.state === 'delivered').length).toBe(started);
 
-    // A new process takes over whatever went back to the queue.
-    app = await startApp('all-again', 'all', { ...env, PORT: String(await freePort()) });
-    await receivers.waitUntil((r) => Array.from({ length: DEPENDENTS }, (_, d) => `/dep${d}`).every((p) => r.some((x) => x.path === p)), 30_000, 'every dependent');
-    for (let d = 0; d < DEPENDENTS; d++) {
-      expect(new Set(receivers.receivedOn(`/dep${d}`).map((x) => x.headers['webhook-id'])).size).toBe(1);
-    }
-  }, WITH_START_MS + 30_000);
+      // A new process takes over whatever went back to the queue.
+      app = await startApp('all-again', 'all', { ...env, PORT: String(await freePort()) });
+      await receivers.waitUntil(
+        (r) => Array.from({ length: DEPENDENTS }, (_, d) => `/dep${d}`).every((p) => r.some((x) => x.path === p)),
+        30_000,
+        'every dependent',
+      );
+      for (let d = 0; d < DEPENDENTS; d++) {
+        expect(new Set(receivers.receivedOn(`/dep${d}`).map((x) => x.headers['webhook-id'])).size).toBe(1);
+      }
+    },
+    WITH_START_MS + 30_000,
+  );
 });

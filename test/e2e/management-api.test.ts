@@ -46,7 +46,8 @@ async function call(p: AppProcess, method: string, path: string, token?: string,
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
-const verifyOn = async (p: AppProcess, key: string) => (await call(p, 'POST', '/v1/keys/verify', undefined, { key })).body as { valid: boolean; reason?: string };
+const verifyOn = async (p: AppProcess, key: string) =>
+  (await call(p, 'POST', '/v1/keys/verify', undefined, { key })).body as { valid: boolean; reason?: string };
 const errorShape = { error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } };
 const newKey = { name: 'Provisioned connector', description: 'Made by the provisioning script', roles: ['ic_viewer'] };
 
@@ -93,7 +94,12 @@ describe('security: every route × every scope', () => {
     { method: 'POST', path: () => '/v1/keys', scope: 'keys:write', body: newKey },
     { method: 'POST', path: (k) => `/v1/keys/${k}/roll`, scope: 'keys:write', body: { overlap: '1h' } },
     { method: 'POST', path: (k) => `/v1/keys/${k}/revoke`, scope: 'keys:revoke', body: {} },
-    { method: 'POST', path: (k) => `/v1/keys/${k}/dependents`, scope: 'dependents:write', body: { kind: 'playbook', name: 'Contain', webhookUrl: 'http://127.0.0.1:9/hook' } },
+    {
+      method: 'POST',
+      path: (k) => `/v1/keys/${k}/dependents`,
+      scope: 'dependents:write',
+      body: { kind: 'playbook', name: 'Contain', webhookUrl: 'http://127.0.0.1:9/hook' },
+    },
     { method: 'DELETE', path: (k) => `/v1/keys/${k}/dependents/dep_none`, scope: 'dependents:write' },
     { method: 'GET', path: () => '/v1/audit', scope: 'audit:read' },
   ];
@@ -148,8 +154,10 @@ describe('security: every route × every scope', () => {
     const t = await tokenWith('cross-community', [...adminScopes]);
     const { key } = await core.keys.create({ communityId: OTHER, userId: ADMIN }, { ...newKey, name: 'Other team key' });
     for (const [method, path, body] of [
-      ['GET', `/v1/keys/${key.keyId}`], ['GET', `/v1/keys/${key.keyId}/dependents`],
-      ['POST', `/v1/keys/${key.keyId}/revoke`, {}], ['POST', `/v1/keys/${key.keyId}/roll`, { overlap: 'none' }],
+      ['GET', `/v1/keys/${key.keyId}`],
+      ['GET', `/v1/keys/${key.keyId}/dependents`],
+      ['POST', `/v1/keys/${key.keyId}/revoke`, {}],
+      ['POST', `/v1/keys/${key.keyId}/roll`, { overlap: 'none' }],
       ['POST', `/v1/keys/${key.keyId}/dependents`, { kind: 'playbook', name: 'x', webhookUrl: 'http://127.0.0.1:9/x' }],
     ] as const) {
       const res = await call(a, method, path, t.secret, body);
@@ -171,8 +179,31 @@ describe('keys', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.body.secret).toMatch(/^kw_[0-9A-Za-z]{36}$/);
-    expect(res.body.key).toMatchObject({ name: newKey.name, status: 'active', roles: ['ic_viewer'], createdBy: 'token:provisioner', revokedAt: null, reason: null });
-    expect(Object.keys(res.body.key).sort()).toEqual(['createdAt', 'createdBy', 'description', 'expiresAt', 'hint', 'keyId', 'lastUsedAt', 'name', 'reason', 'revokedAt', 'revokedBy', 'roles', 'status'].sort());
+    expect(res.body.key).toMatchObject({
+      name: newKey.name,
+      status: 'active',
+      roles: ['ic_viewer'],
+      createdBy: 'token:provisioner',
+      revokedAt: null,
+      reason: null,
+    });
+    expect(Object.keys(res.body.key).sort()).toEqual(
+      [
+        'createdAt',
+        'createdBy',
+        'description',
+        'expiresAt',
+        'hint',
+        'keyId',
+        'lastUsedAt',
+        'name',
+        'reason',
+        'revokedAt',
+        'revokedBy',
+        'roles',
+        'status',
+      ].sort(),
+    );
     secrets.push(res.body.secret);
     for (const p of [a, b]) expect(await verifyOn(p, res.body.secret)).toMatchObject({ valid: true, keyId: res.body.key.keyId });
     const shown = await call(a, 'GET', `/v1/keys/${res.body.key.keyId}`, t.secret);
@@ -189,7 +220,11 @@ describe('keys', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
     }
-    const raw = await fetch(`${a.apiUrl}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${t.secret}`, 'content-type': 'application/json' }, body: '{"name":' });
+    const raw = await fetch(`${a.apiUrl}/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.secret}`, 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     expect(raw.status).toBe(400);
     expect(await mongo.models.apiKeys.countDocuments()).toBe(before);
   });
@@ -237,14 +272,21 @@ describe('keys', () => {
     const t = await tokenWith('soar-playbook', ['keys:revoke', 'keys:read', 'dependents:write', 'audit:read']);
     const { key, token } = await core.keys.create({ communityId: TEAM, userId: ADMIN }, { ...newKey, name: 'Abused key' });
     secrets.push(token);
-    const linked = await call(a, 'POST', `/v1/keys/${key.keyId}/dependents`, t.secret, { kind: 'playbook', name: 'Contain host', webhookUrl: receivers.url('/soar') });
+    const linked = await call(a, 'POST', `/v1/keys/${key.keyId}/dependents`, t.secret, {
+      kind: 'playbook',
+      name: 'Contain host',
+      webhookUrl: receivers.url('/soar'),
+    });
     expect(linked.status).toBe(201);
     expect(linked.body.secret).toMatch(/^whsec_/);
     secrets.push(linked.body.secret);
     for (const p of [a, b]) expect((await verifyOn(p, token)).valid).toBe(true); // cached as valid in both
     const res = await call(b, 'POST', `/v1/keys/${key.keyId}/revoke`, t.secret, { reason: 'compromised' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ alreadyRevoked: false, key: { keyId: key.keyId, status: 'revoked', revokedBy: 'token:soar-playbook', reason: 'compromised' } });
+    expect(res.body).toMatchObject({
+      alreadyRevoked: false,
+      key: { keyId: key.keyId, status: 'revoked', revokedBy: 'token:soar-playbook', reason: 'compromised' },
+    });
     for (const p of [a, b]) expect(await verifyOn(p, token)).toEqual({ valid: false, reason: 'revoked' });
     await receivers.waitUntil((r) => r.some((w) => w.path === '/soar'), 15_000, 'the webhook');
     const notice = await fake.waitFor('chat.postMessage', (c) => c.args.channel === 'C0NOTIFY' && JSON.stringify(c.args).includes(key.keyId), 15_000);
@@ -253,10 +295,15 @@ describe('keys', () => {
     expect(again.body.alreadyRevoked).toBe(true);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(receivers.receivedOn('/soar')).toHaveLength(1);
-    expect(JSON.parse(receivers.receivedOn('/soar')[0]!.body)).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId, revokedBy: 'token:soar-playbook', reason: 'compromised' } });
+    expect(JSON.parse(receivers.receivedOn('/soar')[0]!.body)).toMatchObject({
+      type: 'api_key.revoked',
+      data: { keyId: key.keyId, revokedBy: 'token:soar-playbook', reason: 'compromised' },
+    });
     const audit = await call(a, 'GET', `/v1/audit?keyId=${key.keyId}`, t.secret);
     expect(audit.body.events.map((e: any) => [e.action, e.actor, e.onBehalfOf])).toEqual([
-      ['key.revoked', 'token:soar-playbook', ADMIN], ['dependent.linked', 'token:soar-playbook', ADMIN], ['key.created', ADMIN, null],
+      ['key.revoked', 'token:soar-playbook', ADMIN],
+      ['dependent.linked', 'token:soar-playbook', ADMIN],
+      ['key.created', ADMIN, null],
     ]);
   });
 
@@ -275,7 +322,11 @@ describe('keys', () => {
     const t = await tokenWith('dep-admin', ['keys:read', 'dependents:write']);
     const { key } = await core.keys.create({ communityId: TEAM, userId: ADMIN }, { ...newKey, name: 'With dependents' });
     const { key: other } = await core.keys.create({ communityId: TEAM, userId: ADMIN }, { ...newKey, name: 'Another' });
-    const linked = await call(a, 'POST', `/v1/keys/${key.keyId}/dependents`, t.secret, { kind: 'cti_connector', name: 'Feed', webhookUrl: receivers.url('/feed') });
+    const linked = await call(a, 'POST', `/v1/keys/${key.keyId}/dependents`, t.secret, {
+      kind: 'cti_connector',
+      name: 'Feed',
+      webhookUrl: receivers.url('/feed'),
+    });
     secrets.push(linked.body.secret);
     const id = linked.body.dependent.dependentId;
     expect((await call(b, 'DELETE', `/v1/keys/${other.keyId}/dependents/${id}`, t.secret)).status).toBe(404);
@@ -306,7 +357,7 @@ describe('rate limit per admin token, across replicas', () => {
 });
 
 describe('secrets', () => {
-  it('no key secret, signing secret or admin token in either process\'s logs or in the audit trail', async () => {
+  it("no key secret, signing secret or admin token in either process's logs or in the audit trail", async () => {
     const logs = a.output() + b.output();
     const audit = JSON.stringify(await mongo.models.auditEvents.find({}).lean());
     expect(secrets.length).toBeGreaterThan(10);
@@ -318,7 +369,15 @@ describe('secrets', () => {
 
   it('/openapi.json documents every management route from the same schemas', async () => {
     const doc = (await call(a, 'GET', '/openapi.json')).body;
-    for (const path of ['/v1/keys', '/v1/keys/{keyId}', '/v1/keys/{keyId}/revoke', '/v1/keys/{keyId}/roll', '/v1/keys/{keyId}/dependents', '/v1/keys/{keyId}/dependents/{dependentId}', '/v1/audit']) {
+    for (const path of [
+      '/v1/keys',
+      '/v1/keys/{keyId}',
+      '/v1/keys/{keyId}/revoke',
+      '/v1/keys/{keyId}/roll',
+      '/v1/keys/{keyId}/dependents',
+      '/v1/keys/{keyId}/dependents/{dependentId}',
+      '/v1/audit',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     expect(doc.components.schemas.Key.properties.status.enum).toEqual(['active', 'expired', 'revoked']);

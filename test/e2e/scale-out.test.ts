@@ -66,14 +66,17 @@ describe('scale-out: two bots, two workers, one MongoDB, one Redis', () => {
     return fake.waitFor('respond', (c) => c.url === responseUrl, 10_000);
   };
   const verifyOn = async (b: AppProcess, token: string) =>
-    (await fetch(`${b.apiUrl}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }) })).json() as Promise<Record<string, unknown>>;
+    (
+      await fetch(`${b.apiUrl}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }) })
+    ).json() as Promise<Record<string, unknown>>;
 
-  it('Slack\'s public PORT serves only /slack/events and /healthz; API_PORT serves the API', async () => {
+  it("Slack's public PORT serves only /slack/events and /healthz; API_PORT serves the API", async () => {
     for (const b of bots) {
       for (const path of ['/v1/keys/verify', '/metrics', '/openapi.json', '/readyz']) {
-        const res = await fetch(`${b.url}${path}`, path === '/v1/keys/verify'
-          ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"kw_x"}' }
-          : {});
+        const res = await fetch(
+          `${b.url}${path}`,
+          path === '/v1/keys/verify' ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"kw_x"}' } : {},
+        );
         expect(res.status, `${path} on PORT`).toBe(404);
       }
       expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
@@ -87,16 +90,19 @@ describe('scale-out: two bots, two workers, one MongoDB, one Redis', () => {
   it('creates keys through both bots; each token arrives once, by DM ephemeral', async () => {
     for (let i = 0; i < KEYS; i++) {
       const seen = new Set(fake.callsOf('chat.postEphemeral'));
-      const res = await send(i, viewSubmission({
-        userId: ADMIN,
-        callbackId: callbackIds.createKey,
-        viewId: `VSCALE${i}`,
-        values: {
-          [blockIds.name]: { [actionIds.nameInput]: textInput(`scale key ${i}`) },
-          [blockIds.description]: { [actionIds.descriptionInput]: textInput(`created through bot ${(i % 2) + 1} for scale-out`) },
-          [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['cti_connector']) },
-        },
-      }));
+      const res = await send(
+        i,
+        viewSubmission({
+          userId: ADMIN,
+          callbackId: callbackIds.createKey,
+          viewId: `VSCALE${i}`,
+          values: {
+            [blockIds.name]: { [actionIds.nameInput]: textInput(`scale key ${i}`) },
+            [blockIds.description]: { [actionIds.descriptionInput]: textInput(`created through bot ${(i % 2) + 1} for scale-out`) },
+            [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['cti_connector']) },
+          },
+        }),
+      );
       expect(res.status).toBe(200);
       const dm = await fake.waitFor('chat.postEphemeral', (c) => !seen.has(c), 10_000);
       const token = TOKEN_RE.exec(JSON.stringify(dm.args.blocks))?.[0];
@@ -140,11 +146,17 @@ describe('scale-out: two bots, two workers, one MongoDB, one Redis', () => {
     await receivers.waitUntil((r) => r.length >= 1, 15_000, 'a first webhook');
     await workers[0]!.kill();
     for (const [i, k] of revoked.slice(2).entries()) {
-      const res = await send(i + 1, blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: k.keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }));
+      const res = await send(
+        i + 1,
+        blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: k.keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }),
+      );
       expect(res.status).toBe(200);
     }
     // The same revoke replayed on the other bot changes nothing.
-    await send(1, blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: revoked[0]!.keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }));
+    await send(
+      1,
+      blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: revoked[0]!.keyId, container: { type: 'message' }, responseUrl: fake.responseUrl() }),
+    );
 
     const expected = revoked.flatMap((k) => k.paths);
     expect(expected).toHaveLength(revoked.length * DEPENDENTS_PER_KEY);

@@ -6,11 +6,17 @@ const admin = { communityId: 'T0TEST', userId: ADMIN };
 let h: SlackHarness;
 let keyId: string;
 
-interface Btn { action_id: string; value?: string }
-const buttonsOf = (blocks: unknown): Btn[] => ((blocks ?? []) as Array<{ type: string; elements?: Btn[] }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
+interface Btn {
+  action_id: string;
+  value?: string;
+}
+const buttonsOf = (blocks: unknown): Btn[] =>
+  ((blocks ?? []) as Array<{ type: string; elements?: Btn[] }>).filter((b) => b.type === 'actions').flatMap((b) => b.elements ?? []);
 /** The event lines of a page: sections that start with a date token. */
 const eventLines = (blocks: unknown): string[] =>
-  ((blocks ?? []) as Array<{ type: string; text?: { text: string } }>).filter((b) => b.type === 'section' && b.text?.text.startsWith('<!date^')).map((b) => b.text!.text);
+  ((blocks ?? []) as Array<{ type: string; text?: { text: string } }>)
+    .filter((b) => b.type === 'section' && b.text?.text.startsWith('<!date^'))
+    .map((b) => b.text!.text);
 const dateOf = (line: string) => Number(/^<!date\^(\d+)/.exec(line)![1]);
 
 beforeAll(async () => {
@@ -50,7 +56,10 @@ describe('/apikey audit <keyId>', () => {
     expect(p2.replace_original).toBe(true);
     expect(buttonsOf(p2.blocks).map((b) => b.action_id)).toEqual([actionIds.auditPrev, actionIds.auditNext]);
 
-    const p3 = await clickMessage(ADMIN, buttonsOf(p2.blocks).find((b) => b.action_id === actionIds.auditNext)!);
+    const p3 = await clickMessage(
+      ADMIN,
+      buttonsOf(p2.blocks).find((b) => b.action_id === actionIds.auditNext)!,
+    );
     const page3 = eventLines(p3.blocks);
     expect(page3).toHaveLength(5);
     expect(page3[4]).toMatch(/\*Created\* by <@UADMIN1>/);
@@ -61,21 +70,44 @@ describe('/apikey audit <keyId>', () => {
     const dates = all.map(dateOf);
     expect(dates).toEqual([...dates].sort((a, b) => b - a));
 
-    const back = await clickMessage(ADMIN, buttonsOf(p3.blocks).find((b) => b.action_id === actionIds.auditPrev)!);
+    const back = await clickMessage(
+      ADMIN,
+      buttonsOf(p3.blocks).find((b) => b.action_id === actionIds.auditPrev)!,
+    );
     expect(eventLines(back.blocks)).toEqual(page2);
   });
 
   it('Activity in the key modal pushes the timeline; Next updates that modal in place', async () => {
-    await h.click({ userId: ADMIN, actionId: actionIds.editKey, value: keyId, triggerId: 'trig.audit.edit', container: { type: 'message' }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.editKey,
+      value: keyId,
+      triggerId: 'trig.audit.edit',
+      container: { type: 'message' },
+      responseUrl: h.fake.responseUrl(),
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.audit.edit');
     expect(actionIdsIn(open.args.view)).toContain(actionIds.keyActivity);
-    await h.click({ userId: ADMIN, actionId: actionIds.keyActivity, value: keyId, triggerId: 'trig.audit.push', container: { type: 'view', view_id: 'VKEY1' }, view: { type: 'modal', callback_id: callbackIds.keyDetails } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.keyActivity,
+      value: keyId,
+      triggerId: 'trig.audit.push',
+      container: { type: 'view', view_id: 'VKEY1' },
+      view: { type: 'modal', callback_id: callbackIds.keyDetails },
+    });
     const push = await h.fake.waitFor('views.push', (c) => c.args.trigger_id === 'trig.audit.push');
     const view = push.args.view as { callback_id: string; blocks: unknown };
     expect(view.callback_id).toBe(callbackIds.audit);
     expect(eventLines(view.blocks)).toHaveLength(10);
     const next = buttonsOf(view.blocks).find((b) => b.action_id === actionIds.auditNext)!;
-    await h.click({ userId: ADMIN, actionId: next.action_id, value: next.value, container: { type: 'view', view_id: 'VAUDIT1' }, view: { id: 'VAUDIT1', type: 'modal', callback_id: callbackIds.audit } });
+    await h.click({
+      userId: ADMIN,
+      actionId: next.action_id,
+      value: next.value,
+      container: { type: 'view', view_id: 'VAUDIT1' },
+      view: { id: 'VAUDIT1', type: 'modal', callback_id: callbackIds.audit },
+    });
     const update = await h.fake.waitFor('views.update', (c) => c.args.view_id === 'VAUDIT1');
     expect(eventLines((update.args.view as { blocks: unknown }).blocks)).toHaveLength(10);
   });

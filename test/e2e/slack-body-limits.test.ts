@@ -42,7 +42,8 @@ function signedCommand(size: number): { head: (framing: string) => string; body:
   const ts = nowSeconds();
   return {
     body,
-    head: (framing) => `POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n` +
+    head: (framing) =>
+      `POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n` +
       `x-slack-request-timestamp: ${ts}\r\nx-slack-signature: ${sign(secret, ts, body.toString())}\r\n${framing}\r\n\r\n`,
   };
 }
@@ -83,8 +84,11 @@ describe('/slack/events reads at most 256 KiB, within a time limit', () => {
   it('20 of 20 concurrent clients uploading 2 MB read the 413 (lingering close, not a reset)', async () => {
     const { head } = signedCommand(0);
     const body = Buffer.alloc(2 * 1024 * 1024, 'a');
-    const replies = await Promise.all(Array.from({ length: 20 }, () =>
-      rawExchange(port, head(`content-length: ${body.length}`), { body, bodyDelayMs: 100, readAfterWrite: true, timeoutMs: 8_000 })));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        rawExchange(port, head(`content-length: ${body.length}`), { body, bodyDelayMs: 100, readAfterWrite: true, timeoutMs: 8_000 }),
+      ),
+    );
     expect(replies.map((r) => (r.writeFailed ? 'write failed' : r.status))).toEqual(Array(20).fill(413));
   });
 
@@ -109,7 +113,11 @@ describe('/slack/events reads at most 256 KiB, within a time limit', () => {
   });
 
   it('an unsigned request within the limits is still refused by Bolt (401)', async () => {
-    const r = await rawExchange(port, 'POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 5\r\nconnection: close\r\n\r\n', { body: Buffer.from('a=b&c'), timeoutMs: 3_000 });
+    const r = await rawExchange(
+      port,
+      'POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 5\r\nconnection: close\r\n\r\n',
+      { body: Buffer.from('a=b&c'), timeoutMs: 3_000 },
+    );
     expect(r.status).toBe(401);
   });
 });

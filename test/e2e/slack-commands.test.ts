@@ -88,7 +88,13 @@ describe('list paging keeps the filter and the search', () => {
     expect(buttonValue(blocks2, actionIds.listNext)).toBeUndefined();
 
     const url2 = h.fake.responseUrl();
-    await h.click({ userId: ADMIN, actionId: actionIds.listPrev, value: buttonValue(blocks2, actionIds.listPrev)!, container: { type: 'message' }, responseUrl: url2 });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.listPrev,
+      value: buttonValue(blocks2, actionIds.listPrev)!,
+      container: { type: 'message' },
+      responseUrl: url2,
+    });
     const back = await h.fake.waitFor('respond', (c) => c.url === url2);
     expect(keyIds.filter((id) => textOf(back.args.blocks).includes(id))).toEqual(shown1);
   });
@@ -117,7 +123,13 @@ describe('a paging cursor that is not a position', () => {
 
   it.each(crafted)('Next with cursor %j answers "That page is gone" and the first page', async (cursor) => {
     const url = h.fake.responseUrl();
-    await h.click({ userId: ADMIN, actionId: actionIds.listNext, value: JSON.stringify({ s: 'active', q: '', a: cursor }), container: { type: 'message' }, responseUrl: url });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.listNext,
+      value: JSON.stringify({ s: 'active', q: '', a: cursor }),
+      container: { type: 'message' },
+      responseUrl: url,
+    });
     const reply = await h.fake.waitFor('respond', (c) => c.url === url);
     expect(reply.args.replace_original).toBe(true);
     expect(textOf(reply.args.blocks)).toContain('That page is gone; here is the first page.');
@@ -128,7 +140,13 @@ describe('a paging cursor that is not a position', () => {
   });
 
   it('Previous with a non-string cursor, from the Home tab, publishes the first page with the same words', async () => {
-    await h.click({ userId: ADMIN, actionId: actionIds.listPrev, value: JSON.stringify({ s: 'active', q: '', b: 12345 }), container: { type: 'view', view_id: 'VHOMEC' }, view: { type: 'home', private_metadata: '{}' } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.listPrev,
+      value: JSON.stringify({ s: 'active', q: '', b: 12345 }),
+      container: { type: 'view', view_id: 'VHOMEC' },
+      view: { type: 'home', private_metadata: '{}' },
+    });
     const published = await h.fake.waitFor('views.publish', (c) => textOf(c.args.view).includes('That page is gone'));
     expect(textOf(published.args.view)).toContain(keyIds[11]);
   });
@@ -176,7 +194,7 @@ describe('members', () => {
   });
 });
 
-describe('failures that are not the user\'s', () => {
+describe("failures that are not the user's", () => {
   it('a response URL that fails is logged by app.error; the app keeps serving', async () => {
     h.fake.failNext('respond', 'expired_url');
     const { responseUrl } = await h.commandOnly(ADMIN, 'help');
@@ -207,7 +225,9 @@ describe('App Home', () => {
     expect(view.type).toBe('home');
     expect(view.blocks.length).toBeLessThanOrEqual(100);
     const ids = actionIdsIn(view.blocks);
-    expect(ids).toEqual(expect.arrayContaining([actionIds.homeSearchInput, actionIds.homeStatus, actionIds.homeSearch, actionIds.addKey, actionIds.editKey, actionIds.listNext]));
+    expect(ids).toEqual(
+      expect.arrayContaining([actionIds.homeSearchInput, actionIds.homeStatus, actionIds.homeSearch, actionIds.addKey, actionIds.editKey, actionIds.listNext]),
+    );
   });
 
   it('a viewer gets the list without Edit or + API key; a stranger is told whom to ask', async () => {
@@ -223,13 +243,25 @@ describe('App Home', () => {
 
   it('the status filter and the search box re-render the Home', async () => {
     const home = { type: 'view' as const, view_id: 'VHOMEA' };
-    await h.click({ userId: ADMIN, actionId: actionIds.homeStatus, selectedOption: { value: 'revoked' }, container: home, view: { type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"active","q":""}' } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.homeStatus,
+      selectedOption: { value: 'revoked' },
+      container: home,
+      view: { type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"active","q":""}' },
+    });
     const revoked = await h.fake.waitFor('views.publish', (c) => JSON.parse((c.args.view as any).private_metadata).s === 'revoked');
     expect(textOf(revoked.args.view)).toContain(keyIds[0]);
     expect(textOf(revoked.args.view)).not.toContain(keyIds[5]);
 
     h.fake.reset();
-    await h.click({ userId: ADMIN, actionId: actionIds.homeSearchInput, value: 'nightly', container: home, view: { type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"all","q":""}' } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.homeSearchInput,
+      value: 'nightly',
+      container: home,
+      view: { type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"all","q":""}' },
+    });
     const searched = await h.fake.waitFor('views.publish');
     expect(JSON.parse((searched.args.view as any).private_metadata)).toEqual({ s: 'all', q: 'nightly' });
     expect(keyIds.filter((id) => textOf(searched.args.view).includes(id))).toHaveLength(4);
@@ -237,11 +269,15 @@ describe('App Home', () => {
 
   it('the Search button reads the box and the select from the view state; an emptied box clears the search', async () => {
     const view = (q: string | null, s: string) => ({
-      type: 'home', callback_id: callbackIds.home, private_metadata: '{"s":"all","q":"nightly"}',
-      state: { values: {
-        [blockIds.homeSearch]: { [actionIds.homeSearchInput]: { type: 'plain_text_input', value: q } },
-        [blockIds.homeControls]: { [actionIds.homeStatus]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: s }, value: s } } },
-      } },
+      type: 'home',
+      callback_id: callbackIds.home,
+      private_metadata: '{"s":"all","q":"nightly"}',
+      state: {
+        values: {
+          [blockIds.homeSearch]: { [actionIds.homeSearchInput]: { type: 'plain_text_input', value: q } },
+          [blockIds.homeControls]: { [actionIds.homeStatus]: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: s }, value: s } } },
+        },
+      },
     });
     await h.click({ userId: VIEWER, actionId: actionIds.homeSearch, container: { type: 'view', view_id: 'VHOMEB' }, view: view('hourly', 'active') });
     const hourly = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER);
@@ -259,7 +295,13 @@ describe('App Home', () => {
     const next = buttonValue((first.args.view as { blocks: Blocks }).blocks, actionIds.listNext);
     expect(next).toBeDefined();
     h.fake.reset();
-    await h.click({ userId: ADMIN, actionId: actionIds.listNext, value: JSON.stringify({ ...JSON.parse(next!), ...JSON.parse(value) }), container: { type: 'view', view_id: 'VHOMEC' }, view: { type: 'home', callback_id: callbackIds.home } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.listNext,
+      value: JSON.stringify({ ...JSON.parse(next!), ...JSON.parse(value) }),
+      container: { type: 'view', view_id: 'VHOMEC' },
+      view: { type: 'home', callback_id: callbackIds.home },
+    });
     const second = await h.fake.waitFor('views.publish', (c) => c.args.user_id === ADMIN);
     const meta = JSON.parse((second.args.view as any).private_metadata);
     expect(meta).toMatchObject({ s: 'all', q: 'batch' });
@@ -269,7 +311,14 @@ describe('App Home', () => {
 
   it('Edit on the Home opens the key modal remembering the Home filter', async () => {
     const state = '{"s":"all","q":"nightly"}';
-    await h.click({ userId: ADMIN, actionId: actionIds.editKey, value: keyIds[5], triggerId: 'trig.home.edit', container: { type: 'view', view_id: 'VHOMEA' }, view: { type: 'home', callback_id: callbackIds.home, private_metadata: state } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.editKey,
+      value: keyIds[5],
+      triggerId: 'trig.home.edit',
+      container: { type: 'view', view_id: 'VHOMEA' },
+      view: { type: 'home', callback_id: callbackIds.home, private_metadata: state },
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.home.edit');
     expect(JSON.parse((open.args.view as any).private_metadata)).toEqual({ k: keyIds[5], h: state });
   });
@@ -290,18 +339,42 @@ describe('link and unlink dependents', () => {
     expect(deps).toHaveLength(1);
     expect(deps[0]).toMatchObject({ kind: 'playbook', name: 'Contain host & notify', webhookUrl: 'http://127.0.0.1:9/hooks/contain' });
 
-    await h.click({ userId: ADMIN, actionId: actionIds.editKey, value: keyId, triggerId: 'trig.link.edit', container: { type: 'message' }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.editKey,
+      value: keyId,
+      triggerId: 'trig.link.edit',
+      container: { type: 'message' },
+      responseUrl: h.fake.responseUrl(),
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.link.edit');
     const modal = open.args.view as { private_metadata: string; blocks: Blocks };
     expect(textOf(modal.blocks)).toContain('Contain host');
-    expect(buttonValue(modal.blocks.map((b) => ({ elements: b.accessory ? [b.accessory] : [] })), actionIds.unlinkDependent)).toBe(deps[0]!.dependentId);
+    expect(
+      buttonValue(
+        modal.blocks.map((b) => ({ elements: b.accessory ? [b.accessory] : [] })),
+        actionIds.unlinkDependent,
+      ),
+    ).toBe(deps[0]!.dependentId);
 
     // A viewer replaying Unlink is refused and nothing changes.
-    await h.click({ userId: VIEWER, actionId: actionIds.unlinkDependent, value: deps[0]!.dependentId, container: { type: 'view', view_id: 'VKEYL' }, view: { type: 'modal', private_metadata: modal.private_metadata } });
+    await h.click({
+      userId: VIEWER,
+      actionId: actionIds.unlinkDependent,
+      value: deps[0]!.dependentId,
+      container: { type: 'view', view_id: 'VKEYL' },
+      view: { type: 'modal', private_metadata: modal.private_metadata },
+    });
     expect(textOf((await h.fake.waitFor('views.push')).args.view)).toMatch(/Only Keywarden admins/);
     expect((await h.core.dependents.listForKey(admin, keyId))[0]!.status).toBe('active');
 
-    await h.click({ userId: ADMIN, actionId: actionIds.unlinkDependent, value: deps[0]!.dependentId, container: { type: 'view', view_id: 'VKEYL' }, view: { type: 'modal', private_metadata: modal.private_metadata } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.unlinkDependent,
+      value: deps[0]!.dependentId,
+      container: { type: 'view', view_id: 'VKEYL' },
+      view: { type: 'modal', private_metadata: modal.private_metadata },
+    });
     const updated = await h.fake.waitFor('views.update', (c) => c.args.view_id === 'VKEYL');
     expect(textOf(updated.args.view)).toMatch(/Unlinked/);
     expect(actionIdsIn(updated.args.view)).not.toContain(actionIds.unlinkDependent);

@@ -90,7 +90,13 @@ describe('when the DM cannot be delivered, the modal shows the secret instead', 
 describe('create from + API key on the Home tab', () => {
   it('opens the modal, and after the create refreshes Home with the filter the admin had', async () => {
     const homeState = JSON.stringify({ s: 'all', q: 'nightly' });
-    await h.click({ userId: ADMIN, actionId: actionIds.addKey, triggerId: 'trig.home.add', container: { type: 'view', view_id: 'VHOME1' }, view: { type: 'home', callback_id: callbackIds.home, private_metadata: homeState } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.addKey,
+      triggerId: 'trig.home.add',
+      container: { type: 'view', view_id: 'VHOME1' },
+      view: { type: 'home', callback_id: callbackIds.home, private_metadata: homeState },
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.home.add');
     const modal = open.args.view as { callback_id: string; private_metadata: string };
     expect(modal.callback_id).toBe(callbackIds.createKey);

@@ -55,7 +55,14 @@ describe('a key created with 30 days', () => {
     expect(textOf(list.reply.args.blocks)).toContain(expect30);
     const show = await h.command(ADMIN, `show ${keyId}`);
     expect(textOf(show.reply.args.blocks)).toContain(expect30);
-    await h.click({ userId: ADMIN, actionId: actionIds.editKey, value: keyId, triggerId: 'trig.edit.30', container: { type: 'message' }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.editKey,
+      value: keyId,
+      triggerId: 'trig.edit.30',
+      container: { type: 'message' },
+      responseUrl: h.fake.responseUrl(),
+    });
     const modal = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.edit.30');
     expect(textOf(modal.args.view)).toContain(expect30);
     await h.send(appHomeOpened({ userId: ADMIN }));
@@ -73,7 +80,13 @@ describe('a key created with 30 days', () => {
     expect(textOf(expired.reply.args.blocks)).toContain(keyId);
     expect(textOf(expired.reply.args.blocks)).toContain(`Expired ${shortDate(expiresAt)}`);
     // The Home filter offers Expired and shows it there.
-    await h.click({ userId: ADMIN, actionId: actionIds.homeStatus, selectedOption: { value: 'expired' }, container: { type: 'view', view_id: 'VHOME9' }, view: { type: 'home', callback_id: callbackIds.home, private_metadata: '' } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.homeStatus,
+      selectedOption: { value: 'expired' },
+      container: { type: 'view', view_id: 'VHOME9' },
+      view: { type: 'home', callback_id: callbackIds.home, private_metadata: '' },
+    });
     const filtered = await h.fake.waitFor('views.publish', (c) => c.args.user_id === ADMIN);
     expect(textOf(filtered.args.view)).toContain(keyId);
     expect(textOf(filtered.args.view)).toContain(':hourglass: Expired');

@@ -4,7 +4,15 @@ import { createCore, type Core } from '../../src/core.js';
 import type { Clock } from '../../src/util/clock.js';
 import { createSlackApp, type SlackApp, type SlackAppOptions } from '../../src/slack/app.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackCall } from '../support/fake-slack.js';
-import { blockAction, sendSigned, slashCommand, viewSubmission, type BlockActionOptions, type SignedResponse, type ViewSubmissionOptions } from '../support/slack-requests.js';
+import {
+  blockAction,
+  sendSigned,
+  slashCommand,
+  viewSubmission,
+  type BlockActionOptions,
+  type SignedResponse,
+  type ViewSubmissionOptions,
+} from '../support/slack-requests.js';
 import { captureLogger, openTestMongo, testConfig } from '../support/services.js';
 
 export const TEAM = 'T0TEST';
@@ -35,7 +43,12 @@ export interface SlackHarness {
 let triggerCount = 0;
 
 /** `env`: more configuration variables (e.g. a REDIS_URL nothing answers on). */
-export async function startSlackHarness(label: string, appOptions: SlackAppOptions = {}, clock?: Clock, env: Record<string, string> = {}): Promise<SlackHarness> {
+export async function startSlackHarness(
+  label: string,
+  appOptions: SlackAppOptions = {},
+  clock?: Clock,
+  env: Record<string, string> = {},
+): Promise<SlackHarness> {
   const fake = await startFakeSlack();
   const mongo = await openTestMongo(label);
   const logs = captureLogger('debug');
@@ -56,7 +69,14 @@ export async function startSlackHarness(label: string, appOptions: SlackAppOptio
   };
 
   return {
-    fake, core, slack, logs, baseUrl, secret, send, commandOnly,
+    fake,
+    core,
+    slack,
+    logs,
+    baseUrl,
+    secret,
+    send,
+    commandOnly,
     async command(userId, text) {
       const sent = await commandOnly(userId, text);
       const reply = await fake.waitFor('respond', (c) => c.url === sent.responseUrl);

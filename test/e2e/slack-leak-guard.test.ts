@@ -14,11 +14,25 @@ const ts = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '
 function messageEvent(opts: { text: string; user?: string; botId?: string; edit?: boolean }): string {
   const posted = { type: 'message', text: opts.text, user: opts.user ?? POSTER, ts: ts(), ...(opts.botId ? { bot_id: opts.botId } : {}) };
   const event = opts.edit
-    ? { type: 'message', subtype: 'message_changed', channel: CHANNEL, hidden: true, message: { ...posted, edited: { user: posted.user, ts: ts() } }, previous_message: { ...posted, text: 'before the edit' }, ts: ts(), event_ts: ts() }
+    ? {
+        type: 'message',
+        subtype: 'message_changed',
+        channel: CHANNEL,
+        hidden: true,
+        message: { ...posted, edited: { user: posted.user, ts: ts() } },
+        previous_message: { ...posted, text: 'before the edit' },
+        ts: ts(),
+        event_ts: ts(),
+      }
     : { ...posted, channel: CHANNEL, channel_type: 'channel', event_ts: posted.ts };
   return JSON.stringify({
-    token: 'fake-verification-token', team_id: TEAM, api_app_id: 'A0TEST', event, type: 'event_callback',
-    event_id: `Ev${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`, event_time: Math.floor(Date.now() / 1000),
+    token: 'fake-verification-token',
+    team_id: TEAM,
+    api_app_id: 'A0TEST',
+    event,
+    type: 'event_callback',
+    event_id: `Ev${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
     authorizations: [{ enterprise_id: null, team_id: TEAM, user_id: FAKE_BOT_USER_ID, is_bot: true, is_enterprise_install: false }],
   });
 }
@@ -57,7 +71,7 @@ describe('the Slack leak guard (LEAK_GUARD=true)', () => {
     expect(await h.core.keys.verify(token)).toMatchObject({ valid: false, reason: 'revoked' });
   });
 
-  it('a revoked key\'s or an unknown token: only the warning, nothing changes', async () => {
+  it("a revoked key's or an unknown token: only the warning, nothing changes", async () => {
     const { key, token } = await newKey('Already gone');
     await h.core.keys.revoke(admin, key.keyId, { reason: 'replaced' });
     h.fake.reset();
@@ -68,7 +82,7 @@ describe('the Slack leak guard (LEAK_GUARD=true)', () => {
     expect(await h.core.keyRepo.findByKeyId(key.keyId)).toMatchObject({ revokedBy: ADMIN, reason: 'replaced' });
   });
 
-  it('messages without a token, a typo of one, and the bot\'s own messages are ignored without a database read', async () => {
+  it("messages without a token, a typo of one, and the bot's own messages are ignored without a database read", async () => {
     const { key, token } = await newKey('Bot-posted');
     const typo = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
     h.fake.reset();

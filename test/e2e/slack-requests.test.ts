@@ -42,7 +42,16 @@ async function request(userId = VIEWER, why = 'Our MISP instance needs to push s
 
 const click = (userId: string, actionId: string, requestId: string, harness = h) => {
   const url = harness.fake.responseUrl();
-  return harness.click({ userId, actionId, value: requestId, container: { type: 'message', channel_id: APPROVALS, is_ephemeral: false }, responseUrl: url, triggerId: `trig.${Math.random()}` }).then(() => url);
+  return harness
+    .click({
+      userId,
+      actionId,
+      value: requestId,
+      container: { type: 'message', channel_id: APPROVALS, is_ephemeral: false },
+      responseUrl: url,
+      triggerId: `trig.${Math.random()}`,
+    })
+    .then(() => url);
 };
 const keyIdOf = async (requestId: string) => (await h.core.requests.find(TEAM, requestId))!.keyId;
 const keyExists = async (requestId: string) => (await h.core.mongo.models.apiKeys.countDocuments({ keyId: await keyIdOf(requestId) })) > 0;
@@ -101,7 +110,9 @@ describe('/apikey request', () => {
   it('two admins approving at the same moment make one key; the second is told who approved', async () => {
     const id = await request();
     const [u1, u2] = await Promise.all([click(ADMIN, actionIds.approveRequest, id), click(ADMIN2, actionIds.approveRequest, id)]);
-    const told = await eventually(() => h.fake.calls.find((c) => c.method === 'respond' && (c.url === u1 || c.url === u2) && /Already approved by/.test(textOf(c.args))));
+    const told = await eventually(() =>
+      h.fake.calls.find((c) => c.method === 'respond' && (c.url === u1 || c.url === u2) && /Already approved by/.test(textOf(c.args))),
+    );
     expect(textOf(told.args)).toMatch(/Already approved by <@UADMIN[12]>/);
     await h.fake.waitFor('chat.postEphemeral');
     await new Promise((r) => setTimeout(r, 300));
@@ -114,7 +125,12 @@ describe('/apikey request', () => {
     await click(ADMIN, actionIds.denyRequest, id);
     const modal = await h.fake.waitFor('views.open');
     const meta = (modal.args.view as { private_metadata: string }).private_metadata;
-    const res = await h.submit({ userId: ADMIN, callbackId: callbackIds.denyRequest, privateMetadata: meta, values: { [blockIds.denyReason]: { [actionIds.denyReasonInput]: textInput('Use the shared <!channel> MISP key') } } });
+    const res = await h.submit({
+      userId: ADMIN,
+      callbackId: callbackIds.denyRequest,
+      privateMetadata: meta,
+      values: { [blockIds.denyReason]: { [actionIds.denyReasonInput]: textInput('Use the shared <!channel> MISP key') } },
+    });
     expect(textOf(res.json)).toContain('Denied');
     const told = await h.fake.waitFor('chat.postMessage', (c) => c.args.channel === `D${VIEWER}`);
     expect(textOf(told.args)).toContain('denied by <@UADMIN1>');
@@ -164,11 +180,24 @@ describe('App Home', () => {
     expect(cancel?.action_id).toBe(actionIds.cancelRequest);
 
     // Someone else's Cancel is refused.
-    await h.click({ userId: ADMIN2, actionId: actionIds.cancelRequest, value: id, container: { type: 'view', view_id: 'VHOME2' }, view: { id: 'VHOME2', type: 'home' }, triggerId: 'trig.cancel.other' });
+    await h.click({
+      userId: ADMIN2,
+      actionId: actionIds.cancelRequest,
+      value: id,
+      container: { type: 'view', view_id: 'VHOME2' },
+      view: { id: 'VHOME2', type: 'home' },
+      triggerId: 'trig.cancel.other',
+    });
     expect(textOf((await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.cancel.other')).args)).toMatch(/Only the person who asked/);
     expect(await h.core.requests.decisionOf(id)).toBeUndefined();
 
-    await h.click({ userId: VIEWER, actionId: actionIds.cancelRequest, value: id, container: { type: 'view', view_id: 'VHOME1' }, view: { id: 'VHOME1', type: 'home' } });
+    await h.click({
+      userId: VIEWER,
+      actionId: actionIds.cancelRequest,
+      value: id,
+      container: { type: 'view', view_id: 'VHOME1' },
+      view: { id: 'VHOME1', type: 'home' },
+    });
     const republished = await h.fake.waitFor('views.publish', (c) => c.args.user_id === VIEWER && textOf(c.args.view).includes('cancelled'));
     expect(textOf(republished.args.view)).toContain('cancelled');
     expect(textOf((await h.fake.waitFor('chat.update')).args.blocks)).toContain('Cancelled by the requester');

@@ -22,7 +22,13 @@ beforeEach(() => h.fake.reset());
 
 const newKey = (name: string) => h.core.keys.create(admin, { name, description: 'Rolled from Slack in tests', roles: ['ic_viewer'], expiresInDays: 90 });
 const submitRoll = (userId: string, keyId: string, overlap: string | null, viewId = `VROLL${Math.random().toString(36).slice(2, 8).toUpperCase()}`) =>
-  h.submit({ userId, callbackId: callbackIds.rollKey, viewId, privateMetadata: JSON.stringify({ k: keyId }), values: { [blockIds.rollOverlap]: { [actionIds.rollOverlapInput]: staticSelect(overlap) } } });
+  h.submit({
+    userId,
+    callbackId: callbackIds.rollKey,
+    viewId,
+    privateMetadata: JSON.stringify({ k: keyId }),
+    values: { [blockIds.rollOverlap]: { [actionIds.rollOverlapInput]: staticSelect(overlap) } },
+  });
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 
 describe('/apikey roll <keyId>', () => {
@@ -79,10 +85,24 @@ describe('/apikey roll <keyId>', () => {
 describe('Roll in the key modal and Roll now in a reminder (admins)', () => {
   it('the key modal has Roll; clicking it pushes the roll modal', async () => {
     const { key } = await newKey('Rolled from the modal');
-    await h.click({ userId: ADMIN, actionId: actionIds.editKey, value: key.keyId, triggerId: 'trig.roll.edit', container: { type: 'message' }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.editKey,
+      value: key.keyId,
+      triggerId: 'trig.roll.edit',
+      container: { type: 'message' },
+      responseUrl: h.fake.responseUrl(),
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.roll.edit');
     expect(actionIdsIn(open.args.view)).toContain(actionIds.rollKey);
-    await h.click({ userId: ADMIN, actionId: actionIds.rollKey, value: key.keyId, triggerId: 'trig.roll.push', container: { type: 'view', view_id: 'VKEYMODAL' }, view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: JSON.stringify({ k: key.keyId }) } });
+    await h.click({
+      userId: ADMIN,
+      actionId: actionIds.rollKey,
+      value: key.keyId,
+      triggerId: 'trig.roll.push',
+      container: { type: 'view', view_id: 'VKEYMODAL' },
+      view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: JSON.stringify({ k: key.keyId }) },
+    });
     const push = await h.fake.waitFor('views.push', (c) => c.args.trigger_id === 'trig.roll.push');
     expect((push.args.view as { callback_id: string }).callback_id).toBe(callbackIds.rollKey);
   });
@@ -92,7 +112,14 @@ describe('Roll in the key modal and Roll now in a reminder (admins)', () => {
     const reminder = renderReminder(key, '7d', clock.now());
     const button = (reminder.blocks as any[]).flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === actionIds.rollKey);
     expect(button.text.text).toBe('Roll now');
-    await h.click({ userId: ADMIN, actionId: button.action_id, value: button.value, triggerId: 'trig.roll.now', container: { type: 'message', is_ephemeral: false }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: ADMIN,
+      actionId: button.action_id,
+      value: button.value,
+      triggerId: 'trig.roll.now',
+      container: { type: 'message', is_ephemeral: false },
+      responseUrl: h.fake.responseUrl(),
+    });
     const open = await h.fake.waitFor('views.open', (c) => c.args.trigger_id === 'trig.roll.now');
     expect((open.args.view as { callback_id: string }).callback_id).toBe(callbackIds.rollKey);
     await submitRoll(ADMIN, key.keyId, 'none');
@@ -104,7 +131,14 @@ describe('Roll in the key modal and Roll now in a reminder (admins)', () => {
 describe('only admins roll, checked on the server', () => {
   it('a viewer clicking Roll (forged) is told why, and nothing opens', async () => {
     const { key } = await newKey('Not for viewers');
-    await h.click({ userId: VIEWER, actionId: actionIds.rollKey, value: key.keyId, triggerId: 'trig.roll.viewer', container: { type: 'message' }, responseUrl: h.fake.responseUrl() });
+    await h.click({
+      userId: VIEWER,
+      actionId: actionIds.rollKey,
+      value: key.keyId,
+      triggerId: 'trig.roll.viewer',
+      container: { type: 'message' },
+      responseUrl: h.fake.responseUrl(),
+    });
     const told = await h.fake.waitFor('respond');
     expect(textOf(told.args)).toMatch(/admin/i);
     await settle();

@@ -10,7 +10,10 @@ let keyId = '';
 beforeAll(async () => {
   h = await startSlackHarness('slacksec');
   await addViewer(h.core);
-  const { key } = await h.core.keys.create({ communityId: 'T0TEST', userId: ADMIN }, { name: 'Prod SOAR', description: 'Runs the production playbooks', roles: ['ic_viewer'] });
+  const { key } = await h.core.keys.create(
+    { communityId: 'T0TEST', userId: ADMIN },
+    { name: 'Prod SOAR', description: 'Runs the production playbooks', roles: ['ic_viewer'] },
+  );
   keyId = key.keyId;
 });
 afterAll(async () => {
@@ -43,7 +46,10 @@ describe('requests not signed by Slack are refused before anything happens', () 
 
   it('a signed revoke button whose timestamp is stale → 401 and the key stays active', async () => {
     const { blockAction } = await import('../support/slack-requests.js');
-    const res = await h.send(blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: keyId, container: { type: 'message' }, responseUrl: h.fake.responseUrl() }), { timestamp: nowSeconds() - 301 - 60 });
+    const res = await h.send(
+      blockAction({ userId: ADMIN, actionId: actionIds.revokeKey, value: keyId, container: { type: 'message' }, responseUrl: h.fake.responseUrl() }),
+      { timestamp: nowSeconds() - 301 - 60 },
+    );
     expect(res.status).toBe(401);
     expect((await h.core.keys.show({ communityId: 'T0TEST', userId: ADMIN }, keyId)).status).toBe('active');
   });
@@ -54,7 +60,10 @@ describe('the request listener serves only POST /slack/events', () => {
     ['GET', '/slack/events'],
     ['POST', '/slack/other'],
   ])('%s %s → 404, no Slack call', async (method, path) => {
-    const res = await fetch(`${h.baseUrl}${path}`, { method, ...(method === 'POST' ? { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}) });
+    const res = await fetch(`${h.baseUrl}${path}`, {
+      method,
+      ...(method === 'POST' ? { body: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+    });
     expect(res.status).toBe(404);
     expect(h.fake.calls).toEqual([]);
   });
@@ -83,15 +92,16 @@ const cases: Case[] = [
   { name: '/apikey create', send: (u) => h.commandOnly(u, 'create Sneaky').then((s) => s.res), refusal: waitRespond },
   {
     name: 'create modal submission',
-    send: (u) => h.submit({
-      userId: u,
-      callbackId: callbackIds.createKey,
-      values: {
-        [blockIds.name]: { [actionIds.nameInput]: textInput('Sneaky') },
-        [blockIds.description]: { [actionIds.descriptionInput]: textInput('A key nobody should get') },
-        [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['ic_admin']) },
-      },
-    }),
+    send: (u) =>
+      h.submit({
+        userId: u,
+        callbackId: callbackIds.createKey,
+        values: {
+          [blockIds.name]: { [actionIds.nameInput]: textInput('Sneaky') },
+          [blockIds.description]: { [actionIds.descriptionInput]: textInput('A key nobody should get') },
+          [blockIds.roles]: { [actionIds.rolesInput]: multiSelect(['ic_admin']) },
+        },
+      }),
     refusal: async (sent) => {
       const ack = sent.json as { response_action: string; errors: Record<string, string> };
       expect(ack.response_action).toBe('errors');
@@ -106,14 +116,22 @@ const cases: Case[] = [
   },
   {
     name: 'Revoke button in the key modal',
-    send: (u) => h.click({ userId: u, actionId: actionIds.revokeKey, value: keyId, container: { type: 'view', view_id: 'VFORGED' }, view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: JSON.stringify({ k: keyId }) } }),
+    send: (u) =>
+      h.click({
+        userId: u,
+        actionId: actionIds.revokeKey,
+        value: keyId,
+        container: { type: 'view', view_id: 'VFORGED' },
+        view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: JSON.stringify({ k: keyId }) },
+      }),
     refusal: waitModal('views.push'),
   },
   { name: '/apikey members add', send: (u) => h.commandOnly(u, 'members add <@UNEWBIE|newbie> admin').then((s) => s.res), refusal: waitRespond },
   { name: '/apikey members remove', send: (u) => h.commandOnly(u, `members remove <@${ADMIN}>`).then((s) => s.res), refusal: waitRespond },
   {
     name: '+ API key on the Home tab',
-    send: (u) => h.click({ userId: u, actionId: actionIds.addKey, container: { type: 'view', view_id: 'VHOME' }, view: { type: 'home', callback_id: callbackIds.home } }),
+    send: (u) =>
+      h.click({ userId: u, actionId: actionIds.addKey, container: { type: 'view', view_id: 'VHOME' }, view: { type: 'home', callback_id: callbackIds.home } }),
     refusal: waitModal('views.open'),
   },
   {
@@ -128,7 +146,14 @@ const cases: Case[] = [
   },
   {
     name: 'Edit on the Home tab',
-    send: (u) => h.click({ userId: u, actionId: actionIds.editKey, value: keyId, container: { type: 'view', view_id: 'VHOME' }, view: { type: 'home', callback_id: callbackIds.home } }),
+    send: (u) =>
+      h.click({
+        userId: u,
+        actionId: actionIds.editKey,
+        value: keyId,
+        container: { type: 'view', view_id: 'VHOME' },
+        view: { type: 'home', callback_id: callbackIds.home },
+      }),
     refusal: waitModal('views.open'),
   },
 ];
@@ -159,6 +184,6 @@ describe.each(users)('admin-only actions replayed by $who are refused with an ex
 
 it('the key is still active after every refused attempt', async () => {
   expect((await h.core.keys.show({ communityId: 'T0TEST', userId: ADMIN }, keyId)).status).toBe('active');
-  expect((await h.core.members.roleOf({ communityId: 'T0TEST', userId: ADMIN }))).toBe('admin');
-  expect((await h.core.members.roleOf({ communityId: 'T0TEST', userId: 'UNEWBIE' }))).toBeUndefined();
+  expect(await h.core.members.roleOf({ communityId: 'T0TEST', userId: ADMIN })).toBe('admin');
+  expect(await h.core.members.roleOf({ communityId: 'T0TEST', userId: 'UNEWBIE' })).toBeUndefined();
 });

@@ -45,7 +45,8 @@ class TinySocketServer {
   }
 
   private frame(opcode: number, payload: Buffer): Buffer {
-    const head = payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff]);
+    const head =
+      payload.length < 126 ? Buffer.from([0x80 | opcode, payload.length]) : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff]);
     return Buffer.concat([head, payload]);
   }
 
@@ -91,7 +92,9 @@ describe('Socket Mode (SLACK_APP_TOKEN set)', () => {
 
   beforeAll(async () => {
     fake = await startFakeSlack();
-    ws = new TinySocketServer((send) => send({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 3600 }, connection_info: { app_id: 'A0TEST' } }));
+    ws = new TinySocketServer((send) =>
+      send({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 3600 }, connection_info: { app_id: 'A0TEST' } }),
+    );
     const wsPort = await ws.listen();
     fake.on('apps.connections.open', () => ({ ok: true, url: `ws://127.0.0.1:${wsPort}/link/?ticket=t` }));
     mongo = await openTestMongo('slacksocket');

@@ -108,13 +108,14 @@ describe('the admin story: create once, find, viewer sees, revoke, gone', () => 
     expect(actionIdsIn(modal.blocks)).toContain(actionIds.revokeKey);
     expect(textOf(modal.blocks)).toMatch(/cannot be undone/);
 
-    const click = () => h.click({
-      userId: ADMIN,
-      actionId: actionIds.revokeKey,
-      value: keyId,
-      container: { type: 'view', view_id: 'VKEY1' },
-      view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: modal.private_metadata },
-    });
+    const click = () =>
+      h.click({
+        userId: ADMIN,
+        actionId: actionIds.revokeKey,
+        value: keyId,
+        container: { type: 'view', view_id: 'VKEY1' },
+        view: { type: 'modal', callback_id: callbackIds.keyDetails, private_metadata: modal.private_metadata },
+      });
     expect((await click()).status).toBe(200);
     const updated = await h.fake.waitFor('views.update', (c) => c.args.view_id === 'VKEY1');
     expect(textOf(updated.args.view)).toMatch(/Revoked/);

@@ -16,8 +16,14 @@ function runEntry(entry: string, env: Record<string, string>, timeoutMs = 30_000
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${entry} did not exit in ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${entry} did not exit in ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -59,14 +65,27 @@ describe('webhook signing secrets encrypted in the database', () => {
   beforeAll(async () => {
     mongo = await openTestMongo('startupsecrets');
     const sealed = new SecretBox([{ id: 'k1', key: randomBytes(32) }]).seal(`whsec_${randomBytes(24).toString('base64')}`, 'dependent:dep_sealed');
-    await mongo.conn.db!.collection('dependents').insertOne({ communityId: 'T1', dependentId: 'dep_sealed', keyId: 'ak_x', kind: 'playbook', name: 'sealed', webhookUrl: 'https://hooks.example.com/x', status: 'active', signingSecret: sealed, createdBy: 'U1', createdAt: new Date() });
+    await mongo.conn.db!.collection('dependents').insertOne({
+      communityId: 'T1',
+      dependentId: 'dep_sealed',
+      keyId: 'ak_x',
+      kind: 'playbook',
+      name: 'sealed',
+      webhookUrl: 'https://hooks.example.com/x',
+      status: 'active',
+      signingSecret: sealed,
+      createdBy: 'U1',
+      createdAt: new Date(),
+    });
   });
   afterAll(() => mongo?.drop());
 
   it.each(['src/main/bot.ts', 'src/main/worker.ts'])('%s without SECRETS_KEY: exit 1, one line saying which key is missing', async (entry) => {
     const r = await runEntry(entry, { ...good(), MONGODB_URI: mongoUriFor(mongo.dbName), PORT: String(await freePort()) });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^keywarden: SECRETS_KEY is unset, but 1 webhook signing secret is encrypted \(key id k1\)/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^keywarden: SECRETS_KEY is unset, but 1 webhook signing secret is encrypted \(key id k1\)/),
+    ]);
     expect(r.stderr).not.toMatch(/\s+at\s/);
   });
 });

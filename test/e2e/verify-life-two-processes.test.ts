@@ -49,29 +49,33 @@ afterAll(async () => {
 describe('expiry seen from two processes', () => {
   it('from the expiry instant on, both answer expired — cached or not — with zero stale valid answers', async () => {
     const keys: Array<Awaited<ReturnType<Core['keys']['create']>>> = [];
-    for (let i = 0; i < 5; i++) keys.push(await core.keys.create(admin, { name: `expiring ${i}`, description: 'two-process expiry', roles: ['ic_viewer'], expiresInDays: 30 }));
+    for (let i = 0; i < 5; i++)
+      keys.push(await core.keys.create(admin, { name: `expiring ${i}`, description: 'two-process expiry', roles: ['ic_viewer'], expiresInDays: 30 }));
     const expiresAt = Math.max(...keys.map((k) => k.key.expiresAt!.getTime()));
     // Cached as valid on both, a minute before the last expiry instant (time flows on while
     // the machine is busy: a second could pass before the priming ends).
     clock.set(expiresAt - 60_000);
-    for (const { token } of keys) for (const r of [a, b]) {
-      expect((await verifyOn(r, token)).valid).toBe(true);
-      expect((await verifyOn(r, token)).valid).toBe(true);
-    }
+    for (const { token } of keys)
+      for (const r of [a, b]) {
+        expect((await verifyOn(r, token)).valid).toBe(true);
+        expect((await verifyOn(r, token)).valid).toBe(true);
+      }
     clock.set(expiresAt);
     let stale = 0;
     let checked = 0;
-    await Promise.all([a, b, a, b].map(async (r) => {
-      for (let round = 0; round < 10; round++) {
-        for (const { token, key } of keys) {
-          const v = await verifyOn(r, token);
-          checked++;
-          if (v.valid) stale++;
-          else expect(v).toEqual({ valid: false, reason: 'expired' });
-          expect(key.keyId).toBeDefined();
+    await Promise.all(
+      [a, b, a, b].map(async (r) => {
+        for (let round = 0; round < 10; round++) {
+          for (const { token, key } of keys) {
+            const v = await verifyOn(r, token);
+            checked++;
+            if (v.valid) stale++;
+            else expect(v).toEqual({ valid: false, reason: 'expired' });
+            expect(key.keyId).toBeDefined();
+          }
         }
-      }
-    }));
+      }),
+    );
     expect(checked).toBe(4 * 10 * 5);
     expect(stale).toBe(0);
   }, 60_000);

@@ -21,19 +21,24 @@ async function redisProxy(): Promise<{ url: string; cut(): Promise<void>; restor
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server = createServer((client) => {
-      const up = connect(Number(upstream.port || 6379), upstream.hostname);
-      for (const s of [client, up]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); });
-      }
-      client.pipe(up).pipe(client);
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const up = connect(Number(upstream.port || 6379), upstream.hostname);
+        for (const s of [client, up]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => {
+            sockets.delete(s);
+            client.destroy();
+            up.destroy();
+          });
+        }
+        client.pipe(up).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
     });
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
   const cut = async () => {
     const s = server;
     server = undefined;
@@ -83,7 +88,11 @@ describe('a revoke through a bot that cannot reach Redis', () => {
     for (const r of [a, b, a, b]) expect((await verifyOn(r, token)).valid).toBe(true); // cached on both
 
     await proxy.cut();
-    const res = await fetch(`${a.base}/test/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keyId: key.keyId }) });
+    const res = await fetch(`${a.base}/test/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keyId: key.keyId }),
+    });
     expect(res.status).toBe(200);
     // Not "It no longer works": B may still say valid from its cache, and A says for how long.
     expect(await res.json()).toEqual({ changed: true, staleUpToMs: TTL_MS });

@@ -20,13 +20,19 @@ beforeAll(async () => {
   // Private networks NOT allowed here: the production rules.
   core = createCore(testConfig({ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }), logs.log, mongo);
   await core.members.set(admin, 'UVIEWER', 'viewer');
-  ({ key: { keyId } } = await core.keys.create(admin, { name: 'Connector key', description: 'Used by the CTI connectors', roles: ['ic_viewer'] }));
+  ({
+    key: { keyId },
+  } = await core.keys.create(admin, { name: 'Connector key', description: 'Used by the CTI connectors', roles: ['ic_viewer'] }));
 });
 afterAll(async () => {
   await mongo.drop();
 });
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof KeyError ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e instanceof KeyError ? e.code : String(e)),
+  );
 const link = (over: Record<string, string> = {}, actor = admin) =>
   core.dependents.link(actor, { keyId, kind: 'cti_connector', name: 'MISP feed', url: 'https://8.8.8.8/hooks/keywarden', ...over } as never);
 
@@ -36,7 +42,14 @@ describe('link', () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     expect(Buffer.from(secret.slice(6), 'base64')).toHaveLength(24);
     expect(() => new Webhook(secret)).not.toThrow();
-    expect(dependent).toMatchObject({ keyId, kind: 'cti_connector', name: 'MISP feed', webhookUrl: 'https://8.8.8.8/hooks/keywarden', status: 'active', createdBy: 'UADMIN1' });
+    expect(dependent).toMatchObject({
+      keyId,
+      kind: 'cti_connector',
+      name: 'MISP feed',
+      webhookUrl: 'https://8.8.8.8/hooks/keywarden',
+      status: 'active',
+      createdBy: 'UADMIN1',
+    });
     expect(JSON.stringify(dependent)).not.toContain(secret);
     const listed = await core.dependents.listForKey(viewer, keyId);
     expect(listed.map((d) => d.dependentId)).toContain(dependent.dependentId);

@@ -34,9 +34,26 @@ async function until(what: string, check: () => boolean, timeoutMs = 15_000): Pr
 }
 /** PATH without the folders that hold `go` and `redis-server`: a machine without them. */
 const pathWithout = (...commands: string[]) => {
-  const real = (d: string) => { try { return realpathSync(d); } catch { return d; } };
-  const drop = new Set(commands.map((c) => { try { return real(dirname(execFileSync('which', [c]).toString().trim())); } catch { return ''; } }));
-  return (process.env.PATH ?? '').split(':').filter((d) => !drop.has(real(d))).join(':');
+  const real = (d: string) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return d;
+    }
+  };
+  const drop = new Set(
+    commands.map((c) => {
+      try {
+        return real(dirname(execFileSync('which', [c]).toString().trim()));
+      } catch {
+        return '';
+      }
+    }),
+  );
+  return (process.env.PATH ?? '')
+    .split(':')
+    .filter((d) => !drop.has(real(d)))
+    .join(':');
 };
 
 /**
@@ -58,7 +75,9 @@ beforeAll(async () => {
   process.env.MONGOMS_DOWNLOAD_MIRROR = `http://127.0.0.1:${(blackHole.address() as { port: number }).port}`;
 });
 afterAll(async () => {
-  for (const k of ['MONGOMS_VERSION', 'MONGOMS_DOWNLOAD_MIRROR']) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+  for (const k of ['MONGOMS_VERSION', 'MONGOMS_DOWNLOAD_MIRROR'])
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
   for (const s of sockets) s.destroy();
   await new Promise((r) => blackHole.close(r));
   for (const d of tmp) rmSync(d, { recursive: true, force: true });
@@ -92,8 +111,13 @@ describe('MongoDB when MONGODB_URI is unset', () => {
     const cache = mkdtempSync(join(tmpdir(), 'kw-nocache-'));
     tmp.push(cache);
     const env = { ...process.env, XDG_CACHE_HOME: cache, PATH: pathWithout('go') };
-    const err = await provideMongo({ env, say: (l) => say.push(l) }).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/^MONGODB_URI is unset and no MongoDB could be started here \(mongodb-memory-server: [^;]*127\.0\.0\.1[^;]*; FerretDB: Go is not installed[^)]*\)\)\. Set MONGODB_URI to a MongoDB server, or install Go 1\.24 or newer/);
+    const err = await provideMongo({ env, say: (l) => say.push(l) }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^MONGODB_URI is unset and no MongoDB could be started here \(mongodb-memory-server: [^;]*127\.0\.0\.1[^;]*; FerretDB: Go is not installed[^)]*\)\)\. Set MONGODB_URI to a MongoDB server, or install Go 1\.24 or newer/,
+    );
     expect(err?.message).not.toContain('\n');
     expect(say).not.toContain('building FerretDB v1.24.2 once (about 2 minutes)…');
   }, 60_000);
@@ -136,9 +160,20 @@ describe('Redis when REDIS_URL is unset', () => {
   });
 
   it('no redis-server installed: one line that says what to install or set', async () => {
-    const err = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, env: { ...process.env, PATH: pathWithout('redis-server') } })
-      .then(async (r) => { await r.stop(); return undefined; }, (e: Error) => e);
-    expect(err?.message).toMatch(/^REDIS_URL is unset, nothing answers at redis:\/\/127\.0\.0\.1:\d+ and redis-server is not installed\. Install Redis \(apt install redis-server, brew install redis, …\) or set REDIS_URL\.$/);
+    const err = await provideRedis({
+      url: undefined,
+      localUrl: `redis://127.0.0.1:${await freePort()}`,
+      env: { ...process.env, PATH: pathWithout('redis-server') },
+    }).then(
+      async (r) => {
+        await r.stop();
+        return undefined;
+      },
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^REDIS_URL is unset, nothing answers at redis:\/\/127\.0\.0\.1:\d+ and redis-server is not installed\. Install Redis \(apt install redis-server, brew install redis, …\) or set REDIS_URL\.$/,
+    );
   });
 });
 
@@ -150,7 +185,9 @@ describe('children never outlive their parent', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(3);
     const pids = JSON.parse(out.trim().split('\n').pop()!) as { mongo: number; redis: number; dirs: string[] };
@@ -172,9 +209,16 @@ describe('a data folder in use', () => {
       const pidFile = join(dataDir, 'redis', 'redis-server.pid');
       const [childPid] = readFileSync(pidFile, 'utf8').trim().split(' ');
       writeFileSync(pidFile, `${childPid} ${owner.pid}\n`);
-      const err = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, dataDir })
-        .then(async (r) => { await r.stop(); return undefined; }, (e: Error) => e);
-      expect(err?.message).toMatch(/belongs to a Keywarden that is still running \(pid \d+\): stop it first, or give this process the same MONGODB_URI and REDIS_URL/);
+      const err = await provideRedis({ url: undefined, localUrl: `redis://127.0.0.1:${await freePort()}`, dataDir }).then(
+        async (r) => {
+          await r.stop();
+          return undefined;
+        },
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(
+        /belongs to a Keywarden that is still running \(pid \d+\): stop it first, or give this process the same MONGODB_URI and REDIS_URL/,
+      );
       expect(alive(first.pid!)).toBe(true);
 
       // Once that owner is gone, the server is a leftover and the next start stops it.

@@ -39,7 +39,11 @@ describe('GitHub secret scanning: POST /v1/secret-scanning/github', () => {
 
   beforeAll(async () => {
     gh = await startFakeGithub([k1]);
-    stack = await startJobsStack('ghscan', logs.log, { GITHUB_SECRET_SCANNING_KEYS_URL: gh.url, NOTIFY_CHANNEL_ID: NOTICE_CHANNEL, WEBHOOK_RETRY_SCHEDULE: '100' });
+    stack = await startJobsStack('ghscan', logs.log, {
+      GITHUB_SECRET_SCANNING_KEYS_URL: gh.url,
+      NOTIFY_CHANNEL_ID: NOTICE_CHANNEL,
+      WEBHOOK_RETRY_SCHEDULE: '100',
+    });
     apiMongo = await connectMongo(mongoUriFor(stack.mongo.conn.name));
     apiMongo.conn.set('debug', (collection: string, method: string) => void ops.push(`${collection}.${method}`));
     api = createCore(stack.config, logs.log, apiMongo);
@@ -130,7 +134,10 @@ describe('GitHub secret scanning: POST /v1/secret-scanning/github', () => {
   it.each([
     ['no signature', () => ({})],
     ['a forged signature (another body signed)', () => ({ 'github-public-key-identifier': k1.identifier, 'github-public-key-signature': signAlert(k1, '[]') })],
-    ['another key\'s signature under GitHub\'s identifier', () => ({ 'github-public-key-identifier': k1.identifier, 'github-public-key-signature': signAlert(stranger, alert) })],
+    [
+      "another key's signature under GitHub's identifier",
+      () => ({ 'github-public-key-identifier': k1.identifier, 'github-public-key-signature': signAlert(stranger, alert) }),
+    ],
     ['a signature that is not DER', () => ({ 'github-public-key-identifier': k1.identifier, 'github-public-key-signature': 'bm90IGEgc2lnbmF0dXJl' })],
     ['an identifier GitHub never published', () => signedBy(stranger, alert)],
   ])('%s → 401 and not one database operation', async (_what, headers) => {

@@ -14,7 +14,7 @@ afterAll(async () => {
 
 const queue = (name: string, counts: Record<string, number>): QueueLike => ({
   name,
-  getJobCounts: (async () => counts),
+  getJobCounts: async () => counts,
 });
 
 describe('GET /metrics with queues', () => {
@@ -37,7 +37,7 @@ describe('GET /metrics with queues', () => {
   });
 
   it('a queue that cannot answer drops its series instead of failing the scrape', async () => {
-    const broken: QueueLike = { name: 'webhooks', getJobCounts: (() => new Promise(() => undefined)) };
+    const broken: QueueLike = { name: 'webhooks', getJobCounts: () => new Promise(() => undefined) };
     const http = createApiServer(app.core, { verifier: app.verifier, queues: { revocations: queue('revocations', { waiting: 0 }), webhooks: broken } });
     const port = await http.listen(0);
     try {
@@ -64,7 +64,9 @@ describe('close()', () => {
       return app.core.keys.verify(t);
     });
     const inFlight = fetch(`http://127.0.0.1:${port}/v1/keys/verify`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: token }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: token }),
     });
     // Close once the server is handling the request (a fixed sleep could close before it
     // arrived on a loaded machine: then it was never in flight and is rightly cut).

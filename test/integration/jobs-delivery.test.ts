@@ -46,7 +46,12 @@ async function keyWithDependents(label: string, behaviours: Behaviour[]) {
   for (const [i, behaviour] of behaviours.entries()) {
     const path = `/${label}/${i}`;
     receivers.on(path, behaviour);
-    const { dependent, secret } = await core.dependents.link(admin, { keyId: key.keyId, kind: i % 2 ? 'cti_connector' : 'playbook', name: `${label} dependent ${i}`, url: receivers.url(path) });
+    const { dependent, secret } = await core.dependents.link(admin, {
+      keyId: key.keyId,
+      kind: i % 2 ? 'cti_connector' : 'playbook',
+      name: `${label} dependent ${i}`,
+      url: receivers.url(path),
+    });
     secrets.push(secret);
     deps.push({ dependent, secret, path });
   }
@@ -78,7 +83,11 @@ describe('a revoked key with three dependents', () => {
       const got = receivers.receivedOn(path);
       expect(got).toHaveLength(1);
       const [req] = got;
-      const headers = { 'webhook-id': String(req!.headers['webhook-id']), 'webhook-timestamp': String(req!.headers['webhook-timestamp']), 'webhook-signature': String(req!.headers['webhook-signature']) };
+      const headers = {
+        'webhook-id': String(req!.headers['webhook-id']),
+        'webhook-timestamp': String(req!.headers['webhook-timestamp']),
+        'webhook-signature': String(req!.headers['webhook-signature']),
+      };
       expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
       const event = new Webhook(secret).verify(req!.body, headers) as Record<string, any>;
       expect(event).toMatchObject({
@@ -91,7 +100,11 @@ describe('a revoked key with three dependents', () => {
       expect(() => new Webhook(other.secret).verify(req!.body, headers)).toThrow();
     }
     const rows = await deliveries().forKey(key.keyId);
-    expect(rows.map((d) => [d.state, d.attempts.length, d.lastStatus])).toEqual([['delivered', 1, 200], ['delivered', 1, 200], ['delivered', 1, 200]]);
+    expect(rows.map((d) => [d.state, d.attempts.length, d.lastStatus])).toEqual([
+      ['delivered', 1, 200],
+      ['delivered', 1, 200],
+      ['delivered', 1, 200],
+    ]);
   });
 
   it('posts the notice to the channel and DMs the creator, then updates it, with no secret anywhere', async () => {
@@ -106,7 +119,10 @@ describe('a revoked key with three dependents', () => {
     expect(first).toContain('<@UADMIN1>');
     expect(first).toContain(deps[0]!.dependent.name);
     for (const channel of ['C0NOTIFY', 'DUADMIN1']) {
-      await slack.waitFor('chat.update', (c) => c.args.channel === channel && String(c.args.text).includes(key.keyId) && /All 2 dependents handled: 2 notified/.test(String(c.args.text)));
+      await slack.waitFor(
+        'chat.update',
+        (c) => c.args.channel === channel && String(c.args.text).includes(key.keyId) && /All 2 dependents handled: 2 notified/.test(String(c.args.text)),
+      );
     }
     const everything = JSON.stringify(slack.calls) + logs.text();
     for (const s of secrets) expect(everything).not.toContain(s.slice('whsec_'.length));
@@ -159,7 +175,12 @@ describe('retries', () => {
     const evil = '<!channel> urgent: sign in again at <https://evil.example|https://sso.corp.example> &amp; <@U0BOSS>';
     const { key } = await core.keys.create(admin, { name: '<!here> billing', description: 'injection test', roles: ['ic_viewer'] });
     receivers.on('/inject/0', () => ({ status: 500, statusMessage: 'Relogin <!channel>', body: evil }));
-    const { dependent } = await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: '<!channel> <https://evil.example|runbook>', url: receivers.url('/inject/0') });
+    const { dependent } = await core.dependents.link(admin, {
+      keyId: key.keyId,
+      kind: 'playbook',
+      name: '<!channel> <https://evil.example|runbook>',
+      url: receivers.url('/inject/0'),
+    });
     await core.keys.revoke(admin, key.keyId);
     await waitForDone(key.keyId);
     const failed = (await deliveries().forKey(key.keyId)).find((d) => d.dependentId === dependent.dependentId)!;
@@ -212,9 +233,13 @@ describe('never twice', () => {
       await waitForDone(key.keyId);
       await new Promise((r) => setTimeout(r, 500));
       for (const d of deps) expect(receivers.receivedOn(d.path)).toHaveLength(1);
-      const revJobs = (await publisher.queues.revocations.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter((j) => j.data.keyId === key.keyId);
+      const revJobs = (await publisher.queues.revocations.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter(
+        (j) => j.data.keyId === key.keyId,
+      );
       expect(revJobs.map((j) => j.id)).toEqual([revocationJobId(key.keyId)]);
-      const whJobs = (await publisher.queues.webhooks.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter((j) => j.data.keyId === key.keyId);
+      const whJobs = (await publisher.queues.webhooks.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter(
+        (j) => j.data.keyId === key.keyId,
+      );
       expect(whJobs.map((j) => j.id).sort()).toEqual(deps.map((d) => webhookJobId(key.keyId, d.dependent.dependentId)).sort());
     } finally {
       await publisher2.close();
@@ -327,4 +352,3 @@ describe('the address check at delivery time', () => {
     }
   });
 });
-

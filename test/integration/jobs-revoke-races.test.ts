@@ -11,7 +11,12 @@ const logs = captureLogger('info');
 let stack: JobsStack;
 
 beforeAll(async () => {
-  stack = await startJobsStack('revokeraces', logs.log, { SWEEP_INTERVAL_MS: '200', SWEEP_GRACE_MS: '300', WEBHOOK_RETRY_SCHEDULE: '100,200', LOG_LEVEL: 'info' });
+  stack = await startJobsStack('revokeraces', logs.log, {
+    SWEEP_INTERVAL_MS: '200',
+    SWEEP_GRACE_MS: '300',
+    WEBHOOK_RETRY_SCHEDULE: '100,200',
+    LOG_LEVEL: 'info',
+  });
 });
 
 afterAll(() => stack?.close());
@@ -28,7 +33,16 @@ describe('a revoke that died between its two writes', () => {
     // Exactly what KeyService.revoke writes first (the deterministic audit event that decides
     // who revokes); the revoker then dies before updating the key.
     const at = new Date();
-    expect(await core.audit.recordOnce(`key.revoked:${T}:${key.keyId}`, { communityId: T, actor: 'UADMIN1', action: 'key.revoked', target: key.keyId, details: { name: key.name }, at })).toBe(true);
+    expect(
+      await core.audit.recordOnce(`key.revoked:${T}:${key.keyId}`, {
+        communityId: T,
+        actor: 'UADMIN1',
+        action: 'key.revoked',
+        target: key.keyId,
+        details: { name: key.name },
+        at,
+      }),
+    ).toBe(true);
     expect((await core.keyRepo.findByKeyId(key.keyId))?.status).toBe('active');
 
     // Nobody retries the revoke: the workers' sweeper alone must finish it.
@@ -41,7 +55,10 @@ describe('a revoke that died between its two writes', () => {
     await receivers.waitUntil((r) => r.some((w) => w.path === '/half-done'), 10_000, 'the webhook of the completed revocation');
     await new Promise((r) => setTimeout(r, 600)); // more sweeps: still once
     expect(receivers.receivedOn('/half-done')).toHaveLength(1);
-    expect(JSON.parse(receivers.receivedOn('/half-done')[0]!.body)).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId, revokedBy: 'UADMIN1' } });
+    expect(JSON.parse(receivers.receivedOn('/half-done')[0]!.body)).toMatchObject({
+      type: 'api_key.revoked',
+      data: { keyId: key.keyId, revokedBy: 'UADMIN1' },
+    });
     expect(logs.text()).toContain('sweeper completed a revocation whose revoker died half-way');
   });
 });
@@ -70,10 +87,14 @@ describe('a link racing a revoke', () => {
     await receivers.waitUntil((r) => r.some((w) => w.path === '/race/late'), 10_000, 'the dependent linked during the revoke');
     const body = JSON.parse(receivers.receivedOn('/race/late')[0]!.body) as { type: string; data: { keyId: string } };
     expect(body).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId } });
-    await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
+    await expect
+      .poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
       .toMatchObject({ state: 'done', total: 2, delivered: 2 });
     const rows = await deliveries.forKey(key.keyId);
-    expect(rows.map((d) => [d.dependentName, d.state])).toEqual([['early', 'delivered'], ['late', 'delivered']]);
+    expect(rows.map((d) => [d.dependentName, d.state])).toEqual([
+      ['early', 'delivered'],
+      ['late', 'delivered'],
+    ]);
     await new Promise((r) => setTimeout(r, 600)); // more sweeps: each told once
     expect(receivers.receivedOn('/race/early')).toHaveLength(1);
     expect(receivers.receivedOn('/race/late')).toHaveLength(1);
@@ -88,11 +109,20 @@ describe('a link racing a revoke', () => {
 
     // Exactly the insert completeLink makes; the process then dies before reading the key again.
     await core.dependentRepo.insert({
-      communityId: T, dependentId: 'dep_crashedlink1', keyId: key.keyId, kind: 'cti_connector', name: 'orphan',
-      webhookUrl: receivers.url('/crash/orphan'), status: 'active', signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3', createdBy: 'UADMIN1', createdAt: new Date(),
+      communityId: T,
+      dependentId: 'dep_crashedlink1',
+      keyId: key.keyId,
+      kind: 'cti_connector',
+      name: 'orphan',
+      webhookUrl: receivers.url('/crash/orphan'),
+      status: 'active',
+      signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3',
+      createdBy: 'UADMIN1',
+      createdAt: new Date(),
     });
     await receivers.waitUntil((r) => r.some((w) => w.path === '/crash/orphan'), 15_000, 'the orphaned dependent');
-    await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
+    await expect
+      .poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
       .toMatchObject({ state: 'done', total: 2, delivered: 2 });
     await new Promise((r) => setTimeout(r, 600));
     expect(receivers.receivedOn('/crash/orphan')).toHaveLength(1);
@@ -109,14 +139,23 @@ describe('a link racing a revoke', () => {
     // The state the race leaves: the late dependent and its delivery exist and its webhook is
     // enqueued, but the notification stayed done (reopened before a stale finish landed).
     const late = await core.dependentRepo.insert({
-      communityId: T, dependentId: 'dep_latecount01', keyId: key.keyId, kind: 'cti_connector', name: 'late',
-      webhookUrl: receivers.url('/count/late'), status: 'active', signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3', createdBy: 'UADMIN1', createdAt: new Date(),
+      communityId: T,
+      dependentId: 'dep_latecount01',
+      keyId: key.keyId,
+      kind: 'cti_connector',
+      name: 'late',
+      webhookUrl: receivers.url('/count/late'),
+      status: 'active',
+      signingSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3',
+      createdBy: 'UADMIN1',
+      createdAt: new Date(),
     });
     const delivery = { communityId: T, deliveryId: deliveryIdFor(key.keyId, late.dependentId), keyId: key.keyId, dependentId: late.dependentId };
     await new DeliveryRepository(mongo.models).ensure([{ ...delivery, dependentName: late.name }]);
     await publisher.onLateDelivery(delivery);
     await receivers.waitUntil((r) => r.some((w) => w.path === '/count/late'), 10_000, 'the late dependent');
-    await expect.poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
+    await expect
+      .poll(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification, { timeout: 10_000, interval: 100 })
       .toMatchObject({ state: 'done', total: 2, delivered: 2 });
   });
 });

@@ -13,7 +13,12 @@ let stack: JobsStack;
 let later: { close(): Promise<void> } | undefined;
 
 beforeAll(async () => {
-  stack = await startJobsStack('sweepretry', logs.log, { WEBHOOK_RETRY_SCHEDULE: '100,200', SWEEP_INTERVAL_MS: '200', SWEEP_GRACE_MS: '300', LOG_LEVEL: 'info' });
+  stack = await startJobsStack('sweepretry', logs.log, {
+    WEBHOOK_RETRY_SCHEDULE: '100,200',
+    SWEEP_INTERVAL_MS: '200',
+    SWEEP_GRACE_MS: '300',
+    LOG_LEVEL: 'info',
+  });
 });
 
 afterAll(async () => {
@@ -28,9 +33,13 @@ describe('a revocation job that failed outright', () => {
     // (an UnrecoverableError: no retries left in BullMQ).
     await stack.workers.close();
     const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    const broken = new Worker(REVOCATIONS, async () => {
-      throw new UnrecoverableError('simulated: a release whose fan-out crashes');
-    }, { connection, prefix: config.QUEUE_PREFIX });
+    const broken = new Worker(
+      REVOCATIONS,
+      async () => {
+        throw new UnrecoverableError('simulated: a release whose fan-out crashes');
+      },
+      { connection, prefix: config.QUEUE_PREFIX },
+    );
     const queue = new Queue(REVOCATIONS, { connection, prefix: config.QUEUE_PREFIX });
 
     try {

@@ -68,71 +68,83 @@ async function fanOutDone(keyId: string): Promise<void> {
 }
 
 describe('a worker process killed in the middle of deliveries', () => {
-  it('another worker finishes them: every dependent notified at least once, duplicates share their webhook-id', async () => {
-    const { key } = await core.keys.create(admin, { name: 'Crash key', description: 'Delivered across a worker crash', roles: ['ic_viewer'] });
-    const paths = Array.from({ length: 6 }, (_, i) => `/crash/${i}`);
-    for (const [i, path] of paths.entries()) {
-      receivers.on(path, slow(30_000)); // the first worker never hears back
-      await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `crash dependent ${i}`, url: receivers.url(path) });
-    }
-    child = spawnWorker(env);
-    await child.ready;
+  it(
+    'another worker finishes them: every dependent notified at least once, duplicates share their webhook-id',
+    async () => {
+      const { key } = await core.keys.create(admin, { name: 'Crash key', description: 'Delivered across a worker crash', roles: ['ic_viewer'] });
+      const paths = Array.from({ length: 6 }, (_, i) => `/crash/${i}`);
+      for (const [i, path] of paths.entries()) {
+        receivers.on(path, slow(30_000)); // the first worker never hears back
+        await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `crash dependent ${i}`, url: receivers.url(path) });
+      }
+      child = spawnWorker(env);
+      await child.ready;
 
-    await core.keys.revoke(admin, key.keyId);
-    await receivers.waitUntil((got) => paths.every((p) => got.some((g) => g.path === p)), 20_000, 'first worker in flight to every dependent');
-    await child.kill();
-    expect(child.child.signalCode).toBe('SIGKILL');
-    const firstRound = receivers.received.length;
+      await core.keys.revoke(admin, key.keyId);
+      await receivers.waitUntil((got) => paths.every((p) => got.some((g) => g.path === p)), 20_000, 'first worker in flight to every dependent');
+      await child.kill();
+      expect(child.child.signalCode).toBe('SIGKILL');
+      const firstRound = receivers.received.length;
 
-    for (const path of paths) receivers.on(path, ok);
-    workers = await startWorkers(core, tuning);
+      for (const path of paths) receivers.on(path, ok);
+      workers = await startWorkers(core, tuning);
 
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
-      if (state === 'done') break;
-      if (Date.now() > deadline) throw new Error(`not done after the crash: ${state}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    for (const path of paths) {
-      const got = receivers.receivedOn(path);
-      // Once from the killed worker (never answered), again from the one that took over.
-      expect(got.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(got.map((g) => g.headers['webhook-id'])).size).toBe(1);
-    }
-    // The stalled jobs were really taken over (each sent again), not left to the sweeper.
-    expect(receivers.received.length).toBeGreaterThan(firstRound);
-    const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
-    expect(rows.map((d) => d.state)).toEqual(paths.map(() => 'delivered'));
-  }, WITH_START_MS);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
+        if (state === 'done') break;
+        if (Date.now() > deadline) throw new Error(`not done after the crash: ${state}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const path of paths) {
+        const got = receivers.receivedOn(path);
+        // Once from the killed worker (never answered), again from the one that took over.
+        expect(got.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(got.map((g) => g.headers['webhook-id'])).size).toBe(1);
+      }
+      // The stalled jobs were really taken over (each sent again), not left to the sweeper.
+      expect(receivers.received.length).toBeGreaterThan(firstRound);
+      const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
+      expect(rows.map((d) => d.state)).toEqual(paths.map(() => 'delivered'));
+    },
+    WITH_START_MS,
+  );
 
-  it('a job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so', async () => {
-    await workers?.close();
-    workers = undefined;
-    const { key } = await core.keys.create(admin, { name: 'Stalled key', description: 'Its worker dies and nobody may retry', roles: ['ic_viewer'] });
-    receivers.on('/stalled/0', slow(30_000));
-    const { dependent } = await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'stalled dependent', url: receivers.url('/stalled/0') });
-    child = spawnWorker(env);
-    await child.ready;
-    await core.keys.revoke(admin, key.keyId);
-    await receivers.waitUntil((got) => got.some((g) => g.path === '/stalled/0'), 20_000, 'first worker in flight');
-    await fanOutDone(key.keyId); // the notice is posted and recorded: its updates are what this test reads
-    await child.kill();
+  it(
+    'a job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so',
+    async () => {
+      await workers?.close();
+      workers = undefined;
+      const { key } = await core.keys.create(admin, { name: 'Stalled key', description: 'Its worker dies and nobody may retry', roles: ['ic_viewer'] });
+      receivers.on('/stalled/0', slow(30_000));
+      const { dependent } = await core.dependents.link(admin, {
+        keyId: key.keyId,
+        kind: 'playbook',
+        name: 'stalled dependent',
+        url: receivers.url('/stalled/0'),
+      });
+      child = spawnWorker(env);
+      await child.ready;
+      await core.keys.revoke(admin, key.keyId);
+      await receivers.waitUntil((got) => got.some((g) => g.path === '/stalled/0'), 20_000, 'first worker in flight');
+      await fanOutDone(key.keyId); // the notice is posted and recorded: its updates are what this test reads
+      await child.kill();
 
-    // No stall allowed: BullMQ fails the job itself, so the processor never records why.
-    workers = await startWorkers(core, { ...tuning, maxStalledCount: 0 });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
-      if (state === 'done') break;
-      if (Date.now() > deadline) throw new Error(`not done: ${state}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const [d] = await new DeliveryRepository(mongo.models).forKey(key.keyId);
-    expect(d).toMatchObject({ dependentId: dependent.dependentId, state: 'failed' });
-    expect(d!.lastError).toMatch(/^gave up: .*stalled/);
-    expect(receivers.receivedOn('/stalled/0')).toHaveLength(1);
-    await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /Webhook to stalled dependent FAILED/.test(String(c.args.text)));
-  }, WITH_START_MS);
+      // No stall allowed: BullMQ fails the job itself, so the processor never records why.
+      workers = await startWorkers(core, { ...tuning, maxStalledCount: 0 });
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const state = (await core.keyRepo.findByKeyId(key.keyId))?.notification.state;
+        if (state === 'done') break;
+        if (Date.now() > deadline) throw new Error(`not done: ${state}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [d] = await new DeliveryRepository(mongo.models).forKey(key.keyId);
+      expect(d).toMatchObject({ dependentId: dependent.dependentId, state: 'failed' });
+      expect(d!.lastError).toMatch(/^gave up: .*stalled/);
+      expect(receivers.receivedOn('/stalled/0')).toHaveLength(1);
+      await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /Webhook to stalled dependent FAILED/.test(String(c.args.text)));
+    },
+    WITH_START_MS,
+  );
 });
-

@@ -72,7 +72,12 @@ async function waitForPosts(keyId: string, what: RegExp, n: number): Promise<Fak
 
 describe('reminders before expiry, with two workers', () => {
   it('7 days and 1 day before: once each, to the creator by DM and to the notify channel', async () => {
-    const { key } = await core.keys.create(admin, { name: 'Reminded key', description: 'Reminded twice before expiry', roles: ['ic_viewer'], expiresInDays: 30 });
+    const { key } = await core.keys.create(admin, {
+      name: 'Reminded key',
+      description: 'Reminded twice before expiry',
+      roles: ['ic_viewer'],
+      expiresInDays: 30,
+    });
     const exp = key.expiresAt!.getTime();
     clock.set(exp - 8 * DAY_MS);
     await settle();
@@ -106,9 +111,15 @@ describe('reminders before expiry, with two workers', () => {
 
 describe('at expiry, with two workers', () => {
   it('each dependent gets one api_key.expired, the notice says it expired, the audit has key.expired', async () => {
-    const { key, token } = await core.keys.create(admin, { name: 'Expiring key', description: 'Announced once at expiry', roles: ['ic_viewer'], expiresInDays: 30 });
+    const { key, token } = await core.keys.create(admin, {
+      name: 'Expiring key',
+      description: 'Announced once at expiry',
+      roles: ['ic_viewer'],
+      expiresInDays: 30,
+    });
     const paths = ['/exp/0', '/exp/1', '/exp/2'];
-    for (const [i, path] of paths.entries()) await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `exp dependent ${i}`, url: receivers.url(path) });
+    for (const [i, path] of paths.entries())
+      await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `exp dependent ${i}`, url: receivers.url(path) });
     const exp = key.expiresAt!.getTime();
     clock.set(exp - 2_000);
     const dueReal = Date.now() + 2_000;
@@ -122,7 +133,11 @@ describe('at expiry, with two workers', () => {
       const got = receivers.receivedOn(p);
       expect(got).toHaveLength(1);
       const body = JSON.parse(got[0]!.body);
-      expect(body).toEqual({ type: 'api_key.expired', timestamp: key.expiresAt!.toISOString(), data: { keyId: key.keyId, name: 'Expiring key', communityId: T, roles: ['ic_viewer'], expiredAt: key.expiresAt!.toISOString() } });
+      expect(body).toEqual({
+        type: 'api_key.expired',
+        timestamp: key.expiresAt!.toISOString(),
+        data: { keyId: key.keyId, name: 'Expiring key', communityId: T, roles: ['ic_viewer'], expiredAt: key.expiresAt!.toISOString() },
+      });
       expect(got[0]!.headers['webhook-id']).toMatch(new RegExp(`^msg_${key.keyId}_dep_`));
     }
     const notices = slack.callsOf('chat.postMessage').filter((c) => String(c.args.text).includes(key.keyId) && /expired/.test(String(c.args.text)));
@@ -133,7 +148,12 @@ describe('at expiry, with two workers', () => {
   }, 60_000);
 
   it('a revoked key whose expiry passes is not announced again', async () => {
-    const { key } = await core.keys.create(admin, { name: 'Revoked first', description: 'Revoked, then its expiry passes', roles: ['ic_viewer'], expiresInDays: 30 });
+    const { key } = await core.keys.create(admin, {
+      name: 'Revoked first',
+      description: 'Revoked, then its expiry passes',
+      roles: ['ic_viewer'],
+      expiresInDays: 30,
+    });
     await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: 'rev dependent', url: receivers.url('/rev-then-exp') });
     await core.keys.revoke(admin, key.keyId);
     await waitForNotificationDone(core, key.keyId, 15_000);
@@ -149,7 +169,8 @@ describe('a roll, with two workers', () => {
   it('each dependent gets one api_key.rolled with keyId, name, rolledAt and previousValidUntil, signed with a stable webhook-id', async () => {
     const { key } = await core.keys.create(admin, { name: 'Rolled key', description: 'Dependents learn of its roll', roles: ['ic_viewer'], expiresInDays: 90 });
     const paths = ['/roll/0', '/roll/1'];
-    for (const [i, path] of paths.entries()) await core.dependents.link(admin, { keyId: key.keyId, kind: 'cti_connector', name: `roll dependent ${i}`, url: receivers.url(path) });
+    for (const [i, path] of paths.entries())
+      await core.dependents.link(admin, { keyId: key.keyId, kind: 'cti_connector', name: `roll dependent ${i}`, url: receivers.url(path) });
     const { key: rolled } = await core.keys.roll(admin, key.keyId, '24h');
     await receivers.waitUntil((r) => paths.every((p) => r.some((x) => x.path === p)), 15_000, 'roll webhooks');
     await settle(1_500); // several net passes in both workers: nothing twice
@@ -159,7 +180,13 @@ describe('a roll, with two workers', () => {
       expect(JSON.parse(got[0]!.body)).toEqual({
         type: 'api_key.rolled',
         timestamp: rolled.rolledAt!.toISOString(),
-        data: { keyId: key.keyId, name: 'Rolled key', communityId: T, rolledAt: rolled.rolledAt!.toISOString(), previousValidUntil: rolled.previousValidUntil!.toISOString() },
+        data: {
+          keyId: key.keyId,
+          name: 'Rolled key',
+          communityId: T,
+          rolledAt: rolled.rolledAt!.toISOString(),
+          previousValidUntil: rolled.previousValidUntil!.toISOString(),
+        },
       });
       expect(got[0]!.headers['webhook-id']).toMatch(new RegExp(`^msg_${key.keyId}_dep_\\w+_r[0-9a-z]+$`));
       expect(got[0]!.headers['webhook-signature']).toMatch(/^v1,/);

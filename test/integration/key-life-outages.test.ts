@@ -42,11 +42,13 @@ afterAll(async () => {
 });
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const expiryNotices = (keyId: string) => slack.callsOf('chat.postMessage').filter((c) => String(c.args.text).includes(keyId) && /expired/.test(String(c.args.text)));
+const expiryNotices = (keyId: string) =>
+  slack.callsOf('chat.postMessage').filter((c) => String(c.args.text).includes(keyId) && /expired/.test(String(c.args.text)));
 
 async function keyWithDependents(name: string, paths: string[]) {
   const created = await core.keys.create(admin, { name, description: 'Expires during an outage', roles: ['ic_viewer'], expiresInDays: 30 });
-  for (const [i, path] of paths.entries()) await core.dependents.link(admin, { keyId: created.key.keyId, kind: 'cti_connector', name: `${name} ${i}`, url: receivers.url(path) });
+  for (const [i, path] of paths.entries())
+    await core.dependents.link(admin, { keyId: created.key.keyId, kind: 'cti_connector', name: `${name} ${i}`, url: receivers.url(path) });
   return created;
 }
 

@@ -30,7 +30,11 @@ async function create(actor = admin, over: Partial<typeof good> = {}) {
   return out;
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof KeyError ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e instanceof KeyError ? e.code : String(e)),
+  );
 
 describe('create', () => {
   it('returns the token once and stores only its hash', async () => {
@@ -52,7 +56,10 @@ describe('create', () => {
     ['11 characters padded with spaces to 20', `    ${'y'.repeat(11)}     `, 'ok'],
     ['10 characters padded with spaces to 20', `     ${'y'.repeat(10)}     `, 'invalid_input'],
   ])('description of %s → %s', async (_l, description, expected) => {
-    const result = core.keys.create(admin, { ...good, description }).then((r) => { tokens.push(r.token); return r; });
+    const result = core.keys.create(admin, { ...good, description }).then((r) => {
+      tokens.push(r.token);
+      return r;
+    });
     expect(await codeOf(result)).toBe(expected);
   });
 
@@ -174,7 +181,10 @@ describe('revoke', () => {
   let keyId: string;
   let token: string;
   beforeEach(async () => {
-    ({ key: { keyId }, token } = await create());
+    ({
+      key: { keyId },
+      token,
+    } = await create());
   });
 
   it('is irreversible and idempotent: twice → one revocation, one audit event', async () => {
@@ -217,13 +227,15 @@ describe('revoke', () => {
   it('is never undone by a usage write racing it (FerretDB rewrites whole documents)', async () => {
     const keyIds = [keyId];
     for (let i = 0; i < 19; i++) keyIds.push((await create()).key.keyId);
-    await Promise.all(keyIds.flatMap((id) => [
-      core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
-      core.keys.revoke(admin, id),
-      core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
-    ]));
+    await Promise.all(
+      keyIds.flatMap((id) => [
+        core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
+        core.keys.revoke(admin, id),
+        core.keyUsage.touchLastUsed(new Map([[id, new Date()]])),
+      ]),
+    );
     for (const id of keyIds) {
-      const key = (await core.keys.show(admin, id));
+      const key = await core.keys.show(admin, id);
       expect(key.status, id).toBe('revoked');
       expect(key.lastUsedAt).toBeInstanceOf(Date);
     }

@@ -21,7 +21,10 @@ describe('member mapping', () => {
   it('seeds ADMIN_SLACK_USER_IDS as admins of a community on first use', async () => {
     expect(await core.members.roleOf(a1)).toBe('admin');
     const list = await core.members.list(a1);
-    expect(list.map((m) => [m.slackUserId, m.role])).toEqual([['UADMIN1', 'admin'], ['UADMIN2', 'admin']]);
+    expect(list.map((m) => [m.slackUserId, m.role])).toEqual([
+      ['UADMIN1', 'admin'],
+      ['UADMIN2', 'admin'],
+    ]);
   });
 
   it('adds viewers, changes roles, and refuses viewers managing members', async () => {

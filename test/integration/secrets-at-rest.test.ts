@@ -30,18 +30,27 @@ const dbText = async () => JSON.stringify(await stack.mongo.conn.db!.collection(
 async function linkRevokeAndVerify(core: Core, label: string, afterLink?: () => Promise<void>) {
   const { key } = await core.keys.create(admin, { name: `${label} key`, description: `Secrets at rest: ${label}`, roles: ['ic_viewer'] });
   stack.receivers.on(`/${label}`, () => ({ status: 200 }));
-  const { secret } = await core.dependents.link(admin, { keyId: key.keyId, kind: 'playbook', name: `${label} receiver`, url: stack.receivers.url(`/${label}`) });
+  const { secret } = await core.dependents.link(admin, {
+    keyId: key.keyId,
+    kind: 'playbook',
+    name: `${label} receiver`,
+    url: stack.receivers.url(`/${label}`),
+  });
   await afterLink?.();
   await stack.core.keys.revoke(admin, key.keyId);
   await waitForNotificationDone(stack.core, key.keyId);
   const [req] = stack.receivers.receivedOn(`/${label}`);
-  const headers = { 'webhook-id': String(req!.headers['webhook-id']), 'webhook-timestamp': String(req!.headers['webhook-timestamp']), 'webhook-signature': String(req!.headers['webhook-signature']) };
+  const headers = {
+    'webhook-id': String(req!.headers['webhook-id']),
+    'webhook-timestamp': String(req!.headers['webhook-timestamp']),
+    'webhook-signature': String(req!.headers['webhook-signature']),
+  };
   expect(new Webhook(secret).verify(req!.body, headers)).toMatchObject({ type: 'api_key.revoked', data: { keyId: key.keyId } });
   return secret;
 }
 
 describe('webhook signing secrets at rest', () => {
-  it('with SECRETS_KEY set, the database holds no secret in plain text, and deliveries still verify with the receiver\'s secret', async () => {
+  it("with SECRETS_KEY set, the database holds no secret in plain text, and deliveries still verify with the receiver's secret", async () => {
     const secret = await linkRevokeAndVerify(stack.core, 'sealed');
     const text = await dbText();
     expect(text).not.toContain(secret);
@@ -71,7 +80,9 @@ describe('webhook signing secrets at rest', () => {
 
   it('refuses to start without the key once a secret is encrypted, or with a key set lacking the one used', async () => {
     const none = coreWith(undefined);
-    await expect(prepareSecrets(none.dependentRepo, none.secrets, logs.log)).rejects.toThrow(/^SECRETS_KEY is unset, but \d+ webhook signing secrets are encrypted \(key id k2\); set SECRETS_KEY/);
+    await expect(prepareSecrets(none.dependentRepo, none.secrets, logs.log)).rejects.toThrow(
+      /^SECRETS_KEY is unset, but \d+ webhook signing secrets are encrypted \(key id k2\); set SECRETS_KEY/,
+    );
     const wrong = coreWith(`k3:${b64()}`);
     await expect(prepareSecrets(wrong.dependentRepo, wrong.secrets, logs.log)).rejects.toThrow(/^SECRETS_KEY lacks key id k2/);
   });

@@ -21,7 +21,11 @@ afterEach(async () => {
 });
 
 /** Sends a body with node:http, optionally chunked (no Content-Length), and reads the answer. */
-function rawPost(path: string, body: Buffer, opts: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function rawPost(
+  path: string,
+  body: Buffer,
+  opts: { chunked?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const url = new URL(path, app.base);
   return new Promise((resolve, reject) => {
     const req = request(url, {
@@ -101,7 +105,7 @@ describe('400: not {"key": string} as JSON', () => {
     expect(res.status).toBe(400);
   });
 
-  it('keeps the caller\'s x-request-id when it is sane, replaces it when not', async () => {
+  it("keeps the caller's x-request-id when it is sane, replaces it when not", async () => {
     const mine = await app.verify('nope', { 'x-request-id': 'req-123.abc' });
     expect((await json(mine)).error.requestId).toBe('req-123.abc');
     const odd = await app.verify('nope', { 'x-request-id': 'has spaces and <html>' });
@@ -139,15 +143,21 @@ describe('413: bodies over 8 KiB', () => {
       socket.setEncoding('utf8');
       socket.on('data', (c: string) => (text += c));
       socket.on('error', reject);
-      socket.on('connect', () => void (async () => {
-        socket.write(`POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
-        for (let i = 0; i < body.length; i += 7) {
-          socket.write(body.subarray(i, i + 7));
-          await new Promise((r) => setTimeout(r, 5));
-          // Nothing is answered before the last byte.
-          if (i + 7 < body.length && text !== '') reject(new Error(`answered early: ${text}`));
-        }
-      })());
+      socket.on(
+        'connect',
+        () =>
+          void (async () => {
+            socket.write(
+              `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+            );
+            for (let i = 0; i < body.length; i += 7) {
+              socket.write(body.subarray(i, i + 7));
+              await new Promise((r) => setTimeout(r, 5));
+              // Nothing is answered before the last byte.
+              if (i + 7 < body.length && text !== '') reject(new Error(`answered early: ${text}`));
+            }
+          })(),
+      );
       socket.on('end', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
     });
     expect(res.status).toBe(200);

@@ -30,7 +30,13 @@ export interface AppProcess {
  * `env` plus PATH and HOME, as a deployment would set it, and a free API_PORT when `env` has
  * none (so that processes side by side do not collide).
  */
-export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', given: Record<string, string>, timeoutMs = PROCESS_START_MS, built = false): Promise<AppProcess> {
+export async function startApp(
+  name: string,
+  entry: 'all' | 'bot' | 'worker',
+  given: Record<string, string>,
+  timeoutMs = PROCESS_START_MS,
+  built = false,
+): Promise<AppProcess> {
   const env: Record<string, string> = { ...given, API_PORT: given.API_PORT ?? String(await freePort()) };
   const args = built ? [`dist/src/main/${entry}.js`] : ['--import', 'tsx', `src/main/${entry}.ts`];
   const child = spawn(process.execPath, args, {
@@ -39,14 +45,20 @@ export async function startApp(name: string, entry: 'all' | 'bot' | 'worker', gi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((ok, fail) => {
     const deadline = Date.now() + timeoutMs;
     const tick = setInterval(() => {
-      if (/"msg":"started"/.test(out)) { clearInterval(tick); ok(); }
-      else if (child.exitCode !== null || Date.now() > deadline) {
+      if (/"msg":"started"/.test(out)) {
+        clearInterval(tick);
+        ok();
+      } else if (child.exitCode !== null || Date.now() > deadline) {
         clearInterval(tick);
         child.kill('SIGKILL');
         fail(new Error(`${name} (${entry}) did not start:\n${out.slice(-3000)}`));

@@ -23,10 +23,14 @@ export class FakeClock implements MonotonicClock {
     return new Promise((resolve, reject) => {
       const timer: Timer = { at: this.t + ms, ms, resolve };
       this.timers.push(timer);
-      signal?.addEventListener('abort', () => {
-        this.timers = this.timers.filter((x) => x !== timer);
-        reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.timers = this.timers.filter((x) => x !== timer);
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+        },
+        { once: true },
+      );
       for (const w of this.waiters.splice(0)) w();
     });
   }

@@ -71,4 +71,7 @@ export async function postAlert(baseUrl: string, body: string, headers: Record<s
   return { status: res.status, json };
 }
 
-export const signedBy = (key: ScanningKey, body: string) => ({ 'github-public-key-identifier': key.identifier, 'github-public-key-signature': signAlert(key, body) });
+export const signedBy = (key: ScanningKey, body: string) => ({
+  'github-public-key-identifier': key.identifier,
+  'github-public-key-signature': signAlert(key, body),
+});

@@ -41,11 +41,7 @@ export interface FakeSlack {
    * Resolves with the first call (already received or still to come) of `method` matching
    * `predicate`; rejects after `timeoutMs` (default 5000) listing the methods seen.
    */
-  waitFor(
-    method: string,
-    predicate?: (call: FakeSlackCall) => boolean,
-    timeoutMs?: number,
-  ): Promise<FakeSlackCall>;
+  waitFor(method: string, predicate?: (call: FakeSlackCall) => boolean, timeoutMs?: number): Promise<FakeSlackCall>;
   /**
    * The next `times` (default 1) calls of `method` answer `{ok:false, error}` (default
    * `internal_error`) with HTTP 200, as Slack does. For `respond`, the response URL answers
@@ -131,10 +127,7 @@ function defaultAnswers(): (call: FakeSlackCall) => FakeSlackAnswer {
   const nextTs = (): string => `${epoch}.${String(++tsCount).padStart(6, '0')}`;
 
   const viewAnswer = (call: FakeSlackCall): FakeSlackAnswer => {
-    const view = (typeof call.args.view === 'object' && call.args.view !== null ? call.args.view : {}) as Record<
-      string,
-      unknown
-    >;
+    const view = (typeof call.args.view === 'object' && call.args.view !== null ? call.args.view : {}) as Record<string, unknown>;
     const externalId = asString(call.args.external_id ?? view.external_id);
     let id: string;
     if (call.method === 'views.update') {

@@ -37,7 +37,13 @@ export async function startJobsStack(label: string, log: Logger, overrides: Reco
   core.dependents.onLateDelivery(publisher.onLateDelivery);
   const workers = await startWorkers(core);
   return {
-    mongo, slack, receivers, config, core, publisher, workers,
+    mongo,
+    slack,
+    receivers,
+    config,
+    core,
+    publisher,
+    workers,
     async close() {
       await workers.close();
       await publisher.close();

@@ -20,9 +20,15 @@ export async function waitForRedis(port: number, timeoutMs: number, host = '127.
       const s = connect(port, host);
       s.setTimeout(500);
       s.once('connect', () => s.write('PING\r\n'));
-      s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
       s.once('error', () => resolve(false));
-      s.once('timeout', () => { s.destroy(); resolve(false); });
+      s.once('timeout', () => {
+        s.destroy();
+        resolve(false);
+      });
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`Redis on ${host}:${port} did not answer within ${timeoutMs} ms`);

@@ -77,8 +77,12 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker process not ready within ${PROCESS_START_MS / 1000} s:\n${out.slice(-2000)}`)), PROCESS_START_MS);
@@ -89,7 +93,10 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
       }
     };
     child.stdout.on('data', check);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`worker process exited (${code}) before it was ready:\n${out.slice(-2000)}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker process exited (${code}) before it was ready:\n${out.slice(-2000)}`));
+    });
   });
   ready.catch(() => undefined);
   return {

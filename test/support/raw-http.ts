@@ -69,10 +69,11 @@ export function rawExchange(port: number, head: string, opts: RawOptions = {}): 
     socket.on('connect', () => {
       socket.write(head);
       // The callback runs once the kernel has taken every byte, or with the write's error.
-      const writeBody = () => socket.write(opts.body ?? '', (e) => {
-        writeFailed = Boolean(e);
-        socket.resume();
-      });
+      const writeBody = () =>
+        socket.write(opts.body ?? '', (e) => {
+          writeFailed = Boolean(e);
+          socket.resume();
+        });
       if (opts.bodyDelayMs) setTimeout(writeBody, opts.bodyDelayMs);
       else writeBody();
     });

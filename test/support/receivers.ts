@@ -15,11 +15,18 @@ export type Behaviour = (n: number) => { status: number; delayMs?: number; body?
 /** Answers 200 at once. */
 export const ok: Behaviour = () => ({ status: 200 });
 /** Fails `times` times with `status`, then answers 200. */
-export const failThenOk = (times: number, status = 500): Behaviour => (n) => (n < times ? { status, body: 'receiver is down' } : { status: 200 });
+export const failThenOk =
+  (times: number, status = 500): Behaviour =>
+  (n) =>
+    n < times ? { status, body: 'receiver is down' } : { status: 200 };
 /** Always fails with `status`. */
-export const alwaysFail = (status = 503): Behaviour => () => ({ status, body: 'still down' });
+export const alwaysFail =
+  (status = 503): Behaviour =>
+  () => ({ status, body: 'still down' });
 /** Answers 200 after `ms`. */
-export const slow = (ms: number): Behaviour => () => ({ status: 200, delayMs: ms });
+export const slow =
+  (ms: number): Behaviour =>
+  () => ({ status: 200, delayMs: ms });
 
 /**
  * Webhook receivers on 127.0.0.1: one HTTP server, any number of paths, each with its own

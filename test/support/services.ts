@@ -40,16 +40,19 @@ export async function openTestMongo(label?: string, query: Record<string, string
 
 /** A config as the app would load it, with test defaults and overrides. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return withExternalServices(loadConfig({
-    MONGODB_URI: inject('mongoBaseUri'),
-    SLACK_SIGNING_SECRET: 'test-signing-secret-0123456789',
-    SLACK_BOT_TOKEN: 'xoxb-test-bot-token',
-    REDIS_URL: redisUrl(),
-    ADMIN_SLACK_USER_IDS: 'UADMIN1',
-    LOG_LEVEL: 'debug',
-    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    ...overrides,
-  }), 'tests');
+  return withExternalServices(
+    loadConfig({
+      MONGODB_URI: inject('mongoBaseUri'),
+      SLACK_SIGNING_SECRET: 'test-signing-secret-0123456789',
+      SLACK_BOT_TOKEN: 'xoxb-test-bot-token',
+      REDIS_URL: redisUrl(),
+      ADMIN_SLACK_USER_IDS: 'UADMIN1',
+      LOG_LEVEL: 'debug',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      ...overrides,
+    }),
+    'tests',
+  );
 }
 
 /** A logger whose every line is kept, so tests can search the logs for secrets. */

@@ -84,9 +84,7 @@ export function slashCommand(opts: SlashCommandOptions): string {
     token: FAKE_VERIFICATION_TOKEN,
     team_id: teamId,
     team_domain: teamDomain(teamId),
-    ...(opts.enterpriseId === undefined
-      ? {}
-      : { enterprise_id: opts.enterpriseId, enterprise_name: `Enterprise ${opts.enterpriseId}` }),
+    ...(opts.enterpriseId === undefined ? {} : { enterprise_id: opts.enterpriseId, enterprise_name: `Enterprise ${opts.enterpriseId}` }),
     channel_id: opts.channelId ?? 'C0TEST',
     channel_name: 'keywarden-test',
     user_id: opts.userId,

@@ -5,7 +5,7 @@ import { createVerifier, type Verifier, type VerifierOptions } from '../../src/h
 import { captureLogger, openTestMongo, testConfig } from './services.js';
 
 /** A response body as loosely typed JSON: tests assert its shape. */
- 
+
 export const json = (res: Response): Promise<any> => res.json();
 
 export const COMMUNITY = 'T0TEST';
@@ -26,7 +26,11 @@ export interface VerifyApp {
 }
 
 /** The verify API on a fresh database and queue prefix, listening on a free port. */
-export async function startVerifyApp(env: Record<string, string> = {}, opts: VerifierOptions = {}, mongoQuery: Record<string, string> = {}): Promise<VerifyApp> {
+export async function startVerifyApp(
+  env: Record<string, string> = {},
+  opts: VerifierOptions = {},
+  mongoQuery: Record<string, string> = {},
+): Promise<VerifyApp> {
   const mongo = await openTestMongo('verify', mongoQuery);
   const logs = captureLogger();
   const core = createCore(testConfig({ QUEUE_PREFIX: `kwtest-${randomUUID().slice(0, 8)}`, ...env }), logs.log, mongo);
@@ -35,7 +39,12 @@ export async function startVerifyApp(env: Record<string, string> = {}, opts: Ver
   const port = await http.listen(0);
   const base = `http://127.0.0.1:${port}`;
   return {
-    core, verifier, http, base, mongo, logs,
+    core,
+    verifier,
+    http,
+    base,
+    mongo,
+    logs,
     async createKey(over = {}) {
       const { key, token } = await core.keys.create(admin, {
         name: over.name ?? 'SOAR playbook runner',

@@ -4,7 +4,11 @@ import { createInterface } from 'node:readline';
 import { PROCESS_START_MS } from './start-timeout.js';
 
 /** A verify process of its own (test/support/verify-process.ts) on the shared MongoDB and Redis. */
-export interface Replica { name: string; base: string; child: ChildProcess }
+export interface Replica {
+  name: string;
+  base: string;
+  child: ChildProcess;
+}
 
 export async function startReplica(name: string, env: Record<string, string>): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/verify-process.ts'], {

@@ -20,10 +20,15 @@ export function auditRoutes(core: Core, authorize: Authorize): [string, Partial<
       limit: q.limit,
       ...(c ? { before: { at: new Date(Number(c[1])), id: c[2]! } } : {}),
     });
-    sendJson(res, 200, {
-      events: page.events.map((e) => ({ ...e, at: e.at.toISOString(), onBehalfOf: e.onBehalfOf ?? null })),
-      nextCursor: page.next ? `${page.next.at.getTime()}.${page.next.id}` : null,
-    }, ctx.requestId);
+    sendJson(
+      res,
+      200,
+      {
+        events: page.events.map((e) => ({ ...e, at: e.at.toISOString(), onBehalfOf: e.onBehalfOf ?? null })),
+        nextCursor: page.next ? `${page.next.at.getTime()}.${page.next.id}` : null,
+      },
+      ctx.requestId,
+    );
   };
   return [['/v1/audit', { GET: list }]];
 }

@@ -16,7 +16,10 @@ const BEARER = /^Bearer ([!-~]{1,200})$/;
 export async function authorize(core: Core, limiter: MissLimiter, req: IncomingMessage, scope: AdminScope): Promise<Actor> {
   const header = req.headers.authorization;
   const presented = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-  if (!presented) throw new HttpError(401, 'unauthorized', 'Send an admin token as `Authorization: Bearer <token>` (`/apikey admin-token create` makes one).', { 'www-authenticate': 'Bearer' });
+  if (!presented)
+    throw new HttpError(401, 'unauthorized', 'Send an admin token as `Authorization: Bearer <token>` (`/apikey admin-token create` makes one).', {
+      'www-authenticate': 'Bearer',
+    });
   const auth = await core.adminTokens.authenticate(presented);
   if (!auth) throw new HttpError(401, 'unauthorized', 'That admin token is not valid (unknown, mistyped or revoked).', { 'www-authenticate': 'Bearer' });
   if (!auth.token.scopes.includes(scope)) {

@@ -33,7 +33,8 @@ export async function decideCreate(core: Core, communityId: string, tokenId: str
   }
   const prior = await m.findById(_id).lean();
   if (!prior) throw new HttpError(409, 'conflict', 'A request with this Idempotency-Key failed just now; retry it.');
-  if (prior.bodyHash !== bodyHash) throw new HttpError(409, 'conflict', 'This Idempotency-Key was used with a different body; use a new key for a different request.');
+  if (prior.bodyHash !== bodyHash)
+    throw new HttpError(409, 'conflict', 'This Idempotency-Key was used with a different body; use a new key for a different request.');
   const key = await core.keyRepo.find(communityId, prior.keyId);
   if (!key) throw new HttpError(409, 'conflict', 'The first request with this Idempotency-Key is still being processed; retry in a moment.');
   return { first: false, key };

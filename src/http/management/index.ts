@@ -24,15 +24,17 @@ const fromDomain: Record<ErrorCode, [number, HttpErrorCode]> = {
 };
 
 /** A route whose KeyErrors become their HttpErrors (sendError answers any other error 500). */
-const answeringDomainErrors = (handler: Handler): Handler => async (req, res, ctx) => {
-  try {
-    await handler(req, res, ctx);
-  } catch (e) {
-    if (!isKeyError(e)) throw e;
-    const [status, code] = fromDomain[e.code];
-    throw new HttpError(status, code, e.message);
-  }
-};
+const answeringDomainErrors =
+  (handler: Handler): Handler =>
+  async (req, res, ctx) => {
+    try {
+      await handler(req, res, ctx);
+    } catch (e) {
+      if (!isKeyError(e)) throw e;
+      const [status, code] = fromDomain[e.code];
+      throw new HttpError(status, code, e.message);
+    }
+  };
 
 /** Checks the request's admin token for one scope and returns its actor (see {@link authorize}). */
 export type Authorize = (req: IncomingMessage, scope: AdminScope) => Promise<Actor>;
@@ -46,7 +48,12 @@ export interface ManagementApi {
 export function createManagementApi(core: Core): ManagementApi {
   const { config } = core;
   // Fails fast while Redis is down: the limiter then counts in this process alone.
-  const redis = new Redis(config.REDIS_URL, { connectionName: 'keywarden-management', enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+  const redis = new Redis(config.REDIS_URL, {
+    connectionName: 'keywarden-management',
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1_000,
+  });
   redis.on('error', (e: Error) => core.log.debug({ err: e.message }, 'management rate limiter: Redis unreachable; counting in this process'));
   const limiter = new MissLimiter(redis, config.QUEUE_PREFIX, { limit: config.MANAGEMENT_RATE_LIMIT, windowMs: config.MANAGEMENT_RATE_WINDOW_MS }, core.clock, {
     name: 'management-requests',

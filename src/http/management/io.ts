@@ -39,13 +39,29 @@ const iso = (d: Date | undefined) => d?.toISOString() ?? null;
 /** A key as the API shows it: its status as people see it at `now`, never a secret. */
 export function toKeyView(k: KeyRecord, now: number): KeyView {
   return {
-    keyId: k.keyId, name: k.name, description: k.description, roles: k.roles, status: lifeStatus(k, now), hint: k.hint,
-    createdAt: k.createdAt.toISOString(), createdBy: k.createdBy, expiresAt: iso(k.expiresAt), revokedAt: iso(k.revokedAt),
-    revokedBy: k.revokedBy ?? null, reason: k.reason ?? null, lastUsedAt: iso(k.lastUsedAt),
+    keyId: k.keyId,
+    name: k.name,
+    description: k.description,
+    roles: k.roles,
+    status: lifeStatus(k, now),
+    hint: k.hint,
+    createdAt: k.createdAt.toISOString(),
+    createdBy: k.createdBy,
+    expiresAt: iso(k.expiresAt),
+    revokedAt: iso(k.revokedAt),
+    revokedBy: k.revokedBy ?? null,
+    reason: k.reason ?? null,
+    lastUsedAt: iso(k.lastUsedAt),
   };
 }
 
 export const toDependentView = (d: DependentRecord): z.infer<typeof dependentView> => ({
-  dependentId: d.dependentId, keyId: d.keyId, kind: d.kind, name: d.name, webhookUrl: d.webhookUrl, status: d.status,
-  createdAt: d.createdAt.toISOString(), createdBy: d.createdBy,
+  dependentId: d.dependentId,
+  keyId: d.keyId,
+  kind: d.kind,
+  name: d.name,
+  webhookUrl: d.webhookUrl,
+  status: d.status,
+  createdAt: d.createdAt.toISOString(),
+  createdBy: d.createdBy,
 });

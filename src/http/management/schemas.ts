@@ -48,14 +48,19 @@ export const createKeyRequest = z
 export const createKeyResponse = z
   .object({
     key: keyView,
-    secret: z.string().nullable().meta({ description: 'The token, here once. `null` on a repeat with the same Idempotency-Key: it was shown to the first request.' }),
+    secret: z
+      .string()
+      .nullable()
+      .meta({ description: 'The token, here once. `null` on a repeat with the same Idempotency-Key: it was shown to the first request.' }),
   })
   .meta({ id: 'CreatedKey' });
 
 export const revokeKeyRequest = z.object({ reason: z.string().trim().min(1).max(200).optional() }).meta({ id: 'RevokeKeyRequest' });
 export const revokeKeyResponse = z.object({ key: keyView, alreadyRevoked: z.boolean() }).meta({ id: 'RevokedKey' });
 
-export const rollKeyRequest = z.object({ overlap: z.enum(Object.keys(ROLL_OVERLAPS) as [RollOverlap, ...RollOverlap[]]).meta({ description: 'How long the old secret keeps working.' }) }).meta({ id: 'RollKeyRequest' });
+export const rollKeyRequest = z
+  .object({ overlap: z.enum(Object.keys(ROLL_OVERLAPS) as [RollOverlap, ...RollOverlap[]]).meta({ description: 'How long the old secret keeps working.' }) })
+  .meta({ id: 'RollKeyRequest' });
 export const rollKeyResponse = z.object({ key: keyView, secret: z.string() }).meta({ id: 'RolledKey' });
 
 export const dependentView = z

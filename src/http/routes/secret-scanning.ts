@@ -19,7 +19,10 @@ export function secretScanningRoute(keys: KeyService, github: GithubPublicKeys):
     const id = header(req.headers['github-public-key-identifier']);
     const signature = header(req.headers['github-public-key-signature']);
     if (!id || !signature || !(await github.verify(id, signature, body))) {
-      ctx.log.warn({ requestId: ctx.requestId, keyIdentifier: id?.slice(0, 80), signed: Boolean(signature) }, 'refused a secret-scanning alert without a valid GitHub signature');
+      ctx.log.warn(
+        { requestId: ctx.requestId, keyIdentifier: id?.slice(0, 80), signed: Boolean(signature) },
+        'refused a secret-scanning alert without a valid GitHub signature',
+      );
       throw new HttpError(401, 'unauthorized', 'Missing or invalid GitHub signature.');
     }
     let json: unknown;

@@ -14,7 +14,10 @@ export function editKeyAction(deps: SlackDeps) {
       const key = await core.keys.show(actor, action.value ?? '');
       const dependents = await deps.dependents.listForKey(actor, key.keyId);
       const meta = { k: key.keyId, ...(fromHome(body) && body.view?.private_metadata ? { h: body.view.private_metadata } : {}) };
-      await client.views.open({ trigger_id: body.trigger_id ?? '', view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta, now: core.clock.now() }) });
+      await client.views.open({
+        trigger_id: body.trigger_id ?? '',
+        view: keyModal({ key, catalog: core.roles, dependents, isAdmin: true, meta, now: core.clock.now() }),
+      });
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));
     }

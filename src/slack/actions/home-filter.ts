@@ -18,10 +18,14 @@ export function homeFilterAction(deps: SlackDeps) {
     const before = parseListState(view?.private_metadata);
     // An emptied search box arrives as null: that clears the search, it does not keep the old one.
     const hasBox = Boolean(view?.state?.values[blockIds.homeSearch]?.[actionIds.homeSearchInput]);
-    const typed = action.action_id === actionIds.homeSearchInput
-      ? (action.value ?? '')
-      : view && hasBox ? (textValue(view, blockIds.homeSearch, actionIds.homeSearchInput) ?? '') : undefined;
-    const picked = action.action_id === actionIds.homeStatus ? action.selected_option?.value : view && selectValue(view, blockIds.homeControls, actionIds.homeStatus);
+    const typed =
+      action.action_id === actionIds.homeSearchInput
+        ? (action.value ?? '')
+        : view && hasBox
+          ? (textValue(view, blockIds.homeSearch, actionIds.homeSearchInput) ?? '')
+          : undefined;
+    const picked =
+      action.action_id === actionIds.homeStatus ? action.selected_option?.value : view && selectValue(view, blockIds.homeControls, actionIds.homeStatus);
     const state = { s: isStatus(picked) ? picked : before.s, q: (typed ?? before.q).trim().slice(0, 500) };
     try {
       await publishHome(deps, client, actor, state);

@@ -15,7 +15,11 @@ export function listPageAction(deps: SlackDeps) {
       if (fromHome(body)) return await publishHome(deps, client, actor, state);
       const role = await deps.core.members.requireMember(actor, 'list API keys');
       const page = await deps.core.keys.list(actor, { status: state.s, search: state.q, after: state.a, before: state.b });
-      await respond({ replace_original: true, text: keyListText(page, state), blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: deps.core.clock.now() }) });
+      await respond({
+        replace_original: true,
+        text: keyListText(page, state),
+        blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: deps.core.clock.now() }),
+      });
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));
     }

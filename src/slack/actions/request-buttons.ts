@@ -27,7 +27,10 @@ export function approveRequestAction(deps: SlackDeps) {
       if (!req) return await say('That request no longer exists.');
       const dm = await client.conversations.open({ users: req.requestedBy }).catch(() => undefined);
       const channel = dm?.channel?.id;
-      if (!channel) return await say(`Keywarden cannot open a direct message with ${mention(req.requestedBy)}, so nothing was approved (the secret would have nowhere to go). Ask them to open Keywarden's Home tab, then approve again.`);
+      if (!channel)
+        return await say(
+          `Keywarden cannot open a direct message with ${mention(req.requestedBy)}, so nothing was approved (the secret would have nowhere to go). Ask them to open Keywarden's Home tab, then approve again.`,
+        );
       const result = await requests.approve(actor, req.requestId);
       if (!result.won) {
         await updateCopies(deps, client, req, result.state, result.decision);
@@ -41,7 +44,12 @@ export function approveRequestAction(deps: SlackDeps) {
         await say(`Approved, but the secret could not be delivered to ${mention(req.requestedBy)}. Roll ${code(key.keyId)} to issue a new secret.`);
       }
       await updateCopies(deps, client, req, 'approved', await requests.decisionOf(req.requestId));
-      if (body.response_url && respond) await respond({ response_type: 'ephemeral', replace_original: false, ...noticeReply(`✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}.`) });
+      if (body.response_url && respond)
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...noticeReply(`✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}.`),
+        });
       if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));
@@ -64,7 +72,6 @@ export function denyRequestAction(deps: SlackDeps) {
     }
   };
 }
-
 
 /** `Cancel` on one's own pending request (Home): the domain checks it is theirs; copies and Home updated. */
 export function cancelRequestAction(deps: SlackDeps) {

@@ -12,7 +12,12 @@ export function adminTokenSecretBlocks(t: TokenView, secret: string): KnownBlock
   return [
     { type: 'section', text: md(`:key: Admin token ${code(t.name)} (${code(t.tokenId)}) for the management API, with ${scopesText(t)}:`) },
     { type: 'section', text: md(`\`\`\`${secret}\`\`\``) },
-    { type: 'context', elements: [md(':lock: This is the only time it is shown. Send it as `Authorization: Bearer <token>`; keep it in a vault. `/apikey admin-token revoke` ends it.')] },
+    {
+      type: 'context',
+      elements: [
+        md(':lock: This is the only time it is shown. Send it as `Authorization: Bearer <token>`; keep it in a vault. `/apikey admin-token revoke` ends it.'),
+      ],
+    },
   ];
 }
 
@@ -30,11 +35,20 @@ export const adminTokenRevokedText = (t: TokenView, changed: boolean) =>
 
 /** `/apikey admin-token list`: every token of the workspace, newest first, never a secret. */
 export function adminTokenListReply(tokens: readonly TokenView[]): Reply {
-  if (!tokens.length) return { text: 'No admin tokens yet.', blocks: [{ type: 'section', text: md('No admin tokens yet. `/apikey admin-token create <name> <scope…>` makes one.') }] };
+  if (!tokens.length)
+    return {
+      text: 'No admin tokens yet.',
+      blocks: [{ type: 'section', text: md('No admin tokens yet. `/apikey admin-token create <name> <scope…>` makes one.') }],
+    };
   const rows = tokens.slice(0, limits.messageBlocks - 1).map((t): KnownBlock => ({
     type: 'section',
-    text: md(`${t.status === 'revoked' ? ':no_entry:' : ':large_green_circle:'} ${code(t.name)} ${code(t.tokenId)} …${code(t.hint)} ${scopesText(t)}\n`
-      + `created by ${mention(t.createdBy)} ${slackDate(t.createdAt)}${t.revokedAt ? ` · revoked ${slackDate(t.revokedAt)}${t.revokedBy ? ` by ${mention(t.revokedBy)}` : ''}` : ''}`),
+    text: md(
+      `${t.status === 'revoked' ? ':no_entry:' : ':large_green_circle:'} ${code(t.name)} ${code(t.tokenId)} …${code(t.hint)} ${scopesText(t)}\n` +
+        `created by ${mention(t.createdBy)} ${slackDate(t.createdAt)}${t.revokedAt ? ` · revoked ${slackDate(t.revokedAt)}${t.revokedBy ? ` by ${mention(t.revokedBy)}` : ''}` : ''}`,
+    ),
   }));
-  return { text: `${tokens.length} admin token${tokens.length === 1 ? '' : 's'}`, blocks: [{ type: 'section', text: md(`*Admin tokens* (${tokens.length})`) }, ...rows] };
+  return {
+    text: `${tokens.length} admin token${tokens.length === 1 ? '' : 's'}`,
+    blocks: [{ type: 'section', text: md(`*Admin tokens* (${tokens.length})`) }, ...rows],
+  };
 }

@@ -33,7 +33,8 @@ export function actorText(e: Pick<AuditEntry, 'actor' | 'onBehalfOf'>): string {
 function leakText(leak: unknown): string {
   const l = (leak ?? {}) as { source?: unknown; url?: unknown; channel?: unknown; ts?: unknown };
   if (l.source === 'github') return ` — found by GitHub secret scanning${str(l.url) ? ` at ${safeLink(str(l.url)!)}` : ''}`;
-  if (l.source === 'slack') return ` — posted in Slack${str(l.channel) && /^[CDG][A-Z0-9]+$/.test(str(l.channel)!) ? ` in <#${str(l.channel)}>` : ''}${str(l.ts) ? ` (message ${code(str(l.ts)!)})` : ''}`;
+  if (l.source === 'slack')
+    return ` — posted in Slack${str(l.channel) && /^[CDG][A-Z0-9]+$/.test(str(l.channel)!) ? ` in <#${str(l.channel)}>` : ''}${str(l.ts) ? ` (message ${code(str(l.ts)!)})` : ''}`;
   return '';
 }
 
@@ -52,7 +53,15 @@ export function describeEvent(e: AuditEntry, withTarget: boolean): string {
     case 'key.rolled':
       return `*Rolled*${key} ${by}${str(d.previousValidUntil) ? `; the previous secret worked until ${slackDate(new Date(str(d.previousValidUntil)!))}` : ''}`;
     case 'key.reminded':
-      return `*Expiry reminder sent*${key}${str(d.reminder) ? ` (${escapeMrkdwn(str(d.reminder)!.replace(/^(\d+)d$/, '$1 days').replace(/^1 days$/, '1 day'))} before)` : ''}`;
+      return `*Expiry reminder sent*${key}${
+        str(d.reminder)
+          ? ` (${escapeMrkdwn(
+              str(d.reminder)!
+                .replace(/^(\d+)d$/, '$1 days')
+                .replace(/^1 days$/, '1 day'),
+            )} before)`
+          : ''
+      }`;
     case 'dependent.linked':
       return `*Linked* ${bold(truncate(str(d.name) ?? '?', 100))}${withTarget ? ` to ${code(e.target)}` : ''} ${by}`;
     case 'dependent.unlinked':
@@ -95,8 +104,12 @@ export function auditBlocks(page: AuditPageView, state: AuditState, keyName?: st
   const last = page.events[page.events.length - 1];
   const base = { ...(state.k ? { k: state.k } : {}), ...(state.u ? { u: state.u } : {}) };
   const paging = [
-    ...(page.newer && first ? [button({ actionId: actionIds.auditPrev, text: 'Previous', value: fitJson({ ...base, a: encodeCursor(first) }, limits.buttonValue) })] : []),
-    ...(page.older && last ? [button({ actionId: actionIds.auditNext, text: 'Next', value: fitJson({ ...base, b: encodeCursor(last) }, limits.buttonValue) })] : []),
+    ...(page.newer && first
+      ? [button({ actionId: actionIds.auditPrev, text: 'Previous', value: fitJson({ ...base, a: encodeCursor(first) }, limits.buttonValue) })]
+      : []),
+    ...(page.older && last
+      ? [button({ actionId: actionIds.auditNext, text: 'Next', value: fitJson({ ...base, b: encodeCursor(last) }, limits.buttonValue) })]
+      : []),
   ];
   if (paging.length) blocks.push({ type: 'actions', elements: paging });
   return blocks.slice(0, limits.messageBlocks);
@@ -105,7 +118,10 @@ export function auditBlocks(page: AuditPageView, state: AuditState, keyName?: st
 export const auditText = (state: AuditState) => (state.k ? `Activity of ${state.k}` : 'Workspace activity');
 
 /** The ephemeral reply of `/apikey audit …`. */
-export const auditReply = (page: AuditPageView, state: AuditState, keyName?: string): Reply => ({ text: auditText(state), blocks: auditBlocks(page, state, keyName) });
+export const auditReply = (page: AuditPageView, state: AuditState, keyName?: string): Reply => ({
+  text: auditText(state),
+  blocks: auditBlocks(page, state, keyName),
+});
 
 /** The `Activity` modal pushed from the key modal (paged in place). */
 export function auditModal(page: AuditPageView, state: AuditState, keyName?: string): ModalView {

@@ -106,7 +106,10 @@ export function createKeyModal(opts: { catalog: RoleCatalog; name?: string; meta
       description,
       roles,
       ...expiryBlocks(),
-      { type: 'context', elements: [md(':lock: The key is shown *only once*, right after you create it, in a direct message from Keywarden. Have your vault ready.')] },
+      {
+        type: 'context',
+        elements: [md(':lock: The key is shown *only once*, right after you create it, in a direct message from Keywarden. Have your vault ready.')],
+      },
     ],
   };
 }

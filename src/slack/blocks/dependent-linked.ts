@@ -7,9 +7,17 @@ const what = (d: DependentView) => `${dependentKindLabel(d.kind)} ${bold(truncat
 /** The webhook signing secret, once, for the admin who linked the dependent. */
 export function dependentSecretBlocks(d: DependentView, secret: string): KnownBlock[] {
   return [
-    { type: 'section', text: md(`:link: ${what(d)} is linked to ${code(d.keyId)}. Webhooks go to ${code(truncate(d.webhookUrl, 500))}, signed the Standard Webhooks way with this secret:`) },
+    {
+      type: 'section',
+      text: md(
+        `:link: ${what(d)} is linked to ${code(d.keyId)}. Webhooks go to ${code(truncate(d.webhookUrl, 500))}, signed the Standard Webhooks way with this secret:`,
+      ),
+    },
     { type: 'section', text: md(`\`\`\`${secret}\`\`\``) },
-    { type: 'context', elements: [md(':lock: This is the only time it is shown. Put it in the receiver’s configuration (from your vault) to verify `webhook-signature`.')] },
+    {
+      type: 'context',
+      elements: [md(':lock: This is the only time it is shown. Put it in the receiver’s configuration (from your vault) to verify `webhook-signature`.')],
+    },
   ];
 }
 

@@ -3,7 +3,8 @@ import type { KeyRecord } from '../../keys/key-record.js';
 import { callbackIds } from '../ids.js';
 import { bold, code, escapeMrkdwn, limits, md, plain, truncate } from './text.js';
 
-const vaultAdvice = 'Store it in your secrets vault now (e.g. HashiCorp Vault, 1Password, AWS Secrets Manager) — Keywarden keeps only a hash and cannot show it again.';
+const vaultAdvice =
+  'Store it in your secrets vault now (e.g. HashiCorp Vault, 1Password, AWS Secrets Manager) — Keywarden keeps only a hash and cannot show it again.';
 
 /** The modal that follows a create submission, in each of its states. */
 const createdView = (title: string, close: string, blocks: KnownBlock[]): ModalView => ({
@@ -25,7 +26,10 @@ export function keyCreatedModal(key: KeyRecord): ModalView {
 /** The ack when the create takes longer than the ack budget; updated once it is done. */
 export function keyCreatingModal(): ModalView {
   return createdView('New API key', 'Close', [
-    { type: 'section', text: md(':hourglass_flowing_sand: Creating the key… The key will arrive in your direct messages with Keywarden; it is shown *only once*.') },
+    {
+      type: 'section',
+      text: md(':hourglass_flowing_sand: Creating the key… The key will arrive in your direct messages with Keywarden; it is shown *only once*.'),
+    },
   ]);
 }
 
@@ -33,7 +37,9 @@ export function keyCreatingModal(): ModalView {
 export type SecretOccasion = 'created' | 'rolled';
 
 const secretTitle = (key: KeyRecord, occasion: SecretOccasion) =>
-  occasion === 'rolled' ? `The new secret of API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}), same keyId:` : `Your new API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}):`;
+  occasion === 'rolled'
+    ? `The new secret of API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}), same keyId:`
+    : `Your new API key ${bold(truncate(key.name, 64))} (${code(key.keyId)}):`;
 
 /** The secret itself, in a code block, with the vault advice. Only for the admin's eyes. */
 export function secretBlocks(key: KeyRecord, token: string, occasion: SecretOccasion = 'created'): KnownBlock[] {

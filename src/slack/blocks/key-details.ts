@@ -43,7 +43,12 @@ export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog, now: number
       md(`*Last used*\n${slackDate(key.lastUsedAt)}`, limits.field),
       md(`*Token ends in*\n${code(`…${key.hint}`)}`, limits.field),
       ...(key.status === 'revoked'
-        ? [md(`*Revoked*\n${slackDate(key.revokedAt, '—')}${key.revokedBy ? ` by ${mention(key.revokedBy)}` : ''}${key.reason ? `\nReason: ${escapeMrkdwn(truncate(reasonLabel(key.reason), 200))}` : ''}`, limits.field)]
+        ? [
+            md(
+              `*Revoked*\n${slackDate(key.revokedAt, '—')}${key.revokedBy ? ` by ${mention(key.revokedBy)}` : ''}${key.reason ? `\nReason: ${escapeMrkdwn(truncate(reasonLabel(key.reason), 200))}` : ''}`,
+              limits.field,
+            ),
+          ]
         : []),
     ],
   };
@@ -63,7 +68,12 @@ export function keyFactsBlocks(key: KeyRecord, catalog: RoleCatalog, now: number
 export function dependentBlocks(dependents: readonly DependentView[], isAdmin: boolean, max: number): KnownBlock[] {
   const blocks: KnownBlock[] = [{ type: 'section', text: md(`*Dependents* (${dependents.length})`) }];
   if (dependents.length === 0) {
-    blocks.push({ type: 'context', elements: [md('No playbook or connector is linked. Admins link one with `/apikey link <keyId> playbook|cti <name> <url>`; it is told when the key is revoked.')] });
+    blocks.push({
+      type: 'context',
+      elements: [
+        md('No playbook or connector is linked. Admins link one with `/apikey link <keyId> playbook|cti <name> <url>`; it is told when the key is revoked.'),
+      ],
+    });
     return blocks;
   }
   for (const d of dependents.slice(0, max)) {
@@ -75,14 +85,20 @@ export function dependentBlocks(dependents: readonly DependentView[], isAdmin: b
     }
     const section: SectionBlock = {
       type: 'section',
-      text: md(`${bold(truncate(d.name, 100))} · ${dependentKindLabel(d.kind)} · ${code(truncate(host, 200))}${d.status === 'active' ? '' : ` · _${escapeMrkdwn(d.status)}_`}`),
+      text: md(
+        `${bold(truncate(d.name, 100))} · ${dependentKindLabel(d.kind)} · ${code(truncate(host, 200))}${d.status === 'active' ? '' : ` · _${escapeMrkdwn(d.status)}_`}`,
+      ),
     };
     if (isAdmin && d.status === 'active') {
       section.accessory = button({
         actionId: actionIds.unlinkDependent,
         text: 'Unlink',
         value: d.dependentId,
-        confirm: confirmDialog({ title: 'Unlink this dependent?', text: `${bold(truncate(d.name, 100))} will no longer be told when this key is revoked.`, confirm: 'Unlink' }),
+        confirm: confirmDialog({
+          title: 'Unlink this dependent?',
+          text: `${bold(truncate(d.name, 100))} will no longer be told when this key is revoked.`,
+          confirm: 'Unlink',
+        }),
       });
     }
     blocks.push(section);
@@ -120,7 +136,10 @@ export function keyModal(opts: KeyModalOptions): ModalView {
   if (isAdmin) {
     const active = lifeStatus(key, opts.now) === 'active';
     const activity = button({ actionId: actionIds.keyActivity, text: 'Activity', value: key.keyId });
-    blocks.push({ type: 'divider' }, { type: 'actions', block_id: blockIds.keyActions, elements: active ? [rollButton(key), revokeButton(key), reasonSelect(), activity] : [activity] });
+    blocks.push(
+      { type: 'divider' },
+      { type: 'actions', block_id: blockIds.keyActions, elements: active ? [rollButton(key), revokeButton(key), reasonSelect(), activity] : [activity] },
+    );
   }
   return {
     type: 'modal',

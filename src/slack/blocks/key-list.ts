@@ -47,9 +47,8 @@ export function keyRowBlocks(key: KeyRecord, isAdmin: boolean, now: number): Kno
 export function emptyListText(state: ListState, isAdmin: boolean, surface: ListSurface): string {
   const what = state.s === 'all' ? 'API keys' : `${state.s} API keys`;
   if (state.q) {
-    const elsewhere = surface === 'home'
-      ? 'Try another search, or the *All* filter.'
-      : `Try \`/apikey list all ${escapeMrkdwn(truncate(state.q, 100))}\` or fewer words.`;
+    const elsewhere =
+      surface === 'home' ? 'Try another search, or the *All* filter.' : `Try \`/apikey list all ${escapeMrkdwn(truncate(state.q, 100))}\` or fewer words.`;
     return `No ${what} match “${escapeMrkdwn(truncate(state.q, 200))}”. ${elsewhere}`;
   }
   if (state.s === 'revoked') return 'No revoked API keys. Keys show up here once they are revoked.';
@@ -101,4 +100,5 @@ export const PAGE_GONE = 'That page is gone; here is the first page.';
 
 /** Notification text of a list message (shown where blocks cannot be). */
 export const keyListText = (page: ListPage, state: ListState) =>
-  (page.cursorGone ? `${PAGE_GONE} ` : '') + (page.items.length ? `${page.items.length} ${state.s === 'all' ? '' : `${state.s} `}API key${page.items.length === 1 ? '' : 's'}` : 'No API keys');
+  (page.cursorGone ? `${PAGE_GONE} ` : '') +
+  (page.items.length ? `${page.items.length} ${state.s === 'all' ? '' : `${state.s} `}API key${page.items.length === 1 ? '' : 's'}` : 'No API keys');

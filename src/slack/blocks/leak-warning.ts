@@ -12,10 +12,14 @@ export function leakWarning(outcomes: LeakOutcome[], communityId: string): strin
   const parts: string[] = [];
   if (revoked.length) {
     const which = [...named, ...(others ? [`${others} key${others > 1 ? 's' : ''} of another workspace`] : [])].join(', ');
-    parts.push(`:rotating_light: Your message contained a live API key, so Keywarden revoked it at once: ${which}. Anything using it has stopped working; its owner and the systems that depended on it are being told.`);
+    parts.push(
+      `:rotating_light: Your message contained a live API key, so Keywarden revoked it at once: ${which}. Anything using it has stopped working; its owner and the systems that depended on it are being told.`,
+    );
   }
   if (outcomes.length > revoked.length) {
-    parts.push(`${revoked.length ? 'It also contained' : 'Your message contains'} what looks like an API key that is not active, so nothing was revoked${revoked.length ? ' for it' : ''}.`);
+    parts.push(
+      `${revoked.length ? 'It also contained' : 'Your message contains'} what looks like an API key that is not active, so nothing was revoked${revoked.length ? ' for it' : ''}.`,
+    );
   }
   parts.push('Please delete the message (and any copy of the key): secrets do not belong in chat. Ask a Keywarden admin for a new key if you need one.');
   return parts.join('\n');

@@ -55,7 +55,8 @@ export function noticeModal(title: string, text: string): ModalView {
 /** `/apikey show`: the details, and `Edit` for admins. */
 export function showReply(key: KeyRecord, catalog: RoleCatalog, isAdmin: boolean, dependents: readonly DependentView[], now: number): Reply {
   const blocks: KnownBlock[] = [...keyFactsBlocks(key, catalog, now), ...dependentBlocks(dependents, false, 30)];
-  if (isAdmin) blocks.push({ type: 'actions', block_id: blockIds.keyActions, elements: [button({ actionId: actionIds.editKey, text: 'Edit', value: key.keyId })] });
+  if (isAdmin)
+    blocks.push({ type: 'actions', block_id: blockIds.keyActions, elements: [button({ actionId: actionIds.editKey, text: 'Edit', value: key.keyId })] });
   return { text: `API key ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})`, blocks: blocks.slice(0, limits.messageBlocks) };
 }
 
@@ -69,7 +70,12 @@ export function revokeConfirmReply(key: KeyRecord, now: number, reason?: string)
   return {
     text: `Revoke ${escapeMrkdwn(truncate(key.name, 64))} (${key.keyId})?`,
     blocks: [
-      { type: 'section', text: md(`Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*${reason ? `\nReason: ${escapeMrkdwn(reasonLabel(reason))}` : ''}`) },
+      {
+        type: 'section',
+        text: md(
+          `Revoke ${bold(truncate(key.name, 64))} (${code(key.keyId)})? Anything using it stops working at once, and linked playbooks and connectors are told. *This cannot be undone.*${reason ? `\nReason: ${escapeMrkdwn(reasonLabel(reason))}` : ''}`,
+        ),
+      },
       // A typed free-text reason rides in the button's value; the select may pick a preset instead.
       { type: 'actions', block_id: blockIds.keyActions, elements: [revokeButton(key, reason), reasonSelect(reason)] },
     ],
@@ -101,7 +107,10 @@ export function revokedReply(key: KeyRecord, changed: boolean, staleUpToMs = 0):
       : `:no_entry: Revoked ${name}. It no longer works; linked dependents are being told.${why}`
     : `${name} was already revoked${by} ${slackDate(key.revokedAt, '')}.${why} Nothing changed.${caveat}`;
   const fallback = changed ? `Revoked ${key.keyId}` : `${key.keyId} was already revoked`;
-  return { text: staleUpToMs > 0 ? `${fallback}; other servers may accept it for up to ${staleFor(staleUpToMs)} more` : fallback, blocks: [{ type: 'section', text: md(text) }] };
+  return {
+    text: staleUpToMs > 0 ? `${fallback}; other servers may accept it for up to ${staleFor(staleUpToMs)} more` : fallback,
+    blocks: [{ type: 'section', text: md(text) }],
+  };
 }
 
 /** `/apikey members list`. */
@@ -115,7 +124,14 @@ export function membersReply(members: readonly Member[]): Reply {
     blocks: [
       { type: 'section', text: chunk('Admins', admins) },
       { type: 'section', text: chunk('Viewers', viewers) },
-      { type: 'context', elements: [md('Admins list, create and revoke keys and manage members; viewers list and show. Change with `/apikey members add @user admin|viewer` or `remove @user`.')] },
+      {
+        type: 'context',
+        elements: [
+          md(
+            'Admins list, create and revoke keys and manage members; viewers list and show. Change with `/apikey members add @user admin|viewer` or `remove @user`.',
+          ),
+        ],
+      },
     ],
   };
 }

@@ -37,7 +37,12 @@ export function rollModal(key: KeyRecord, meta: RollModalMeta): ModalView {
     close: plain('Cancel', limits.viewTitle),
     private_metadata: fitJson({ ...meta }, limits.privateMetadata),
     blocks: [
-      { type: 'section', text: md(`Roll ${bold(truncate(key.name, 64))} (${code(key.keyId)}): a new secret, shown to you once in your DM with Keywarden. The keyId, name, description, roles, expiry and dependents stay; linked dependents are told.`) },
+      {
+        type: 'section',
+        text: md(
+          `Roll ${bold(truncate(key.name, 64))} (${code(key.keyId)}): a new secret, shown to you once in your DM with Keywarden. The keyId, name, description, roles, expiry and dependents stay; linked dependents are told.`,
+        ),
+      },
       {
         type: 'input',
         block_id: blockIds.rollOverlap,
@@ -66,9 +71,10 @@ export function parseRollModalMeta(text: string | undefined): RollModalMeta | un
 /** After a roll, while the secret goes to the DM: no secret in it. */
 export function keyRolledModal(key: KeyRecord): ModalView {
   const until = key.previousValidUntil;
-  const old = until && until.getTime() > (key.rolledAt?.getTime() ?? 0)
-    ? `The old secret (…${key.previousHint ?? '????'}) keeps working until ${slackDate(until)} (${shortDate(until)}).`
-    : `The old secret (…${key.previousHint ?? '????'}) stopped working at once.`;
+  const old =
+    until && until.getTime() > (key.rolledAt?.getTime() ?? 0)
+      ? `The old secret (…${key.previousHint ?? '????'}) keeps working until ${slackDate(until)} (${shortDate(until)}).`
+      : `The old secret (…${key.previousHint ?? '????'}) stopped working at once.`;
   return {
     type: 'modal',
     callback_id: callbackIds.keyRolled,

@@ -44,7 +44,10 @@ export const escapeMrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g
  * a broadcast, a mention or a link.
  */
 export const escapeMessage = (s: string) =>
-  s.split(/(<@[UW][A-Z0-9]+>)/).map((part, i) => (i % 2 ? part : escapeMrkdwn(part))).join('');
+  s
+    .split(/(<@[UW][A-Z0-9]+>)/)
+    .map((part, i) => (i % 2 ? part : escapeMrkdwn(part)))
+    .join('');
 
 /** User text inside an inline code span: no backticks can close it early. */
 export const code = (s: string) => `\`${escapeMrkdwn(s.replace(/`/g, "'"))}\``;
@@ -73,13 +76,7 @@ export function slackDate(d: Date | undefined, empty = 'never'): string {
 export const mention = (userId: string) => (/^[UW][A-Z0-9]+$/.test(userId) ? `<@${userId}>` : escapeMrkdwn(userId));
 
 /** A button, with text and value cut to Slack's limits. */
-export function button(opts: {
-  actionId: string;
-  text: string;
-  value?: string;
-  style?: 'primary' | 'danger';
-  confirm?: ConfirmationDialog;
-}): Button {
+export function button(opts: { actionId: string; text: string; value?: string; style?: 'primary' | 'danger'; confirm?: ConfirmationDialog }): Button {
   return {
     type: 'button',
     action_id: opts.actionId,

@@ -35,22 +35,38 @@ export function apikeyCommand(deps: SlackDeps) {
     const cmd = parseApikeyCommand(payload.text);
     try {
       switch (cmd.kind) {
-        case 'help': return await ctx.reply(helpReply());
-        case 'usage': return await ctx.reply(usageReply(cmd.topic, cmd.problem));
-        case 'list': return await listCommand(ctx, { s: cmd.status, q: cmd.search });
-        case 'create': return await createCommand(ctx, cmd.name);
-        case 'request': return await requestCommand(ctx, cmd.name);
-        case 'show': return await showCommand(ctx, cmd.keyId);
-        case 'revoke': return await revokeCommand(ctx, cmd.keyId, cmd.reason);
-        case 'roll': return await rollCommand(ctx, cmd.keyId);
-        case 'members_list': return await membersListCommand(ctx);
-        case 'members_add': return await membersAddCommand(ctx, cmd.userId, cmd.role);
-        case 'members_remove': return await membersRemoveCommand(ctx, cmd.userId);
-        case 'link': return await linkCommand(ctx, cmd);
-        case 'admin_token_create': return await adminTokenCreateCommand(ctx, cmd);
-        case 'admin_token_list': return await adminTokenListCommand(ctx);
-        case 'admin_token_revoke': return await adminTokenRevokeCommand(ctx, cmd.tokenId);
-        case 'audit': return await auditCommand(ctx, cmd);
+        case 'help':
+          return await ctx.reply(helpReply());
+        case 'usage':
+          return await ctx.reply(usageReply(cmd.topic, cmd.problem));
+        case 'list':
+          return await listCommand(ctx, { s: cmd.status, q: cmd.search });
+        case 'create':
+          return await createCommand(ctx, cmd.name);
+        case 'request':
+          return await requestCommand(ctx, cmd.name);
+        case 'show':
+          return await showCommand(ctx, cmd.keyId);
+        case 'revoke':
+          return await revokeCommand(ctx, cmd.keyId, cmd.reason);
+        case 'roll':
+          return await rollCommand(ctx, cmd.keyId);
+        case 'members_list':
+          return await membersListCommand(ctx);
+        case 'members_add':
+          return await membersAddCommand(ctx, cmd.userId, cmd.role);
+        case 'members_remove':
+          return await membersRemoveCommand(ctx, cmd.userId);
+        case 'link':
+          return await linkCommand(ctx, cmd);
+        case 'admin_token_create':
+          return await adminTokenCreateCommand(ctx, cmd);
+        case 'admin_token_list':
+          return await adminTokenListCommand(ctx);
+        case 'admin_token_revoke':
+          return await adminTokenRevokeCommand(ctx, cmd.tokenId);
+        case 'audit':
+          return await auditCommand(ctx, cmd);
       }
     } catch (e) {
       await ctx.reply(noticeReply(expectedFailure(e)));

@@ -13,7 +13,8 @@ export const usage = {
   roll: '`/apikey roll <keyId>` — a new secret for a key, same keyId; the old one works for an overlap you choose (admins)',
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
-  'admin-token': '`/apikey admin-token create <name> <scope…> | list | revoke <id>` — tokens for the management API; scopes: keys:read, keys:write, keys:revoke, dependents:write, audit:read (admins)',
+  'admin-token':
+    '`/apikey admin-token create <name> <scope…> | list | revoke <id>` — tokens for the management API; scopes: keys:read, keys:write, keys:revoke, dependents:write, audit:read (admins)',
   audit: '`/apikey audit [<keyId> | @user]` — activity, newest first: of one key, of one user, or of the whole workspace (admins)',
   help: '`/apikey help` — this help',
 } as const;
@@ -121,7 +122,11 @@ const keyIdShaped = (s: string | undefined) => Boolean(s && /^`?ak_[0-9a-z]{12}`
  * as `revoke <keyId> [<keyId>…] [reason…]`, so no reason may start with a keyId).
  */
 function parseRevoke(args: string[], rest: (n: number) => string): ApikeyCommand {
-  if (!keyIdLike(args[0])) return bad('revoke', args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give the keyId first, then the reason if you like.');
+  if (!keyIdLike(args[0]))
+    return bad(
+      'revoke',
+      args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give the keyId first, then the reason if you like.',
+    );
   if (keyIdShaped(args[1])) return bad('revoke', 'Revoke one key at a time: give one keyId, then the reason if you like.');
   const reason = rest(2).trim(); // after the subcommand and the keyId
   return { kind: 'revoke', keyId: args[0], ...(reason ? { reason } : {}) };
@@ -171,7 +176,8 @@ function parseAdminToken(args: string[]): ApikeyCommand {
     case 'list':
       return args.length <= 1 ? { kind: 'admin_token_list' } : bad('admin-token', '`admin-token list` takes no arguments.');
     case 'create': {
-      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) return bad('admin-token', 'Give the token a name of 1–64 letters, digits, dots, dashes or underscores, then its scopes.');
+      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name))
+        return bad('admin-token', 'Give the token a name of 1–64 letters, digits, dots, dashes or underscores, then its scopes.');
       const unknown = scopes.filter((s) => !(adminScopes as readonly string[]).includes(s));
       if (unknown.length) return bad('admin-token', `Unknown scope \`${truncateWord(unknown[0]!)}\`; scopes are ${adminScopes.join(', ')}.`);
       if (!scopes.length) return bad('admin-token', `Give one or more scopes after the name: ${adminScopes.join(', ')}.`);

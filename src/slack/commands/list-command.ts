@@ -7,5 +7,8 @@ export async function listCommand(ctx: CommandContext, state: ListState): Promis
   const { core } = ctx.deps;
   const role = await core.members.requireMember(ctx.actor, 'list API keys');
   const page = await core.keys.list(ctx.actor, { status: state.s, search: state.q });
-  await ctx.reply({ text: keyListText(page, state), blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: core.clock.now() }) });
+  await ctx.reply({
+    text: keyListText(page, state),
+    blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: core.clock.now() }),
+  });
 }

@@ -7,18 +7,28 @@ import type { SlackDeps } from '../deps.js';
 /** Actor of revocations the leak guard makes (audit trail, notices, webhooks' revokedBy). */
 export const LEAK_GUARD_ACTOR = 'slack-leak-guard';
 
-const posted = z.object({ text: z.string().default(''), user: z.string().optional(), bot_id: z.string().optional(), ts: z.string(), thread_ts: z.string().optional() });
+const posted = z.object({
+  text: z.string().default(''),
+  user: z.string().optional(),
+  bot_id: z.string().optional(),
+  ts: z.string(),
+  thread_ts: z.string().optional(),
+});
 /** A new message, or an edit (`message_changed`, whose new text is in `message`). */
-const messageEvent = z.object({
-  type: z.literal('message'),
-  subtype: z.string().optional(),
-  channel: z.string().min(1),
-  message: posted.optional(),
-}).passthrough();
+const messageEvent = z
+  .object({
+    type: z.literal('message'),
+    subtype: z.string().optional(),
+    channel: z.string().min(1),
+    message: posted.optional(),
+  })
+  .passthrough();
 const envelope = z.object({
   team_id: z.string().optional(),
   enterprise_id: z.string().nullish(),
-  authorizations: z.array(z.object({ team_id: z.string().nullish(), enterprise_id: z.string().nullish(), is_enterprise_install: z.boolean().optional() })).optional(),
+  authorizations: z
+    .array(z.object({ team_id: z.string().nullish(), enterprise_id: z.string().nullish(), is_enterprise_install: z.boolean().optional() }))
+    .optional(),
 });
 
 /**

@@ -16,7 +16,9 @@ export async function publishHome(deps: SlackDeps, client: WebClient, actor: Act
         now: deps.core.clock.now(),
         requests: homeRequestBlocks(await deps.core.requests.pending(actor, 5), await deps.core.requests.mine(actor, 5)),
       })
-    : homeNotMemberView('You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.');
+    : homeNotMemberView(
+        'You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.',
+      );
   await client.views.publish({ user_id: actor.userId, view });
 }
 

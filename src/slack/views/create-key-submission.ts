@@ -37,7 +37,10 @@ export function expiryFields(view: ViewPayload): { expiresInDays?: number | null
 type Outcome = { ok: true; key: KeyRecord; token: string } | { ok: false; error: unknown };
 
 const outcomeOf = (p: Promise<{ key: KeyRecord; token: string }>): Promise<Outcome> =>
-  p.then((r) => ({ ok: true as const, ...r }), (error: unknown) => ({ ok: false as const, error }));
+  p.then(
+    (r) => ({ ok: true as const, ...r }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 
 /**
  * The create modal's submission: admin check and validation answered inline; then the
@@ -69,7 +72,12 @@ export function createKeySubmission(deps: SlackDeps) {
     const creating = outcomeOf(core.keys.create(actor, input));
     const budget = Math.max(0, deps.ackBudgetMs - (Date.now() - started));
     let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([creating, new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), budget); })]);
+    const inTime = await Promise.race([
+      creating,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), budget);
+      }),
+    ]);
     clearTimeout(timer);
     let outcome: Outcome;
     if (inTime) {

@@ -9,7 +9,15 @@ import type { SlackDeps } from '../deps.js';
  * `conversations.open` + `chat.postEphemeral` in their DM. When that fails, the modal
  * (already showing success) is updated to show it instead.
  */
-export async function deliverSecret(deps: SlackDeps, client: WebClient, actor: Actor, viewId: string, key: KeyRecord, token: string, occasion: SecretOccasion = 'created'): Promise<'dm' | 'modal'> {
+export async function deliverSecret(
+  deps: SlackDeps,
+  client: WebClient,
+  actor: Actor,
+  viewId: string,
+  key: KeyRecord,
+  token: string,
+  occasion: SecretOccasion = 'created',
+): Promise<'dm' | 'modal'> {
   try {
     const dm = await client.conversations.open({ users: actor.userId });
     const channel = dm.channel?.id;

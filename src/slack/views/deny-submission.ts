@@ -30,12 +30,25 @@ export function denySubmission(deps: SlackDeps) {
       result = await deps.core.requests.deny(actor, requestIdOf(body.view.private_metadata), reason);
     } catch (e) {
       if (!isKeyError(e)) throw e;
-      await ack(e.code === 'invalid_input' ? { response_action: 'errors', errors: { [blockIds.denyReason]: truncate(e.message, 150) } } : { response_action: 'update', view: noticeModal('Not allowed', escapeMrkdwn(e.message)) });
+      await ack(
+        e.code === 'invalid_input'
+          ? { response_action: 'errors', errors: { [blockIds.denyReason]: truncate(e.message, 150) } }
+          : { response_action: 'update', view: noticeModal('Not allowed', escapeMrkdwn(e.message)) },
+      );
       return;
     }
     const { request: req, decision, state, won } = result;
-    await ack({ response_action: 'update', view: noticeModal('Key request', won ? 'Denied. The requester has been told.' : alreadyDecidedText(state, decision, req.keyId)) });
+    await ack({
+      response_action: 'update',
+      view: noticeModal('Key request', won ? 'Denied. The requester has been told.' : alreadyDecidedText(state, decision, req.keyId)),
+    });
     await updateCopies(deps, client, req, state, decision);
-    if (won) await tellRequester(deps, client, req.requestedBy, `⛔ Your request for ${bold(truncate(req.input.name, 64))} was denied by ${mention(actor.userId)}: ${escapeMrkdwn(truncate(decision?.reason ?? '', 500))}`);
+    if (won)
+      await tellRequester(
+        deps,
+        client,
+        req.requestedBy,
+        `⛔ Your request for ${bold(truncate(req.input.name, 64))} was denied by ${mention(actor.userId)}: ${escapeMrkdwn(truncate(decision?.reason ?? '', 500))}`,
+      );
   };
 }

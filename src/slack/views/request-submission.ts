@@ -26,10 +26,20 @@ export function requestSubmission(deps: SlackDeps) {
       req = await deps.core.requests.submit(actor, input, why);
     } catch (e) {
       if (!isKeyError(e)) throw e;
-      await ack(e.code === 'invalid_input' ? { response_action: 'errors', errors: inlineErrors(e) } : { response_action: 'update', view: noticeModal('Not allowed', e.message) });
+      await ack(
+        e.code === 'invalid_input'
+          ? { response_action: 'errors', errors: inlineErrors(e) }
+          : { response_action: 'update', view: noticeModal('Not allowed', e.message) },
+      );
       return;
     }
-    await ack({ response_action: 'update', view: noticeModal('Request sent', 'Request sent to the admins. You will hear from Keywarden here when one of them decides; an approved key comes to you once, in a direct message.') });
+    await ack({
+      response_action: 'update',
+      view: noticeModal(
+        'Request sent',
+        'Request sent to the admins. You will hear from Keywarden here when one of them decides; an approved key comes to you once, in a direct message.',
+      ),
+    });
     await postRequest(deps, client, req);
   };
 }

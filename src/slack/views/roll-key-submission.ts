@@ -38,12 +38,21 @@ export function rollKeySubmission(deps: SlackDeps) {
       return;
     }
     // The roll waits for every verifier to be told: never let that hold up the ack.
-    await ack({ response_action: 'update', view: noticeModal('Roll API key', ':hourglass_flowing_sand: Rolling… The new secret will arrive in your direct messages with Keywarden; it is shown *only once*.') });
+    await ack({
+      response_action: 'update',
+      view: noticeModal(
+        'Roll API key',
+        ':hourglass_flowing_sand: Rolling… The new secret will arrive in your direct messages with Keywarden; it is shown *only once*.',
+      ),
+    });
     let result;
     try {
       result = await deps.core.keys.roll(actor, meta?.k ?? '', overlap);
     } catch (e) {
-      await client.views.update({ view_id: body.view.id, view: noticeModal('Not rolled', isKeyError(e) ? e.message : 'Something went wrong; the key was not rolled. Try again in a moment.') });
+      await client.views.update({
+        view_id: body.view.id,
+        view: noticeModal('Not rolled', isKeyError(e) ? e.message : 'Something went wrong; the key was not rolled. Try again in a moment.'),
+      });
       if (!isKeyError(e)) throw e;
       return;
     }

@@ -33,10 +33,7 @@ const announceSchema = new Schema(
   { _id: false },
 );
 
-const leakSchema = new Schema(
-  { source: { type: String, required: true }, url: String, channel: String, ts: String },
-  { _id: false },
-);
+const leakSchema = new Schema({ source: { type: String, required: true }, url: String, channel: String, ts: String }, { _id: false });
 
 export const apiKeySchema = new Schema(
   {

@@ -1,9 +1,6 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 
-const attemptSchema = new Schema(
-  { at: Date, status: Number, error: String, durationMs: Number },
-  { _id: false },
-);
+const attemptSchema = new Schema({ at: Date, status: Number, error: String, durationMs: Number }, { _id: false });
 
 /** One per (revocation, dependent). */
 export const deliverySchema = new Schema(

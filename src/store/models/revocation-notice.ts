@@ -25,4 +25,3 @@ revocationNoticeSchema.index({ keyId: 1 }, { unique: true });
 export type RevocationNoticeDoc = { keyId: string; claimedAt: Date; notices: NoticeRef[] };
 export const revocationNoticeModel = (conn: Connection): Model<RevocationNoticeDoc> =>
   (conn.models.RevocationNotice as Model<RevocationNoticeDoc> | undefined) ?? conn.model<RevocationNoticeDoc>('RevocationNotice', revocationNoticeSchema);
-

@@ -12,12 +12,14 @@ describe('SecretBox', () => {
   const box = new SecretBox([k1]);
 
   it('seals to text holding neither the secret nor any part of it, and opens it again', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ maxLength: 40 }), (plain, ctx) => {
-      const sealed = box.seal(plain, ctx);
-      expect(sealed).toMatch(/^enc:v1:k1:/);
-      if (plain.length >= 8) expect(sealed).not.toContain(plain);
-      expect(box.open(sealed, ctx)).toBe(plain);
-    }));
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 200 }), fc.string({ maxLength: 40 }), (plain, ctx) => {
+        const sealed = box.seal(plain, ctx);
+        expect(sealed).toMatch(/^enc:v1:k1:/);
+        if (plain.length >= 8) expect(sealed).not.toContain(plain);
+        expect(box.open(sealed, ctx)).toBe(plain);
+      }),
+    );
     const sealed = box.seal(secret, 'dependent:dep_a');
     expect(sealed).not.toContain(secret.slice(6, 20));
     expect(box.seal(secret, 'dependent:dep_a')).not.toBe(sealed); // a fresh IV every time

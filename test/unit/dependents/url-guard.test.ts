@@ -10,7 +10,10 @@ const strict = { allowPrivate: false };
 const lax = { allowPrivate: true };
 
 const outcome = (p: Promise<unknown>) =>
-  p.then(() => 'accepted', (e: unknown) => (e instanceof KeyError ? `refused: ${e.message}` : `threw: ${String(e)}`));
+  p.then(
+    () => 'accepted',
+    (e: unknown) => (e instanceof KeyError ? `refused: ${e.message}` : `threw: ${String(e)}`),
+  );
 
 describe('checkWebhookUrl, private networks not allowed', () => {
   it.each([
@@ -64,10 +67,28 @@ describe('checkWebhookUrl, WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', () => {
 
 describe('refusedAddress', () => {
   it.each([
-    ['127.0.0.1', true], ['10.1.2.3', true], ['172.15.0.1', false], ['172.16.0.1', true], ['172.32.0.1', false],
-    ['192.168.0.1', true], ['169.254.1.1', true], ['100.63.255.255', false], ['100.64.0.0', true], ['100.128.0.0', false],
-    ['8.8.8.8', false], ['1.1.1.1', false], ['::1', true], ['::', true], ['fc00::1', true], ['fdff::1', true],
-    ['fe80::abcd', true], ['2001:db8::1', true], ['2606:4700::1111', false], ['::ffff:10.0.0.1', true], ['::ffff:8.8.8.8', false], ['224.0.0.1', true],
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.15.0.1', false],
+    ['172.16.0.1', true],
+    ['172.32.0.1', false],
+    ['192.168.0.1', true],
+    ['169.254.1.1', true],
+    ['100.63.255.255', false],
+    ['100.64.0.0', true],
+    ['100.128.0.0', false],
+    ['8.8.8.8', false],
+    ['1.1.1.1', false],
+    ['::1', true],
+    ['::', true],
+    ['fc00::1', true],
+    ['fdff::1', true],
+    ['fe80::abcd', true],
+    ['2001:db8::1', true],
+    ['2606:4700::1111', false],
+    ['::ffff:10.0.0.1', true],
+    ['::ffff:8.8.8.8', false],
+    ['224.0.0.1', true],
   ])('%s refused: %s', (address, refused) => {
     expect(Boolean(refusedAddress(address))).toBe(refused);
   });
@@ -86,12 +107,18 @@ describe('refusedAtDelivery', () => {
 describe('guardedLookup at connect time', () => {
   it('refuses to connect to a name that resolves to loopback, even with a server listening there', async () => {
     let hits = 0;
-    const server = createServer((_req, res) => { hits++; res.end('ok'); });
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     try {
       const err = await new Promise<Error | undefined>((resolve) => {
-        const req = request({ host: 'localhost', port, path: '/', method: 'POST', lookup: guardedLookup, family: 4 }, (res) => { res.resume(); resolve(undefined); });
+        const req = request({ host: 'localhost', port, path: '/', method: 'POST', lookup: guardedLookup, family: 4 }, (res) => {
+          res.resume();
+          resolve(undefined);
+        });
         req.on('error', resolve);
         req.end();
       });
@@ -104,7 +131,9 @@ describe('guardedLookup at connect time', () => {
 
   it('answers both lookup shapes for public results (callback with one address, or all)', async () => {
     // A name that resolves without DNS: an IPv4 literal goes through dns.lookup unchanged.
-    const one = await new Promise<[Error | null, string, number]>((resolve) => guardedLookup('8.8.8.8', {}, (e, a, f) => resolve([e, a as string, f as number])));
+    const one = await new Promise<[Error | null, string, number]>((resolve) =>
+      guardedLookup('8.8.8.8', {}, (e, a, f) => resolve([e, a as string, f as number])),
+    );
     expect(one).toEqual([null, '8.8.8.8', 4]);
     const all = await new Promise<unknown>((resolve) => guardedLookup('8.8.8.8', { all: true }, (_e, a) => resolve(a)));
     expect(all).toEqual([{ address: '8.8.8.8', family: 4 }]);
@@ -192,7 +221,10 @@ describe('the special-address forms, at link time and at connect time', () => {
 
   it('does not follow a redirect: a 302 to another server is a failed delivery, and that server is never hit', async () => {
     let elsewhere = 0;
-    const target = createServer((_req, res) => { elsewhere++; res.end('ok'); });
+    const target = createServer((_req, res) => {
+      elsewhere++;
+      res.end('ok');
+    });
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     const redirector = createServer((_req, res) => {
       res.writeHead(302, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}/` }).end();

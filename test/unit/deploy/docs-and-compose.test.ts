@@ -27,7 +27,19 @@ describe('.env.example', () => {
 
 describe('docker-compose.yml (what `docker compose config` checks, without an engine)', () => {
   const compose = parse(read('docker-compose.yml')) as {
-    services: Record<string, { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; healthcheck?: { test: unknown }; volumes?: string[]; ports?: string[] }>;
+    services: Record<
+      string,
+      {
+        image?: string;
+        build?: unknown;
+        command?: string[];
+        environment?: Record<string, string>;
+        depends_on?: Record<string, { condition: string }>;
+        healthcheck?: { test: unknown };
+        volumes?: string[];
+        ports?: string[];
+      }
+    >;
     volumes: Record<string, unknown>;
   };
 

@@ -5,27 +5,48 @@ import type { KeyRecord } from '../../../src/keys/key-record.js';
 
 const revokedAt = new Date('2026-11-29T10:00:00Z');
 const key: KeyRecord = {
-  communityId: 'T1', keyId: 'ak_0123456789ab', name: 'SOAR <runner> & co', description: 'Runs phishing triage playbooks',
-  roles: ['ic_viewer'], status: 'revoked', hint: 'wxyz', createdBy: 'U1', createdAt: new Date('2026-11-01T00:00:00Z'),
-  revokedAt, revokedBy: 'U2', notification: { state: 'pending', total: 0, delivered: 0, failed: 0, gone: 0 },
+  communityId: 'T1',
+  keyId: 'ak_0123456789ab',
+  name: 'SOAR <runner> & co',
+  description: 'Runs phishing triage playbooks',
+  roles: ['ic_viewer'],
+  status: 'revoked',
+  hint: 'wxyz',
+  createdBy: 'U1',
+  createdAt: new Date('2026-11-01T00:00:00Z'),
+  revokedAt,
+  revokedBy: 'U2',
+  notification: { state: 'pending', total: 0, delivered: 0, failed: 0, gone: 0 },
 };
 
 const attempts = (n: number): DeliveryAttempt[] => Array.from({ length: n }, (_, i) => ({ at: new Date(revokedAt.getTime() + i), status: 503, durationMs: 5 }));
 let seq = 0;
 const delivery = (state: DeliveryRecord['state'], over: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
-  communityId: 'T1', deliveryId: `msg_${seq}`, keyId: key.keyId, dependentId: `dep_${seq}`, dependentName: `dep-${seq++}`,
-  state, attempts: attempts(1), createdAt: revokedAt, ...over,
+  communityId: 'T1',
+  deliveryId: `msg_${seq}`,
+  keyId: key.keyId,
+  dependentId: `dep_${seq}`,
+  dependentName: `dep-${seq++}`,
+  state,
+  attempts: attempts(1),
+  createdAt: revokedAt,
+  ...over,
 });
 const allText = (m: ReturnType<typeof renderNotice>) => [m.text, ...m.blocks.map((b) => JSON.stringify(b))].join('\n');
 
 describe('deliveryLine', () => {
   it('says plainly where each webhook stands', () => {
     expect(deliveryLine(delivery('delivered', { dependentName: 'triage' }))).toBe(':white_check_mark: *triage*: notified');
-    expect(deliveryLine(delivery('delivered', { dependentName: 'triage', attempts: attempts(3) }))).toBe(':white_check_mark: *triage*: notified (after 3 attempts)');
-    expect(deliveryLine(delivery('failed', { dependentName: 'misp', attempts: attempts(8), lastError: 'HTTP 503' })))
-      .toBe(':x: *misp*: *NOT notified* — webhook failed after 8 attempts; last error: HTTP 503');
+    expect(deliveryLine(delivery('delivered', { dependentName: 'triage', attempts: attempts(3) }))).toBe(
+      ':white_check_mark: *triage*: notified (after 3 attempts)',
+    );
+    expect(deliveryLine(delivery('failed', { dependentName: 'misp', attempts: attempts(8), lastError: 'HTTP 503' }))).toBe(
+      ':x: *misp*: *NOT notified* — webhook failed after 8 attempts; last error: HTTP 503',
+    );
     expect(deliveryLine(delivery('gone', { dependentName: 'old' }))).toContain('marked gone');
-    expect(deliveryLine(delivery('pending', { dependentName: 'slow', attempts: attempts(2), lastError: 'timeout' }))).toBe(':hourglass_flowing_sand: *slow*: sending (2 attempts so far; last error: timeout)');
+    expect(deliveryLine(delivery('pending', { dependentName: 'slow', attempts: attempts(2), lastError: 'timeout' }))).toBe(
+      ':hourglass_flowing_sand: *slow*: sending (2 attempts so far; last error: timeout)',
+    );
     expect(deliveryLine(delivery('pending', { dependentName: 'new', attempts: [] }))).toBe(':hourglass_flowing_sand: *new*: sending');
   });
 
@@ -84,7 +105,7 @@ describe('renderNotice', () => {
     expect(shown[25]).toBe('…and 16 more.');
   });
 
-  it('stays within Slack\'s limits for the worst inputs', () => {
+  it("stays within Slack's limits for the worst inputs", () => {
     const long = 'n'.repeat(64);
     const worst = Array.from({ length: 300 }, () => delivery('failed', { dependentName: long, lastError: 'e'.repeat(2000), attempts: attempts(8) }));
     const m = renderNotice({ ...key, name: long }, worst);
@@ -100,7 +121,7 @@ describe('renderNotice', () => {
 });
 
 describe('reasons and leaks in the notice and the webhook body', () => {
-  it('a person\'s reason is shown, escaped; the webhook carries it as stored, or no reason field at all', async () => {
+  it("a person's reason is shown, escaped; the webhook carries it as stored, or no reason field at all", async () => {
     const { revokedEvent } = await import('../../../jobs/webhooks.js');
     const m = renderNotice({ ...key, reason: 'rotated <!channel>' }, []);
     expect(allText(m)).toContain('Reason: rotated &lt;!channel&gt;.');
@@ -112,14 +133,23 @@ describe('reasons and leaks in the notice and the webhook body', () => {
 
   it('a leak: 🚨 Leaked with where and by whom, the URL defused, never a mention or a second link', async () => {
     const { revokedEvent } = await import('../../../jobs/webhooks.js');
-    const leaked = { ...key, revokedBy: 'github-secret-scanning', reason: 'leaked', leak: { source: 'github' as const, url: 'https://github.com/a/b/blob/x/f.env?q=1&r=<!here>|evil' } };
+    const leaked = {
+      ...key,
+      revokedBy: 'github-secret-scanning',
+      reason: 'leaked',
+      leak: { source: 'github' as const, url: 'https://github.com/a/b/blob/x/f.env?q=1&r=<!here>|evil' },
+    };
     const m = renderNotice(leaked, [delivery('pending'), delivery('delivered')]);
     const head = (m.blocks[0] as { text: { text: string } }).text.text;
-    expect(head).toMatch(/^🚨 Leaked: "SOAR &lt;runner&gt; &amp; co" \(`ak_0123456789ab`\) was found in <https:\/\/github\.com\/a\/b\/blob\/x\/f\.env\?q=1&amp;r=%3C!here%3E%7Cevil\|github\.com\/a\/b\/blob\/x\/f\.env> by GitHub secret scanning and revoked automatically at <!date\^\d+\^[^|]+\|[^>]+>\. 2 dependents are being told\.$/);
+    expect(head).toMatch(
+      /^🚨 Leaked: "SOAR &lt;runner&gt; &amp; co" \(`ak_0123456789ab`\) was found in <https:\/\/github\.com\/a\/b\/blob\/x\/f\.env\?q=1&amp;r=%3C!here%3E%7Cevil\|github\.com\/a\/b\/blob\/x\/f\.env> by GitHub secret scanning and revoked automatically at <!date\^\d+\^[^|]+\|[^>]+>\. 2 dependents are being told\.$/,
+    );
     expect(revokedEvent(leaked).data).toMatchObject({ reason: 'leaked', leak: { source: 'github', url: leaked.leak.url } });
     const notALink = renderNotice({ ...leaked, leak: { source: 'github', url: 'javascript:alert(1)' } }, []);
     expect(allText(notALink)).not.toContain('<javascript');
-    const slack = renderNotice({ ...leaked, revokedBy: 'slack-leak-guard', leak: { source: 'slack', channel: 'C0LEAKS', ts: '1.000001' } }, [delivery('pending')]);
+    const slack = renderNotice({ ...leaked, revokedBy: 'slack-leak-guard', leak: { source: 'slack', channel: 'C0LEAKS', ts: '1.000001' } }, [
+      delivery('pending'),
+    ]);
     expect(allText(slack)).toContain('was found in a message in <#C0LEAKS> by the Slack leak guard');
     expect(allText(slack)).toContain('1 dependent is being told.');
   });

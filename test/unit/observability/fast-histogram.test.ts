@@ -14,12 +14,21 @@ function pair() {
 }
 
 describe('FastHistogram', () => {
-  it('exports exactly what prom-client\'s Histogram exports for the same observations', async () => {
+  it("exports exactly what prom-client's Histogram exports for the same observations", async () => {
     const { theirs, reference, fast } = pair();
     // Values on the bounds, between them, below the first and above the last.
     const values: [string, number][] = [
-      ['cache', 0.00005], ['cache', 0.0001], ['cache', 0.0002], ['cache', 0.00025], ['cache', 0.0009],
-      ['store', 0.005], ['store', 0.01], ['store', 0.5], ['store', 1], ['store', 3.5], ['format', 0],
+      ['cache', 0.00005],
+      ['cache', 0.0001],
+      ['cache', 0.0002],
+      ['cache', 0.00025],
+      ['cache', 0.0009],
+      ['store', 0.005],
+      ['store', 0.01],
+      ['store', 0.5],
+      ['store', 1],
+      ['store', 3.5],
+      ['format', 0],
     ];
     const bound = new Map<string, ReturnType<FastHistogram['labels']>>();
     for (const [source, v] of values) {

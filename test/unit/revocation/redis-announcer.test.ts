@@ -13,7 +13,11 @@ afterAll(() => {
 });
 
 const config = (over: Partial<{ REDIS_URL: string; VERIFY_CACHE_TTL_MS: number; VERIFY_CACHE_MAX: number }> = {}) => ({
-  REDIS_URL: redisUrl(), QUEUE_PREFIX: `test-${randomUUID()}`, VERIFY_CACHE_TTL_MS: 30_000, VERIFY_CACHE_MAX: 1000, ...over,
+  REDIS_URL: redisUrl(),
+  QUEUE_PREFIX: `test-${randomUUID()}`,
+  VERIFY_CACHE_TTL_MS: 30_000,
+  VERIFY_CACHE_MAX: 1000,
+  ...over,
 });
 
 describe('RedisRevocationAnnouncer', () => {
@@ -28,7 +32,9 @@ describe('RedisRevocationAnnouncer', () => {
     const before = await redis.get(key);
 
     let done = false;
-    const announced = announcer.announce('ak_0123456789ab').then(() => { done = true; });
+    const announced = announcer.announce('ak_0123456789ab').then(() => {
+      done = true;
+    });
     await clock.sleeping(2); // the deadline (2 s) and the lease wait (50 + 5 ms)
     expect(clock.sleeps.sort((a, b) => a - b)).toEqual([55, 2_000]);
     expect(await redis.get(key)).not.toBe(before);
@@ -38,14 +44,16 @@ describe('RedisRevocationAnnouncer', () => {
     expect(clock.sleeps).toEqual([]); // the deadline was cancelled
   });
 
-  it('rejects when Redis cannot be reached, after the epoch\'s retries, well within its deadline', async () => {
+  it("rejects when Redis cannot be reached, after the epoch's retries, well within its deadline", async () => {
     const clock = new FakeClock();
     const logs = captureLogger();
     const announcer = new RedisRevocationAnnouncer(config({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` }), logs.log, { clock });
     open.push(announcer);
     const start = clock.now();
     let failure: Error | undefined;
-    const announced = announcer.announce('ak_0123456789ab').catch((e: Error) => { failure = e; });
+    const announced = announcer.announce('ak_0123456789ab').catch((e: Error) => {
+      failure = e;
+    });
     for (const wait of [100, 200, 400]) {
       await clock.sleeping(2);
       expect(clock.sleeps).toContain(wait);

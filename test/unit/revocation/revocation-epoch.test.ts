@@ -74,7 +74,9 @@ describe('RevocationEpoch', () => {
     await sub.subscribe(n.channel);
 
     let returned = false;
-    const bump = epoch.bump('ak_0123456789ab').then(() => { returned = true; });
+    const bump = epoch.bump('ak_0123456789ab').then(() => {
+      returned = true;
+    });
     await clock.sleeping();
     expect(clock.sleeps).toEqual([L + MARGIN]);
     const after = await redis.get(n.key);
@@ -139,7 +141,9 @@ describe('RevocationEpoch', () => {
     expect(errors).toContain('read the revocation epoch');
 
     let failure: Error | undefined;
-    const bump = epoch.bump('ak_0123456789ab').catch((e: Error) => { failure = e; });
+    const bump = epoch.bump('ak_0123456789ab').catch((e: Error) => {
+      failure = e;
+    });
     for (const wait of [100, 200, 400]) {
       await clock.sleeping();
       expect(clock.sleeps).toEqual([wait]);

@@ -6,7 +6,12 @@ import { messageProblems, viewProblems } from './block-kit-limits.js';
 const long = '<!channel> *x* '.repeat(200);
 const at = new Date('2026-12-01T10:00:00Z');
 const worst = (i: number): AuditEntry => ({
-  id: `key.revoked:${'T'.repeat(20)}:ak_${'x'.repeat(60)}:${i}`, at, actor: `token:${'n'.repeat(64)}`, onBehalfOf: 'UADMIN1', action: 'key.revoked', target: `ak_${'x'.repeat(61)}`,
+  id: `key.revoked:${'T'.repeat(20)}:ak_${'x'.repeat(60)}:${i}`,
+  at,
+  actor: `token:${'n'.repeat(64)}`,
+  onBehalfOf: 'UADMIN1',
+  action: 'key.revoked',
+  target: `ak_${'x'.repeat(61)}`,
   details: { name: long, reason: long, leak: { source: 'github', url: `https://github.com/${'a'.repeat(3000)}` } },
 });
 
@@ -26,8 +31,15 @@ describe('audit pages', () => {
   });
 
   it('leaks say where; approvals say who approved', () => {
-    expect(describeEvent({ ...worst(1), actor: 'slack-leak-guard', onBehalfOf: undefined, details: { reason: 'leaked', leak: { source: 'slack', channel: 'C123', ts: '1.2' } } }, false)).toMatch(/posted in Slack in <#C123>/);
-    expect(describeEvent({ ...worst(1), action: 'key.created', actor: 'UREQ1', onBehalfOf: undefined, details: { approvedBy: 'UADMIN1' } }, false)).toBe('*Created* by <@UREQ1>, approved by <@UADMIN1>');
+    expect(
+      describeEvent(
+        { ...worst(1), actor: 'slack-leak-guard', onBehalfOf: undefined, details: { reason: 'leaked', leak: { source: 'slack', channel: 'C123', ts: '1.2' } } },
+        false,
+      ),
+    ).toMatch(/posted in Slack in <#C123>/);
+    expect(describeEvent({ ...worst(1), action: 'key.created', actor: 'UREQ1', onBehalfOf: undefined, details: { approvedBy: 'UADMIN1' } }, false)).toBe(
+      '*Created* by <@UREQ1>, approved by <@UADMIN1>',
+    );
   });
 
   it('cursors round-trip; anything else reads as the first page', () => {

@@ -41,9 +41,21 @@ const worstKey = (i = 0, over: Partial<KeyRecord> = {}): KeyRecord => ({
 });
 
 const longSearch = 'ü"\\'.repeat(400); // escapes grow under JSON
-const fullPage: ListPage = { items: Array.from({ length: 10 }, (_, i) => worstKey(i)), next: 'zzzzzzzzzzzz.0123456789abcdef01234567', prev: 'zzzzzzzzzzzz.0123456789abcdef01234567' };
+const fullPage: ListPage = {
+  items: Array.from({ length: 10 }, (_, i) => worstKey(i)),
+  next: 'zzzzzzzzzzzz.0123456789abcdef01234567',
+  prev: 'zzzzzzzzzzzz.0123456789abcdef01234567',
+};
 const dependents = (n: number): DependentView[] =>
-  Array.from({ length: n }, (_, i) => ({ dependentId: `dep_${i}`, keyId: 'ak_x', kind: i % 2 ? 'playbook' : 'cti_connector', name: 'D'.repeat(64), webhookUrl: `https://${'h'.repeat(200)}.example.com/${'p'.repeat(1500)}`, status: 'active', createdAt: new Date() }));
+  Array.from({ length: n }, (_, i) => ({
+    dependentId: `dep_${i}`,
+    keyId: 'ak_x',
+    kind: i % 2 ? 'playbook' : 'cti_connector',
+    name: 'D'.repeat(64),
+    webhookUrl: `https://${'h'.repeat(200)}.example.com/${'p'.repeat(1500)}`,
+    status: 'active',
+    createdAt: new Date(),
+  }));
 
 describe('Block Kit limits hold for the worst inputs', () => {
   it.each([true, false])('a full page of keys with 64-char names, 99-char descriptions and 30 long roles (admin %s)', (isAdmin) => {
@@ -71,13 +83,24 @@ describe('Block Kit limits hold for the worst inputs', () => {
     expect(expires.element.options.map((o: any) => o.text.text)).toEqual(['30 days', '90 days', '180 days', '365 days', 'Never', 'On a date']);
     expect(expires.element.initial_option.value).toBe('365');
     expect((view.blocks.find((b) => b.block_id === blockIds.expiresOn) as any).element.type).toBe('datepicker');
-    expect(roleOptions(catalog)[0]).toEqual({ text: { type: 'plain_text', text: 'ic_viewer - Intelligence Center Read-Only', emoji: true }, value: 'ic_viewer' });
+    expect(roleOptions(catalog)[0]).toEqual({
+      text: { type: 'plain_text', text: 'ic_viewer - Intelligence Center Read-Only', emoji: true },
+      value: 'ic_viewer',
+    });
     expect(parseCreateModalMeta(view.private_metadata)).toBeDefined();
   });
 
   it('the key modal with 30 roles and hundreds of dependents stays under 100 blocks', () => {
     const meta = { k: 'ak_x', h: JSON.stringify({ s: 'all', q: longSearch.slice(0, 500) }) };
-    const view = keyModal({ key: worstKey(0, { status: 'active', roles: bigCatalog.roles.slice(0, 30).map((r) => r.id) }), catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta, notice: 'n'.repeat(5000), now: NOW });
+    const view = keyModal({
+      key: worstKey(0, { status: 'active', roles: bigCatalog.roles.slice(0, 30).map((r) => r.id) }),
+      catalog: bigCatalog,
+      dependents: dependents(300),
+      isAdmin: true,
+      meta,
+      notice: 'n'.repeat(5000),
+      now: NOW,
+    });
     expect(viewProblems(view)).toEqual([]);
     expect(parseKeyModalMeta(view.private_metadata)?.k).toBe('ak_x');
   });
@@ -91,7 +114,15 @@ describe('Block Kit limits hold for the worst inputs', () => {
       revokedReply(worstKey(2), false),
       helpReply(),
       usageReply('members', 'x'.repeat(4000)),
-      membersReply(Array.from({ length: 500 }, (_, i) => ({ communityId: 'T', slackUserId: `U${i}AAAA`, role: i % 2 ? 'admin' : 'viewer', addedBy: 'U', addedAt: new Date() }))),
+      membersReply(
+        Array.from({ length: 500 }, (_, i) => ({
+          communityId: 'T',
+          slackUserId: `U${i}AAAA`,
+          role: i % 2 ? 'admin' : 'viewer',
+          addedBy: 'U',
+          addedAt: new Date(),
+        })),
+      ),
       { text: 'x', blocks: dependentSecretBlocks(dependents(1)[0]!, 'whsec_abc') },
     ];
     for (const m of msgs) expect(messageProblems(m)).toEqual([]);
@@ -103,7 +134,15 @@ describe('Block Kit limits hold for the worst inputs', () => {
     expect(viewProblems(keyRolledModal(key))).toEqual([]);
     expect(viewProblems(secretModal(key, 'kw_' + 'a'.repeat(36), 'rolled'))).toEqual([]);
     for (const r of ['7d', '1d'] as const) expect(messageProblems(renderReminder(key, r, NOW))).toEqual([]);
-    const modal = keyModal({ key, catalog: bigCatalog, dependents: dependents(300), isAdmin: true, meta: { k: key.keyId }, notice: 'n'.repeat(5000), now: NOW });
+    const modal = keyModal({
+      key,
+      catalog: bigCatalog,
+      dependents: dependents(300),
+      isAdmin: true,
+      meta: { k: key.keyId },
+      notice: 'n'.repeat(5000),
+      now: NOW,
+    });
     expect(viewProblems(modal)).toEqual([]);
     expect(JSON.stringify(modal)).toContain('Previous secret valid until');
     expect(JSON.stringify(showReply(key, bigCatalog, true, dependents(100), NOW))).toContain('Previous secret valid until');
@@ -134,7 +173,8 @@ describe('what the builders show', () => {
   });
 
   it('admins get Edit and + API key; viewers get neither', () => {
-    const ids = (isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin, surface: 'message', now: NOW }));
+    const ids = (isAdmin: boolean) =>
+      JSON.stringify(keyListBlocks({ page: { items: [key] }, state: { s: 'active', q: '' }, isAdmin, surface: 'message', now: NOW }));
     expect(ids(true)).toContain(actionIds.editKey);
     expect(ids(true)).toContain(actionIds.addKey);
     expect(ids(false)).not.toContain(actionIds.editKey);
@@ -142,7 +182,8 @@ describe('what the builders show', () => {
   });
 
   it('the empty state says what to do', () => {
-    const text = (q: string, s: 'active' | 'revoked', isAdmin: boolean) => JSON.stringify(keyListBlocks({ page: { items: [] }, state: { s, q }, isAdmin, surface: 'message', now: NOW }));
+    const text = (q: string, s: 'active' | 'revoked', isAdmin: boolean) =>
+      JSON.stringify(keyListBlocks({ page: { items: [] }, state: { s, q }, isAdmin, surface: 'message', now: NOW }));
     expect(text('', 'active', true)).toMatch(/\/apikey create/);
     expect(text('', 'active', false)).toMatch(/Ask a Keywarden admin/);
     expect(text('foo', 'active', false)).toMatch(/list all foo/);
@@ -194,7 +235,15 @@ describe('what the builders show', () => {
 
 describe('fallback texts are escaped like the blocks (Slack formats `text` as mrkdwn too)', () => {
   const evilKey = worstKey(1, { name: '<!channel> <https://evil.example|sso> &', status: 'active' });
-  const evilDependent: DependentView = { dependentId: 'dep_x', keyId: evilKey.keyId, kind: 'playbook', name: '<!here> <@U0BOSS>', webhookUrl: 'https://hooks.example.com/x', status: 'active', createdAt: new Date() };
+  const evilDependent: DependentView = {
+    dependentId: 'dep_x',
+    keyId: evilKey.keyId,
+    kind: 'playbook',
+    name: '<!here> <@U0BOSS>',
+    webhookUrl: 'https://hooks.example.com/x',
+    status: 'active',
+    createdAt: new Date(),
+  };
   it.each([
     ['show', () => showReply(evilKey, catalog, true, [evilDependent], NOW).text],
     ['revoke confirmation', () => revokeConfirmReply(evilKey, NOW).text],
@@ -208,7 +257,18 @@ describe('fallback texts are escaped like the blocks (Slack formats `text` as mr
 });
 
 describe('revoke reasons on the Slack surfaces', () => {
-  const key = { communityId: 'T1', keyId: 'ak_0123456789ab', name: 'Deploy', description: 'Deploys the playbooks', roles: ['ic_viewer'], status: 'active' as const, hint: 'abcd', createdBy: 'U1', createdAt: new Date('2026-11-01T00:00:00Z'), notification: { state: 'none' as const, total: 0, delivered: 0, failed: 0, gone: 0 } };
+  const key = {
+    communityId: 'T1',
+    keyId: 'ak_0123456789ab',
+    name: 'Deploy',
+    description: 'Deploys the playbooks',
+    roles: ['ic_viewer'],
+    status: 'active' as const,
+    hint: 'abcd',
+    createdBy: 'U1',
+    createdAt: new Date('2026-11-01T00:00:00Z'),
+    notification: { state: 'none' as const, total: 0, delivered: 0, failed: 0, gone: 0 },
+  };
 
   it('the confirmation carries a typed free-text reason in the button and offers the presets; a preset is preselected', async () => {
     const { revokeConfirmReply } = await import('../../../src/slack/blocks/messages.js');

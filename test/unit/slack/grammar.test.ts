@@ -24,8 +24,14 @@ describe('/apikey grammar', () => {
     ['members add <@U0ALEX|alex> admin', { kind: 'members_add', userId: 'U0ALEX', role: 'admin' }],
     ['members add <@W0ALEX> Viewer', { kind: 'members_add', userId: 'W0ALEX', role: 'viewer' }],
     ['members remove <@U0ALEX|alex>', { kind: 'members_remove', userId: 'U0ALEX' }],
-    ['link ak_0123456789ab playbook Contain host <https://soar.example.com/hook|soar>', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'playbook', name: 'Contain host', url: 'https://soar.example.com/hook' }],
-    ['link ak_0123456789ab cti Feed &amp; co https://x.example.com/a?b=1&amp;c=2', { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'cti_connector', name: 'Feed & co', url: 'https://x.example.com/a?b=1&c=2' }],
+    [
+      'link ak_0123456789ab playbook Contain host <https://soar.example.com/hook|soar>',
+      { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'playbook', name: 'Contain host', url: 'https://soar.example.com/hook' },
+    ],
+    [
+      'link ak_0123456789ab cti Feed &amp; co https://x.example.com/a?b=1&amp;c=2',
+      { kind: 'link', keyId: 'ak_0123456789ab', dependentKind: 'cti_connector', name: 'Feed & co', url: 'https://x.example.com/a?b=1&c=2' },
+    ],
     ['admin-token create soar-prod keys:read keys:revoke', { kind: 'admin_token_create', name: 'soar-prod', scopes: ['keys:read', 'keys:revoke'] }],
     ['admin-tokens create vault.sync keys:write keys:write', { kind: 'admin_token_create', name: 'vault.sync', scopes: ['keys:write'] }],
     ['admin-token list', { kind: 'admin_token_list' }],
@@ -66,22 +72,29 @@ describe('/apikey grammar', () => {
   });
 
   it('never throws, and always answers something', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => {
-      expect(parseApikeyCommand(text).kind).toBeTypeOf('string');
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        expect(parseApikeyCommand(text).kind).toBeTypeOf('string');
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('list keeps every search word, in order, whatever the spacing', () => {
     const word = fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/).filter((w) => !['active', 'revoked', 'all'].includes(w.toLowerCase()));
-    fc.assert(fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(' ', '  ', '\t'), (words, sep) => {
-      expect(parseApikeyCommand(`list all${sep}${words.join(sep)}`)).toEqual({ kind: 'list', status: 'all', search: words.join(' ') });
-    }));
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(' ', '  ', '\t'), (words, sep) => {
+        expect(parseApikeyCommand(`list all${sep}${words.join(sep)}`)).toEqual({ kind: 'list', status: 'all', search: words.join(' ') });
+      }),
+    );
   });
 
   it('escaped mentions round-trip to the user id', () => {
-    fc.assert(fc.property(fc.stringMatching(/^[UW][A-Z0-9]{2,12}$/), fc.stringMatching(/^[a-z.]{0,10}$/), (id, name) => {
-      expect(parseMention(name ? `<@${id}|${name}>` : `<@${id}>`)).toBe(id);
-    }));
+    fc.assert(
+      fc.property(fc.stringMatching(/^[UW][A-Z0-9]{2,12}$/), fc.stringMatching(/^[a-z.]{0,10}$/), (id, name) => {
+        expect(parseMention(name ? `<@${id}|${name}>` : `<@${id}>`)).toBe(id);
+      }),
+    );
     expect(parseMention('@alex')).toBeUndefined();
     expect(parseMention('<#C123|general>')).toBeUndefined();
   });

@@ -33,7 +33,7 @@ describe('manifest.yml creates the app as it is', () => {
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });
 
-  it('marks the leak guard\'s events and scopes as optional, each event with its scope', () => {
+  it("marks the leak guard's events and scopes as optional, each event with its scope", () => {
     const text = readFileSync(new URL('../../../manifest.yml', import.meta.url), 'utf8');
     expect(text.match(/OPTIONAL, only for LEAK_GUARD=true/g)).toHaveLength(2);
     for (const [i, event] of LEAK_GUARD_EVENTS.entries()) expect(LEAK_GUARD_SCOPES[i]!.split(':')[0]).toBe(event.split('.')[1]);

@@ -1,14 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  appHomeOpened,
-  blockAction,
-  multiSelect,
-  parsePayload,
-  sign,
-  slashCommand,
-  textInput,
-  viewSubmission,
-} from '../../support/slack-requests.js';
+import { appHomeOpened, blockAction, multiSelect, parsePayload, sign, slashCommand, textInput, viewSubmission } from '../../support/slack-requests.js';
 
 // Slack's published example (its docs, "Verifying requests from Slack"; docs/architecture.md "Slack facts").
 const vector = {
