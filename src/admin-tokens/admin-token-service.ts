@@ -118,12 +118,18 @@ export class AdminTokenService {
 
   /**
    * The actor a presented bearer token acts as, or undefined for anything that is not an
-   * active admin token (shape and checksum checked before any read).
+   * active admin token whose creator is still an admin (shape and checksum checked before any read).
    */
   async authenticate(presented: string): Promise<{ actor: Actor; token: AdminTokenRecord } | undefined> {
     if (!checkToken(presented, this.prefix).ok) return undefined;
     const token = await this.repo.findByHash(hashToken(presented, this.opts.pepper));
     if (!token || token.status !== 'active') return undefined;
+    // A token acts for the admin who made it: once they are no longer an admin, neither is it.
+    // Tokens made with the CLI's --break-glass (creator `cli:<os user>`) have no membership to
+    // lose: whoever made them had the database itself; revoke them by id.
+    if (!token.createdBy.startsWith('cli:') && (await this.members.roleOf({ communityId: token.communityId, userId: token.createdBy })) !== 'admin') {
+      return undefined;
+    }
     return {
       token,
       actor: { communityId: token.communityId, userId: `token:${token.name}`, grant: { kind: 'token', tokenId: token.tokenId, createdBy: token.createdBy } },

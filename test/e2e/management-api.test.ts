@@ -150,6 +150,23 @@ describe('security: every route × every scope', () => {
     }
   });
 
+  it('a token whose creator is no longer an admin is refused 401 on both processes', async () => {
+    const admin2 = 'UADMIN2MGMT';
+    await core.members.set({ communityId: TEAM, userId: ADMIN }, admin2, 'admin');
+    const { secret } = await core.adminTokens.create(
+      { communityId: TEAM, userId: admin2 },
+      { name: `made-by-admin2-${randomUUID().slice(0, 6)}`, scopes: [...adminScopes] },
+    );
+    secrets.push(secret);
+    expect((await call(a, 'GET', '/v1/keys', secret)).status).toBe(200);
+    await core.members.set({ communityId: TEAM, userId: ADMIN }, admin2, 'viewer');
+    for (const p of [a, b]) {
+      const res = await call(p, 'GET', '/v1/keys', secret);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(errorShape);
+    }
+  });
+
   it("another community's keys are 404 on every key route, and never listed", async () => {
     const t = await tokenWith('cross-community', [...adminScopes]);
     const { key } = await core.keys.create({ communityId: OTHER, userId: ADMIN }, { ...newKey, name: 'Other team key' });
