@@ -245,6 +245,14 @@ export class KeyService {
     return key;
   }
 
+  /** The keys of the caller's community among these keyIds, in the order asked; unknown ones are left out. */
+  async showMany(actor: Actor, keyIds: readonly string[]): Promise<KeyRecord[]> {
+    await this.members.requireMember(actor, 'see API keys');
+    const ids = [...new Set(keyIds.map(normalizeKeyId))];
+    const found = new Map((await this.repo.findMany(actor.communityId, ids)).map((k) => [k.keyId, k]));
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
   /**
    * Revokes a key: one conditional update, idempotent and irreversible, then tells the
    * verifiers (waiting a bounded time) and hands the notifications to the listeners. See

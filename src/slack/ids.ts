@@ -14,6 +14,8 @@ export const actionIds = {
   editKey: 'key_edit',
   /** The danger `Revoke` button (confirmation message and key modal); value: keyId. */
   revokeKey: 'key_revoke',
+  /** `Revoke N keys` on the confirmation of `/apikey revoke <keyId> <keyId>…`; value: `{k: keyIds, r?: reason}` JSON. */
+  revokeKeys: 'keys_revoke_many',
   /** `Roll` (key modal) and `Roll now` (expiry reminder), admins: opens the roll modal; value: keyId. */
   rollKey: 'key_roll',
   /** Roll modal: how long the old secret keeps working. */

@@ -76,6 +76,13 @@ export class KeyRepository {
     return d ? (await this.withUsage([toRecord(d)]))[0] : undefined;
   }
 
+  /** The keys of one community among these keyIds (one query; unknown ones are simply absent). */
+  async findMany(communityId: string, keyIds: string[]): Promise<KeyRecord[]> {
+    if (keyIds.length === 0) return [];
+    const rows = await this.m.apiKeys.find({ communityId, keyId: { $in: keyIds } }).lean<Row[]>();
+    return this.withUsage(rows.map(toRecord));
+  }
+
   /** Used by the worker, which gets only a keyId in its job data. */
   async findByKeyId(keyId: string): Promise<KeyRecord | undefined> {
     const d = await this.m.apiKeys.findOne({ keyId }).lean<Row>();

@@ -41,7 +41,12 @@ describe('help and usage', () => {
   it.each([
     ['frobnicate', /don't know `frobnicate`/, '/apikey list'],
     ['show', /Which key/, '/apikey show <keyId>'],
-    ['revoke ak_0123456789ab ak_abcdefghijkl', /one key at a time/, '/apikey revoke <keyId> [reason…]'],
+    ['revoke', /Which key/, '/apikey revoke <keyId> [<keyId>…] [reason…]'],
+    [
+      `revoke ${Array.from({ length: 51 }, (_, i) => `ak_${String(i).padStart(12, '0')}`).join(' ')}`,
+      /At most 50 keys at once: you gave 51/,
+      '/apikey revoke <keyId> [<keyId>…] [reason…]',
+    ],
     ['members add @alex viewer', /Mention the user/, '/apikey members'],
     ['members add <@U0ALEX|alex> owner', /admin.*viewer/, '/apikey members'],
     ['members kick <@U0ALEX>', /not a members command/, '/apikey members'],

@@ -8,6 +8,7 @@ import { editKeyAction } from './edit-button.js';
 import { homeFilterAction } from './home-filter.js';
 import { listPageAction } from './list-page-button.js';
 import { revokeKeyAction } from './revoke-button.js';
+import { revokeManyAction } from './revoke-many-button.js';
 import { rollKeyAction } from './roll-button.js';
 import { unlinkDependentAction } from './unlink-button.js';
 
@@ -18,6 +19,7 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(actionIds.listNext, page);
   app.action(actionIds.editKey, editKeyAction(deps));
   app.action(actionIds.revokeKey, revokeKeyAction(deps));
+  app.action(actionIds.revokeKeys, revokeManyAction(deps));
   // Picking a reason changes nothing until Revoke is clicked (which reads it from the state).
   app.action(actionIds.revokeReason, async ({ ack }) => ack());
   app.action(actionIds.rollKey, rollKeyAction(deps));

@@ -11,7 +11,7 @@ import { blockIds, actionIds } from '../ids.js';
 import type { BlockActionPayload } from '../payloads.js';
 
 /** The reason picked in the select beside `Revoke` (message or modal), if any. */
-function pickedReason(body: BlockActionPayload): string | undefined {
+export function pickedReason(body: BlockActionPayload): string | undefined {
   const v = (body.view?.state ?? body.state)?.values[blockIds.keyActions]?.[actionIds.revokeReason];
   return v && v.type === 'static_select' && 'selected_option' in v ? (v.selected_option?.value ?? undefined) : undefined;
 }

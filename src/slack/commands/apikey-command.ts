@@ -15,6 +15,7 @@ import { membersAddCommand } from './members-add-command.js';
 import { membersListCommand } from './members-list-command.js';
 import { membersRemoveCommand } from './members-remove-command.js';
 import { revokeCommand } from './revoke-command.js';
+import { revokeManyCommand } from './revoke-many-command.js';
 import { rollCommand } from './roll-command.js';
 import { showCommand } from './show-command.js';
 
@@ -49,6 +50,8 @@ export function apikeyCommand(deps: SlackDeps) {
           return await showCommand(ctx, cmd.keyId);
         case 'revoke':
           return await revokeCommand(ctx, cmd.keyId, cmd.reason);
+        case 'revoke_many':
+          return await revokeManyCommand(ctx, cmd.keyIds, cmd.reason);
         case 'roll':
           return await rollCommand(ctx, cmd.keyId);
         case 'members_list':

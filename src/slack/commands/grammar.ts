@@ -9,7 +9,8 @@ export const usage = {
   create: '`/apikey create [name]` — open the form to create a key (admins)',
   request: '`/apikey request [name]` — ask the admins for a key; if approved, its secret comes to you once (viewers)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',
-  revoke: '`/apikey revoke <keyId> [reason…]` — revoke a key, after a confirmation; reason: compromised, no longer used, replaced, or your own words (admins)',
+  revoke:
+    '`/apikey revoke <keyId> [<keyId>…] [reason…]` — revoke a key, or up to 50 at once, after a confirmation; reason: compromised, no longer used, replaced, or your own words (admins)',
   roll: '`/apikey roll <keyId>` — a new secret for a key, same keyId; the old one works for an overlap you choose (admins)',
   members: '`/apikey members [list | add @user admin|viewer | remove @user]` — who may use Keywarden (changes: admins)',
   link: '`/apikey link <keyId> playbook|cti <name> <https://webhook-url>` — tell a playbook or CTI connector when the key is revoked (admins)',
@@ -29,6 +30,8 @@ export type ApikeyCommand =
   | { kind: 'show'; keyId: string }
   /** `reason`: the words after the keyId as typed (the domain normalises them); absent when none. */
   | { kind: 'revoke'; keyId: string; reason?: string }
+  /** Several distinct keyIds (2 to {@link REVOKE_MAX}), in the order typed, normalised; `reason` as for one. */
+  | { kind: 'revoke_many'; keyIds: string[]; reason?: string }
   | { kind: 'roll'; keyId: string }
   | { kind: 'members_list' }
   | { kind: 'members_add'; userId: string; role: MemberRole }
@@ -116,10 +119,17 @@ export function parseApikeyCommand(text: string): ApikeyCommand {
 /** A public keyId as shown (`ak_` and 12 base36), backticks forgiven: tells keyIds from reason words. */
 const keyIdShaped = (s: string | undefined) => Boolean(s && /^`?ak_[0-9a-z]{12}`?$/i.test(s));
 
+/** The most keys one `/apikey revoke` takes (one confirmation message lists them all). */
+export const REVOKE_MAX = 50;
+
+const bareKeyId = (s: string) => s.replace(/^`|`$/g, '').toLowerCase();
+
 /**
- * `revoke <keyId> [reason…]`: the first word is the key, the words after it the reason. A
- * second keyId-shaped word is refused for now (several keys in one confirmation are planned
- * as `revoke <keyId> [<keyId>…] [reason…]`, so no reason may start with a keyId).
+ * `revoke <keyId> [<keyId>…] [reason…]`: the first word is a key; the keyId-shaped words
+ * (`ak_…`) right after it are more keys; everything from the first other word on is the
+ * reason, as typed (so a reason may name a key later on: "replaced by ak_…"). One distinct
+ * key is the single form, as before; repeats count once; more than {@link REVOKE_MAX}
+ * distinct keys are refused whole.
  */
 function parseRevoke(args: string[], rest: (n: number) => string): ApikeyCommand {
   if (!keyIdLike(args[0]))
@@ -127,9 +137,16 @@ function parseRevoke(args: string[], rest: (n: number) => string): ApikeyCommand
       'revoke',
       args.length === 0 ? 'Which key? Give its keyId (it looks like `ak_…`; `/apikey list` shows them).' : 'Give the keyId first, then the reason if you like.',
     );
-  if (keyIdShaped(args[1])) return bad('revoke', 'Revoke one key at a time: give one keyId, then the reason if you like.');
-  const reason = rest(2).trim(); // after the subcommand and the keyId
-  return { kind: 'revoke', keyId: args[0], ...(reason ? { reason } : {}) };
+  let n = 1;
+  while (keyIdShaped(args[n])) n++;
+  const reason = rest(n + 1).trim(); // after the subcommand and the keyIds
+  const why = reason ? { reason } : {};
+  if (n === 1) return { kind: 'revoke', keyId: args[0], ...why };
+  const keyIds = [...new Set(args.slice(0, n).map(bareKeyId))];
+  if (keyIds.length > REVOKE_MAX) {
+    return bad('revoke', `At most ${REVOKE_MAX} keys at once: you gave ${keyIds.length}. Nothing was revoked; split them over several commands.`);
+  }
+  return keyIds.length === 1 ? { kind: 'revoke', keyId: keyIds[0]!, ...why } : { kind: 'revoke_many', keyIds, ...why };
 }
 
 const truncateWord = (s: string) => (s.length > 30 ? `${s.slice(0, 30)}…` : s).replace(/`/g, "'");

@@ -14,6 +14,8 @@ import { keyRolledModal, rollModal } from '../../../src/slack/blocks/roll-modal.
 import { renderReminder } from '../../../jobs/reminder.js';
 import { parseListState } from '../../../src/slack/list-state.js';
 import { messageProblems, viewProblems } from './block-kit-limits.js';
+import { parseRevokeManyValue, refusedLine, revokeManyConfirmReply, revokeManyResultReply, type RevokeOutcome } from '../../../src/slack/blocks/revoke-many.js';
+import { REVOKE_MAX } from '../../../src/slack/commands/grammar.js';
 
 // The worst catalog the role file allows: 100 roles, 40-character ids, 32-character labels.
 const bigCatalog = new RoleCatalog(
@@ -286,3 +288,67 @@ describe('revoke reasons on the Slack surfaces', () => {
     expect(parseRevokeValue(key.keyId)).toEqual({ keyId: key.keyId });
   });
 });
+
+describe('several keys in one revoke (confirmation and result)', () => {
+  const evilName = '<!channel> & <@U0BOSS> '.repeat(3).slice(0, 64);
+  const keys = Array.from({ length: REVOKE_MAX }, (_, i) => worstKey(i, { status: 'active', name: evilName, expiresAt: undefined }));
+  const ids = keys.map((k) => k.keyId);
+  const reason = '"\\'.repeat(100); // 200 characters that double under JSON
+
+  it('50 keys with the worst names and reason fit one message, and the button carries every keyId back', () => {
+    const reply = revokeManyConfirmReply({ keyIds: ids, found: keys, now: NOW, reason });
+    expect(messageProblems(reply)).toEqual([]);
+    const button = (reply.blocks as any[]).find((b) => b.block_id === blockIds.keyActions).elements[0];
+    expect(button.action_id).toBe(actionIds.revokeKeys);
+    expect(parseRevokeManyValue(button.value)?.keyIds).toEqual(ids);
+    expect(JSON.stringify(reply)).not.toMatch(/<!(channel|here|everyone)|<@U0BOSS>/);
+    for (const id of ids) expect(JSON.stringify(reply.blocks)).toContain(id);
+  });
+
+  it('keys it cannot revoke are listed apart: unknown, already revoked, expired; no button when none is left', () => {
+    const expired = worstKey(7, { status: 'active', expiresAt: new Date(NOW - 1000) });
+    const revoked = worstKey(8);
+    const reply = revokeManyConfirmReply({ keyIds: [expired.keyId, revoked.keyId, 'ak_unknown00000'], found: [expired, revoked], now: NOW });
+    const text = JSON.stringify(reply.blocks);
+    expect(text).toContain('None of these keys can be revoked. Nothing changed.');
+    expect(text).toContain('already expired on');
+    expect(text).toContain('was already revoked by <@U0REVOKER>');
+    expect(text).toContain('`ak_unknown00000`: no such key in this workspace.');
+    expect(actionIdsOf(reply.blocks)).toEqual([]);
+  });
+
+  it('the result of 50 keys, of every kind of outcome, fits one message', () => {
+    const outcomes: RevokeOutcome[] = keys.map((key, i) =>
+      i % 4 === 0
+        ? { keyId: key.keyId, kind: 'revoked', key, staleUpToMs: i % 8 === 0 ? 30_000 : 0 }
+        : i % 4 === 1
+          ? { keyId: key.keyId, kind: 'already_revoked', key: { ...key, status: 'revoked', revokedBy: 'U0OTHER', revokedAt: new Date(NOW) }, staleUpToMs: 0 }
+          : i % 4 === 2
+            ? { keyId: key.keyId, kind: 'refused', message: refusedLine(key.keyId, 'not_found', 'x') }
+            : { keyId: key.keyId, kind: 'failed' },
+    );
+    const reply = revokeManyResultReply(outcomes, 'x'.repeat(200));
+    expect(messageProblems(reply)).toEqual([]);
+    expect(reply.text).toMatch(/^Revoked 13 of 50 keys\./);
+    expect(JSON.stringify(reply.blocks)).toContain('Other servers may accept it for up to 30 s more');
+    expect(JSON.stringify(reply)).not.toMatch(/<!(channel|here|everyone)|<@U0BOSS>/);
+  });
+
+  it('a forged value is refused whole: not JSON, too many, repeated, not keyIds', () => {
+    for (const v of [
+      undefined,
+      '',
+      'ak_000000000001',
+      JSON.stringify({ k: [...ids, 'ak_zzzzzzzzzzzz'] }),
+      JSON.stringify({ k: [ids[0], ids[0]] }),
+      JSON.stringify({ k: [ids[0], 'AK_UPPER'] }),
+      JSON.stringify({ k: [ids[0]] }),
+    ]) {
+      expect(parseRevokeManyValue(v), String(v)).toBeUndefined();
+    }
+  });
+});
+
+function actionIdsOf(blocks: unknown): string[] {
+  return [...JSON.stringify(blocks ?? []).matchAll(/"action_id":"([^"]+)"/g)].map((m) => m[1]!);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseApikeyCommand, parseLink, parseMention, unescapeSlack } from '../../../src/slack/commands/grammar.js';
+import { REVOKE_MAX, parseApikeyCommand, parseLink, parseMention, unescapeSlack } from '../../../src/slack/commands/grammar.js';
 
 describe('/apikey grammar', () => {
   it.each([
@@ -46,8 +46,6 @@ describe('/apikey grammar', () => {
     ['show', 'show'],
     ['show a b', 'show'],
     ['revoke', 'revoke'],
-    // Several keys in one confirmation are a later grammar (`revoke <keyId> [<keyId>…] [reason…]`): not a reason.
-    ['revoke ak_0123456789ab ak_abcdefghijkl replaced', 'revoke'],
     ['members add alex admin', 'members'],
     ['members add <@U0ALEX> root', 'members'],
     ['members remove', 'members'],
@@ -69,6 +67,49 @@ describe('/apikey grammar', () => {
     const cmd = parseApikeyCommand(text);
     expect(cmd.kind).toBe('usage');
     if (cmd.kind === 'usage') expect(cmd.topic).toBe(topic);
+  });
+
+  it.each([
+    ['revoke ak_0123456789ab ak_abcdefghijkl', { kind: 'revoke_many', keyIds: ['ak_0123456789ab', 'ak_abcdefghijkl'] }],
+    ['revoke ak_0123456789ab `AK_ABCDEFGHIJKL` replaced', { kind: 'revoke_many', keyIds: ['ak_0123456789ab', 'ak_abcdefghijkl'], reason: 'replaced' }],
+    // The keyIds are the leading run; a key named inside the reason stays words of the reason.
+    ['revoke ak_0123456789ab replaced by ak_abcdefghijkl', { kind: 'revoke', keyId: 'ak_0123456789ab', reason: 'replaced by ak_abcdefghijkl' }],
+    [
+      'revoke ak_0123456789ab ak_abcdefghijkl rotated, see ak_zzzzzzzzzzzz',
+      { kind: 'revoke_many', keyIds: ['ak_0123456789ab', 'ak_abcdefghijkl'], reason: 'rotated, see ak_zzzzzzzzzzzz' },
+    ],
+    // Repeats count once; one distinct key is the single form.
+    ['revoke ak_0123456789ab ak_0123456789ab ak_abcdefghijkl ak_0123456789ab', { kind: 'revoke_many', keyIds: ['ak_0123456789ab', 'ak_abcdefghijkl'] }],
+    ['revoke ak_0123456789ab `ak_0123456789ab` compromised', { kind: 'revoke', keyId: 'ak_0123456789ab', reason: 'compromised' }],
+  ])('several keys: %j', (text, expected) => {
+    expect(parseApikeyCommand(text)).toEqual(expected);
+  });
+
+  it(`revoke takes ${REVOKE_MAX} distinct keys and refuses ${REVOKE_MAX + 1} whole`, () => {
+    const ids = Array.from({ length: REVOKE_MAX + 1 }, (_, i) => `ak_${i.toString(36).padStart(12, '0')}`);
+    const fifty = parseApikeyCommand(`revoke ${ids.slice(0, REVOKE_MAX).join(' ')} ${ids[0]} compromised`);
+    expect(fifty).toEqual({ kind: 'revoke_many', keyIds: ids.slice(0, REVOKE_MAX), reason: 'compromised' });
+    const over = parseApikeyCommand(`revoke ${ids.join(' ')} compromised`);
+    expect(over).toMatchObject({ kind: 'usage', topic: 'revoke' });
+    expect(over.kind === 'usage' && over.problem).toContain(`At most ${REVOKE_MAX} keys at once: you gave ${REVOKE_MAX + 1}. Nothing was revoked`);
+  });
+
+  it('revoke: the keyIds are the leading ak_ words, the reason the rest, whatever the spacing', () => {
+    const keyId = fc.stringMatching(/^ak_[0-9a-z]{12}$/);
+    const reasonWord = fc.stringMatching(/^[a-z]{1,10}$/);
+    fc.assert(
+      fc.property(
+        fc.array(keyId, { minLength: 1, maxLength: REVOKE_MAX }),
+        fc.array(reasonWord, { maxLength: 6 }),
+        fc.constantFrom(' ', '  ', '\t'),
+        (ids, words, sep) => {
+          const cmd = parseApikeyCommand(`revoke${sep}${ids.join(sep)}${sep}${words.join(sep)}`);
+          const distinct = [...new Set(ids)];
+          const reason = words.length ? { reason: words.join(' ') } : {};
+          expect(cmd).toEqual(distinct.length === 1 ? { kind: 'revoke', keyId: ids[0], ...reason } : { kind: 'revoke_many', keyIds: distinct, ...reason });
+        },
+      ),
+    );
   });
 
   it('never throws, and always answers something', () => {
