@@ -76,6 +76,8 @@ export interface ListQuery {
   now: Date;
   /** Words; each must match name, description or keyId (case-insensitive, literally). */
   words: string[];
+  /** Only keys created by this user (their Slack user id, or `cli:…`). */
+  createdBy?: string;
   limit: number;
   after?: Cursor;
   before?: Cursor;

@@ -33,6 +33,8 @@ export type ListStatus = (typeof listStatuses)[number];
 export interface ListOptions {
   status?: ListStatus;
   search?: string;
+  /** Only keys created by this user. */
+  createdBy?: string;
   /** Page size, at most 10 (one Slack message). */
   limit?: number;
   after?: string;
@@ -232,6 +234,7 @@ export class KeyService {
       status: opts.status ?? 'active',
       now: new Date(this.clock.now()),
       words,
+      ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
       limit: Math.min(Math.max(opts.limit ?? 10, 1), 10),
       ...(gone ? {} : { after, before }),
     });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listStatuses } from '../keys/key-service.js';
+import { listStatuses, type ListOptions } from '../keys/key-service.js';
 import { fitJson, limits } from './blocks/text.js';
 
 /**
@@ -46,3 +46,17 @@ export function parseListState(text: string | undefined | null): ListState {
 /** The state as button-value JSON (≤ 2000 characters; long searches are shortened). */
 export const encodeListState = (state: ListState, max: number = limits.buttonValue) =>
   fitJson({ s: state.s, q: state.q, ...(state.a ? { a: state.a } : {}), ...(state.b ? { b: state.b } : {}) }, max);
+
+const creatorMention = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/;
+
+/**
+ * What to ask `KeyService.list` for a state: a mentioned user among the search words
+ * (`/apikey list @alice soar`, which Slack sends as `<@U…|alice>`) filters by creator; the
+ * other words are the search.
+ */
+export function listOptionsOf(state: ListState): ListOptions {
+  const words = state.q.split(/\s+/).filter(Boolean);
+  const createdBy = words.map((w) => creatorMention.exec(w)?.[1]).find(Boolean);
+  const search = words.filter((w) => !creatorMention.test(w)).join(' ');
+  return { status: state.s, search, ...(createdBy ? { createdBy } : {}), after: state.a, before: state.b };
+}

@@ -145,6 +145,7 @@ export class KeyRepository {
 
   async list(q: ListQuery): Promise<ListPage> {
     const and: Record<string, unknown>[] = [{ communityId: q.communityId }];
+    if (q.createdBy) and.push({ createdBy: q.createdBy });
     if (q.status === 'revoked') and.push({ status: 'revoked' });
     if (q.status === 'expired') and.push({ status: 'active', expiresAt: { $lte: q.now } });
     if (q.status === 'active') and.push({ status: 'active' }, { $or: [{ expiresAt: { $exists: false } }, { expiresAt: null }, { expiresAt: { $gt: q.now } }] });

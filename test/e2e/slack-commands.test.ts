@@ -392,3 +392,31 @@ describe('link and unlink dependents', () => {
     expect(await h.core.dependents.listForKey(admin, keyIds[7]!)).toEqual([]);
   });
 });
+
+describe('list by creator', () => {
+  it('a mentioned user filters by creator, with the status and the search, and paging keeps it', async () => {
+    await h.core.members.set(admin, 'UADMIN2', 'admin');
+    const theirs: string[] = [];
+    for (let i = 1; i <= 11; i++) {
+      const { key } = await h.core.keys.create(
+        { communityId: TEAM, userId: 'UADMIN2' },
+        { name: `Second admin ${i}`, description: i === 3 ? 'Nightly rotation of the vault' : 'Made by the second admin', roles: ['ic_viewer'] },
+      );
+      theirs.push(key.keyId);
+    }
+    const { reply } = await h.command(VIEWER, 'list all <@UADMIN2|second>');
+    const shown = textOf(reply.args.blocks);
+    expect(theirs.filter((id) => shown.includes(id))).toHaveLength(10);
+    expect(keyIds.filter((id) => shown.includes(id))).toEqual([]);
+    const next = buttonValue(reply.args.blocks as Blocks, actionIds.listNext)!;
+    const url = h.fake.responseUrl();
+    await h.click({ userId: VIEWER, actionId: actionIds.listNext, value: next, container: { type: 'message' }, responseUrl: url });
+    const second = await h.fake.waitFor('respond', (c) => c.url === url);
+    expect(theirs.filter((id) => textOf(second.args.blocks).includes(id))).toEqual([theirs[0]]);
+    expect(keyIds.filter((id) => textOf(second.args.blocks).includes(id))).toEqual([]);
+
+    const nightly = await h.command(VIEWER, 'list all <@UADMIN2> nightly');
+    expect(theirs.filter((id) => textOf(nightly.reply.args.blocks).includes(id))).toEqual([theirs[2]]);
+    expect(keyIds.filter((id) => textOf(nightly.reply.args.blocks).includes(id))).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@ import { keyListBlocks, keyListText } from '../blocks/key-list.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure, explainToClicker } from '../explain.js';
 import { publishHome } from '../home/publish-home.js';
-import { parseListState } from '../list-state.js';
+import { listOptionsOf, parseListState } from '../list-state.js';
 import { fromHome, parseAction, type ActionArgs } from './context.js';
 
 /** Previous/Next: the same filter and search, one page further, on the surface clicked. */
@@ -14,7 +14,7 @@ export function listPageAction(deps: SlackDeps) {
     try {
       if (fromHome(body)) return await publishHome(deps, client, actor, state);
       const role = await deps.core.members.requireMember(actor, 'list API keys');
-      const page = await deps.core.keys.list(actor, { status: state.s, search: state.q, after: state.a, before: state.b });
+      const page = await deps.core.keys.list(actor, listOptionsOf(state));
       await respond({
         replace_original: true,
         text: keyListText(page, state),

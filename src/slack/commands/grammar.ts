@@ -5,7 +5,7 @@ import type { MemberRole } from '../../members/member-service.js';
 
 /** The usage line of each subcommand, shown for `help` and after a mistake. */
 export const usage = {
-  list: '`/apikey list [active|expired|revoked|all] [search words…]` — list keys (default: active), matching name, description or keyId',
+  list: '`/apikey list [active|expired|revoked|all] [@creator] [search words…]` — list keys (default: active), matching name, description or keyId',
   create: '`/apikey create [name]` — open the form to create a key (admins)',
   request: '`/apikey request [name]` — ask the admins for a key; if approved, its secret comes to you once (viewers)',
   show: '`/apikey show <keyId>` — details of one key, never its secret',

@@ -3,14 +3,14 @@ import type { Actor } from '../../members/member-service.js';
 import { homeNotMemberView, homeView } from '../blocks/home.js';
 import { homeRequestBlocks } from '../blocks/requests.js';
 import type { SlackDeps } from '../deps.js';
-import type { ListState } from '../list-state.js';
+import { listOptionsOf, type ListState } from '../list-state.js';
 
 /** Renders the Home tab for one user with the given list state and publishes it. */
 export async function publishHome(deps: SlackDeps, client: WebClient, actor: Actor, state: ListState): Promise<void> {
   const role = await deps.core.members.roleOf(actor);
   const view = role
     ? homeView({
-        page: await deps.core.keys.list(actor, { status: state.s, search: state.q, after: state.a, before: state.b }),
+        page: await deps.core.keys.list(actor, listOptionsOf(state)),
         state,
         isAdmin: role === 'admin',
         now: deps.core.clock.now(),

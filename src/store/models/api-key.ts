@@ -77,6 +77,8 @@ apiKeySchema.index({ retiredTokenHashes: 1 });
 // Lists: one community, one status, newest first, _id breaks ties for keyset paging.
 apiKeySchema.index({ communityId: 1, status: 1, createdAt: -1, _id: -1 });
 apiKeySchema.index({ communityId: 1, createdAt: -1, _id: -1 });
+// Lists of one creator's keys (`/apikey list @user`).
+apiKeySchema.index({ communityId: 1, createdBy: 1, createdAt: -1, _id: -1 });
 // Expiry and reminders: the sweeper's scan of keys nearing or past their expiry.
 apiKeySchema.index({ status: 1, 'notification.state': 1, expiresAt: 1 });
 // The sweeper's scans.
