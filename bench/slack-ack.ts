@@ -1,23 +1,42 @@
-// Slash-command ack time: 200 signed `/apikey list` requests against the Slack app running
-// in-process (real MongoDB, fake Slack Web API), next to the same requests to a bare
-// node:http server that answers 200 at once, measured in the same run.
-//   npx tsx bench/slack-ack.ts      (MONGODB_URI and REDIS_URL like the tests; unset: started for the run)
-import { randomUUID } from 'node:crypto';
+// Slash-command ack time in a workspace of 10,000 keys, and the list queries behind it.
+//   1. 10,000 keys are inserted straight through the store's model (insertMany: seconds, not
+//      10,000 creates); every 10th revoked, every 7th expired, 20 creators, searchable names.
+//   2. Each list filter (all, active, revoked, expired, by creator, search text) through
+//      `KeyService.list`, one at a time on a quiet database, next to a read of one key by
+//      `_id` (the one query every MongoDB-compatible server answers from an index), with how
+//      the server ran it (FerretDB's explain says whether it pushed the filter down;
+//      MongoDB's plan names the index).
+//   3. Signed `/apikey help` then `/apikey list`, 10 at a time, against the Slack app running
+//      in-process (fake Slack Web API), next to the same requests to a bare node:http server
+//      that answers 200 at once, all in the same run. The ack is the HTTP 200 from
+//      /slack/events; also printed: arrival → ack inside the app, and the event-loop delay.
+//   npm run bench -- slack-ack      (MONGODB_URI and REDIS_URL like the tests; unset: started for the run)
+//   BENCH_KEYS, BENCH_ACK_REQUESTS, BENCH_LIST_SAMPLES change the sizes.
+import { createHash, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type RequestListener, type Server } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, withExternalServices } from '../src/config/env.js';
 import { benchEnv, ensureBenchServices } from './services.js';
-import { createCore } from '../src/core.js';
+import { createCore, type Core } from '../src/core.js';
+import type { ListOptions } from '../src/keys/key-service.js';
 import { createLogger } from '../src/log.js';
 import { createSlackApp } from '../src/slack/app.js';
-import { connectMongo } from '../src/store/mongo.js';
+import { connectMongo, type Mongo } from '../src/store/mongo.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 import { sign, slashCommand } from '../test/support/slack-requests.js';
 
-const REQUESTS = 200;
+const KEYS = Number(process.env.BENCH_KEYS ?? 10_000);
+const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 100);
+const LIST_SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 20);
+const CONCURRENCY = 10;
 const ADMIN = 'UADMIN1';
+const COMMUNITY = 'T0TEST';
 const SECRET = 'bench-signing-secret-0123456789';
+const CREATORS = Array.from({ length: 20 }, (_, i) => (i === 0 ? ADMIN : `UBENCH${String(i).padStart(2, '0')}`));
+const TOPICS = ['phishing', 'misp', 'soar', 'edr', 'siem', 'intel', 'sandbox', 'ticketing', 'vault', 'backup'];
 
 async function listen(handler: RequestListener): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
@@ -55,14 +74,14 @@ function post(agent: Agent, port: number, body: string): Promise<number> {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-/** Runs `REQUESTS` requests, `concurrency` at a time; returns latencies in ms. */
-async function run(port: number, bodies: () => string, concurrency: number): Promise<number[]> {
+/** Runs `count` requests, `concurrency` at a time; returns latencies in ms, sorted. */
+async function run(port: number, bodies: () => string, concurrency: number, count = REQUESTS): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const times: number[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < REQUESTS) {
+      while (next < count) {
         next++;
         times.push(await post(agent, port, bodies()));
       }
@@ -72,8 +91,68 @@ async function run(port: number, bodies: () => string, concurrency: number): Pro
   return times.sort((a, b) => a - b);
 }
 
-const row = (name: string, t: number[]) =>
-  `${name.padEnd(34)} p50 ${pct(t, 50).toFixed(2).padStart(7)} ms   p99 ${pct(t, 99).toFixed(2).padStart(7)} ms   max ${t[t.length - 1]!.toFixed(2).padStart(7)} ms`;
+const ms = (n: number) => `${n.toFixed(2).padStart(8)} ms`;
+const ackRow = (name: string, t: number[], base?: number[]) =>
+  `${name.padEnd(36)} p50 ${ms(pct(t, 50))}   p99 ${ms(pct(t, 99))}   max ${ms(t[t.length - 1]!)}` +
+  (base ? `   p99 ×${(pct(t, 99) / pct(base, 99)).toFixed(1)} baseline` : '');
+
+/** `count` keys of one workspace, shaped like created ones, inserted in batches through the store's model. */
+async function seed(mongo: Mongo, count: number): Promise<void> {
+  const now = Date.now();
+  const day = 86_400_000;
+  for (let start = 0; start < count; start += 1000) {
+    const docs = [];
+    for (let i = start; i < Math.min(count, start + 1000); i++) {
+      const topic = TOPICS[i % TOPICS.length]!;
+      const createdAt = new Date(now - (count - i) * 60_000);
+      const revoked = i % 10 === 3;
+      const expired = !revoked && i % 7 === 5;
+      docs.push({
+        communityId: COMMUNITY,
+        keyId: `ak_${i.toString(36).padStart(12, '0')}`,
+        name: `${topic} connector ${i}`,
+        description: `Bench key ${i} for the ${topic} automation`,
+        roles: ['ic_viewer'],
+        status: revoked ? 'revoked' : 'active',
+        tokenHash: createHash('sha256').update(`bench-token-${i}`).digest('hex'),
+        hint: i.toString(36).slice(-4).padStart(4, '0'),
+        createdBy: CREATORS[i % CREATORS.length]!,
+        createdAt,
+        ...(revoked ? { revokedAt: new Date(createdAt.getTime() + day), revokedBy: ADMIN, reason: 'no_longer_used' } : {}),
+        ...(expired ? { expiresAt: new Date(now - day) } : i % 3 === 0 ? { expiresAt: new Date(now + 90 * day) } : {}),
+        notification: revoked ? { state: 'done', total: 0, delivered: 0, failed: 0, gone: 0 } : { state: 'none' },
+        ...(revoked ? { announce: { state: 'done' } } : {}),
+      });
+    }
+    await mongo.models.apiKeys.insertMany(docs, { ordered: false, lean: true });
+  }
+}
+
+/** What the server says of a list filter: pushed down (FerretDB) or the index it used (MongoDB). */
+async function plan(mongo: Mongo, filter: Record<string, unknown>): Promise<string> {
+  const ex = (await mongo.models.apiKeys
+    .find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(11)
+    .explain('queryPlanner')
+    .catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (!ex) return '?';
+  if ('filterPushdown' in ex) return `FerretDB pushdown: filter ${String(ex.filterPushdown)}, sort ${String(ex.sortPushdown)}`;
+  const text = JSON.stringify(ex.queryPlanner ?? ex);
+  const index = /"indexName":"([^"]+)"/.exec(text)?.[1];
+  return index ? `index ${index}` : /COLLSCAN/.test(text) ? 'COLLSCAN' : 'plan unknown';
+}
+
+async function timeList(core: Core, opts: ListOptions, samples: number): Promise<number[]> {
+  const actor = { communityId: COMMUNITY, userId: ADMIN };
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = process.hrtime.bigint();
+    await core.keys.list(actor, opts);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return times.sort((a, b) => a - b);
+}
 
 export async function main(): Promise<void> {
   const fake = await startFakeSlack();
@@ -91,38 +170,91 @@ export async function main(): Promise<void> {
     'bench',
   );
   const core = createCore(config, createLogger('warn'), mongo);
-  const actor = { communityId: 'T0TEST', userId: ADMIN };
-  for (let i = 0; i < 25; i++) {
-    await core.keys.create(actor, { name: `Bench key ${i}`, description: `Benchmark key number ${i} for listing`, roles: ['ic_viewer'] });
-  }
+  const seeded = Date.now();
+  await seed(mongo, KEYS);
+  console.log(`${KEYS} keys inserted in ${((Date.now() - seeded) / 1000).toFixed(1)} s (insertMany through the store's model)`);
+  await core.members.requireMember({ communityId: COMMUNITY, userId: ADMIN }, 'seed the admin');
+
   const slack = await createSlackApp(core, { retryConfig: { retries: 0 } });
-  const app = await listen((req, res) => slack.requestListener!(req, res));
+  // Inside the process: from the request's arrival to the ack's last byte written.
+  const inside: number[] = [];
+  const app = await listen((req, res) => {
+    const arrived = process.hrtime.bigint();
+    res.on('finish', () => inside.push(Number(process.hrtime.bigint() - arrived) / 1e6));
+    slack.requestListener!(req, res);
+  });
   const bare = await listen((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(200).end());
   });
-  const body = () => slashCommand({ text: 'list', userId: ADMIN, responseUrl: fake.responseUrl() });
-  // `help` does no database work after the ack: the gap to `list` is the follow-up work competing.
+  const list = () => slashCommand({ text: 'list', userId: ADMIN, responseUrl: fake.responseUrl() });
   const help = () => slashCommand({ text: 'help', userId: ADMIN, responseUrl: fake.responseUrl() });
+  const drain = async (expected: number) => {
+    const deadline = Date.now() + 120_000;
+    while (fake.callsOf('respond').length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return fake.callsOf('respond').length;
+  };
 
   try {
-    await run(app.port, body, 4); // warm-up: JIT, connection pool, first auth/seed
-    await run(bare.port, body, 4);
-    fake.reset();
-    console.log(`${REQUESTS} signed /apikey list requests per row (ack = HTTP 200 from /slack/events)`);
-    for (const concurrency of [1, 10]) {
-      const baseline = await run(bare.port, body, concurrency);
-      const acks = await run(app.port, body, concurrency);
-      console.log(row(`baseline node:http, concurrency ${concurrency}`, baseline));
-      const helps = await run(app.port, help, concurrency);
-      console.log(row(`keywarden ack, concurrency ${concurrency}`, acks));
-      console.log(row(`  (same, /apikey help)`, helps));
+    // The list queries first, on a quiet database; then the acks, whose answers keep it busy.
+    console.log(`\nlist queries (KeyService.list, first page of 10), ${LIST_SAMPLES} one after another per row, ${KEYS} keys`);
+    const someId = (await mongo.models.apiKeys.findOne({ communityId: COMMUNITY }, { _id: 1 }).lean())!._id;
+    const base: number[] = [];
+    for (let i = 0; i < LIST_SAMPLES; i++) {
+      const started = process.hrtime.bigint();
+      await mongo.models.apiKeys.findById(someId).lean();
+      base.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
-    // The list itself is posted to the response URL after the ack: wait for all of them.
-    const deadline = Date.now() + 30_000;
-    while (fake.callsOf('respond').length < 4 * REQUESTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const responds = fake.callsOf('respond').length;
-    console.log(`follow-up answers posted to response_url: ${responds}/${4 * REQUESTS}`);
+    base.sort((a, b) => a - b);
+    console.log(`${'baseline: one key by _id'.padEnd(36)} p50 ${ms(pct(base, 50))}   p95 ${ms(pct(base, 95))}`);
+    const now = new Date();
+    const filters: Array<[string, ListOptions, Record<string, unknown>]> = [
+      ['all', { status: 'all' }, { communityId: COMMUNITY }],
+      ['active', { status: 'active' }, { communityId: COMMUNITY, status: 'active' }],
+      ['revoked', { status: 'revoked' }, { communityId: COMMUNITY, status: 'revoked' }],
+      ['expired', { status: 'expired' }, { communityId: COMMUNITY, status: 'active', expiresAt: { $lte: now } }],
+      ['by creator (all)', { status: 'all', createdBy: CREATORS[7] }, { communityId: COMMUNITY, createdBy: CREATORS[7] }],
+      ['search "phishing" (all)', { status: 'all', search: 'phishing' }, { communityId: COMMUNITY, name: { $regex: 'phishing', $options: 'i' } }],
+      ['search "connector 9999" (active)', { status: 'active', search: 'connector 9999' }, { communityId: COMMUNITY, name: { $regex: '9999', $options: 'i' } }],
+    ];
+    for (const [name, opts, filter] of filters) {
+      const t = await timeList(core, opts, LIST_SAMPLES);
+      console.log(
+        `${name.padEnd(36)} p50 ${ms(pct(t, 50))}   p95 ${ms(pct(t, 95))}   p95 ×${(pct(t, 95) / pct(base, 95)).toFixed(1)} baseline   ${await plan(mongo, filter)}`,
+      );
+    }
+    await run(app.port, help, 2, 20); // warm-up: JIT, connection pool
+    await run(app.port, list, 2, 2);
+    await run(bare.port, list, 2, 20);
+    await drain(22);
+    fake.reset();
+    console.log(`\nack of ${REQUESTS} signed requests per row, ${CONCURRENCY} at a time (HTTP 200 from /slack/events), workspace of ${KEYS} keys`);
+    const baseline = await run(bare.port, list, CONCURRENCY);
+    console.log(ackRow(`baseline: bare node:http`, baseline));
+    const measured = async (name: string, bodies: () => string) => {
+      inside.length = 0;
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
+      const t = await run(app.port, bodies, CONCURRENCY);
+      loop.disable();
+      inside.sort((a, b) => a - b);
+      console.log(ackRow(name, t, baseline));
+      console.log(
+        `${'  inside the app (arrival → ack sent)'.padEnd(36)} p50 ${ms(pct(inside, 50))}   p99 ${ms(pct(inside, 99))}   event-loop delay p50 ${ms(loop.percentile(50) / 1e6)}  p99 ${ms(loop.percentile(99) / 1e6)}`,
+      );
+    };
+    // `help` does no database work after its ack: the app's own cost. Then `list`, whose
+    // follow-up (membership, the list query, the answer) competes with the acks after it.
+    await measured('keywarden /apikey help', help);
+    await measured('keywarden /apikey list', list);
+    const answered = Date.now();
+    const responds = await drain(2 * REQUESTS);
+    console.log(`answers posted to response_url: ${responds}/${2 * REQUESTS} (the last ${((Date.now() - answered) / 1000).toFixed(1)} s after the last ack)`);
+    console.log(
+      `load average now: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (${cpus().length} CPUs)`,
+    );
   } finally {
     await slack.stop();
     app.server.closeAllConnections();
