@@ -227,6 +227,14 @@ describe('/apikey revoke with several keys', () => {
       for (const k of keys) expect(await statusOf(k.keyId)).toBe('active');
     });
 
+    it('a viewer typing the command gets no confirmation, only why', async () => {
+      const keys = [await newKey('Viewer asks one'), await newKey('Viewer asks two')];
+      const { reply } = await command(VIEWER, `revoke ${keys.map((k) => k.keyId).join(' ')} compromised`);
+      expect(textOf(reply.args)).toContain('Only Keywarden admins can revoke API keys');
+      expect(actionIdsIn(reply.args.blocks)).toEqual([]);
+      for (const k of keys) expect(await statusOf(k.keyId)).toBe('active');
+    });
+
     it("another workspace's keyIds in a forged value revoke nothing there", async () => {
       const theirs = [await newKey('Theirs one', otherAdmin), await newKey('Theirs two', otherAdmin)];
       const forged = JSON.stringify({ k: theirs.map((k) => k.keyId) });
