@@ -70,6 +70,7 @@ export default defineConfig(
       'src/roles/**',
       'src/leaks/**',
       'src/admin-tokens/**',
+      'src/requests/**',
       'src/store/**',
       'src/observability/**',
     ],

@@ -6,6 +6,8 @@ import { DeliveryRepository } from '../src/dependents/delivery-repository.js';
 import type { DependentRepository } from '../src/dependents/dependent-repository.js';
 import type { KeyService } from '../src/keys/key-service.js';
 import type { Logger } from '../src/log.js';
+import type { RequestService } from '../src/requests/request-service.js';
+import type { RoleCatalog } from '../src/roles/catalog.js';
 import { slackLogger } from '../src/slack/logging.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
 import type { Clock } from '../src/util/clock.js';
@@ -28,6 +30,10 @@ export interface JobDeps {
   notifications: NotificationStore;
   reminders: ReminderStore;
   audit: AuditLog;
+  /** Key requests: the request scan's lapses, outcomes and collect notices. */
+  requests: RequestService;
+  /** Role labels for the request messages. */
+  roles: RoleCatalog;
   slack: WebClient;
   /** Spaces out the `chat.update`s of each notice (one instance per worker process). */
   noticeUpdates: NoticeUpdates;
@@ -60,6 +66,8 @@ export function jobDeps(core: Core, queues: Queues): JobDeps {
     notifications: new NotificationStore(core.keyRepo, core.mongo.models),
     reminders: new ReminderStore(core.mongo.conn),
     audit: core.audit,
+    requests: core.requests,
+    roles: core.roles,
     slack: slackClient(core.config, log),
     noticeUpdates: new NoticeUpdates(),
     queues,

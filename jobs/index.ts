@@ -9,7 +9,9 @@ import {
   enqueueRevocation,
   enqueueRoll,
   LIFE,
+  REQUESTS,
   ROLLS,
+  type RequestJobData,
   type RollJobData,
   openQueues,
   webhookJobOptions,
@@ -25,6 +27,7 @@ import {
 } from './queues.js';
 import { processRevocation } from './revocations.js';
 import { processLife, startLifeScanner } from './life.js';
+import { processRequest } from './requests.js';
 import { processRoll, rollData } from './rolls.js';
 import { startSweeper } from './sweeper.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -77,7 +80,7 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
       );
     },
     async close() {
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close(), queues.requests.close()]);
       connection.disconnect();
     },
   };
@@ -123,6 +126,10 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
     },
   });
   const life = new Worker<LifeJobData>(LIFE, (job, token) => processLife(job, token, deps), { ...common, concurrency: config.REVOCATION_CONCURRENCY });
+  const requests = new Worker<RequestJobData>(REQUESTS, (job, token) => processRequest(job, token, deps), {
+    ...common,
+    concurrency: config.REVOCATION_CONCURRENCY,
+  });
   const rolls = new Worker<RollJobData>(ROLLS, (job) => processRoll(job, { ...deps, sender }), {
     ...common,
     concurrency: config.WEBHOOK_CONCURRENCY,
@@ -130,7 +137,7 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
       backoffStrategy: (attemptsMade, type) => (type === SCHEDULE_BACKOFF ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade) : 1_000),
     },
   });
-  for (const w of [revocations, webhooks, life, rolls]) {
+  for (const w of [revocations, webhooks, life, rolls, requests]) {
     w.on('error', (err: Error) => log.warn({ queue: w.name, err: err.message }, 'worker error'));
     w.on('failed', (job: Job | undefined, err: Error) =>
       log.debug({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job attempt failed'),
@@ -141,6 +148,7 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
     webhooks.waitUntilReady(),
     life.waitUntilReady(),
     rolls.waitUntilReady(),
+    requests.waitUntilReady(),
     deps.notifications.init(),
     deps.reminders.init(),
   ]);
@@ -151,9 +159,9 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
   return {
     async close() {
       await Promise.all([sweeper.stop(), lifeScanner.stop()]);
-      await Promise.allSettled([revocations.close(), webhooks.close(), life.close(), rolls.close()]);
+      await Promise.allSettled([revocations.close(), webhooks.close(), life.close(), rolls.close(), requests.close()]);
       deps.noticeUpdates.stop();
-      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close()]);
+      await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close(), queues.requests.close()]);
       sender.close();
       connection.disconnect();
       log.info('workers stopped');

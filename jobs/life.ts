@@ -4,6 +4,7 @@ import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { enqueueRevocation, lifeJobId, lifeJobOptions, type LifeJobData } from './queues.js';
 import { renderReminder } from './reminder.js';
+import { scanRequests } from './requests.js';
 import { ensureRollFanouts } from './rolls.js';
 
 export type LifeResult = 'expired' | 'sent' | 'not_due' | 'skipped' | 'already';
@@ -156,7 +157,7 @@ export async function scanLife(deps: JobDeps): Promise<{ scheduled: number }> {
   return { scheduled };
 }
 
-/** Runs {@link scanLife} at start and every SWEEP_INTERVAL_MS (±10%); errors wait for the next pass. */
+/** Runs {@link scanLife} (and the request scan, {@link scanRequests}) at start and every SWEEP_INTERVAL_MS (±10%); errors wait for the next pass. */
 export function startLifeScanner(deps: JobDeps): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
@@ -165,7 +166,9 @@ export function startLifeScanner(deps: JobDeps): { stop(): Promise<void> } {
     running = scanLife(deps)
       .then(async (r) => {
         const rolls = await ensureRollFanouts(deps);
-        if (r.scheduled || rolls) deps.log.info({ ...r, rolls }, 'life scan scheduled expiries, reminders or roll fan-outs');
+        const requests = (await scanRequests(deps)).scheduled;
+        if (r.scheduled || rolls || requests)
+          deps.log.info({ ...r, rolls, requests }, 'life scan scheduled expiries, reminders, roll fan-outs or request looks');
       })
       .catch((e: unknown) => deps.log.warn({ err: (e as Error).message }, 'life scan failed; will try again'))
       .finally(() => {

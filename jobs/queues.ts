@@ -9,6 +9,7 @@ export const REVOCATIONS = 'revocations';
 export const WEBHOOKS = 'webhooks';
 export const LIFE = 'key-life';
 export const ROLLS = 'key-rolls';
+export const REQUESTS = 'key-requests';
 
 /** A roll to tell dependents of (`fanout`), or its webhook to one dependent (`webhook`). Ids and times only. */
 export interface RollJobData {
@@ -50,6 +51,15 @@ export interface LifeJobData {
   reminder?: ReminderId;
 }
 
+/** A key request's next look (lapse, outcome to show, approval to collect), due at an instant of the domain clock. Ids only. */
+export interface RequestJobData {
+  requestId: string;
+  communityId: string;
+  /** The instant (ms) this look is for; part of the job id. */
+  dueAt: number;
+}
+
+export type RequestQueue = Queue<RequestJobData, unknown, 'request'>;
 export type LifeQueue = Queue<LifeJobData, unknown, 'life'>;
 export type RevocationQueue = Queue<RevocationJobData, unknown, 'revocation'>;
 export type WebhookQueue = Queue<WebhookJobData, unknown, 'webhook'>;
@@ -59,6 +69,7 @@ export interface Queues {
   webhooks: WebhookQueue;
   life: LifeQueue;
   rolls: RollQueue;
+  requests: RequestQueue;
 }
 
 // BullMQ refuses custom job ids with one ':' (it reserves `a:b:c` for legacy repeatable
@@ -110,6 +121,18 @@ export const rollWebhookJobOptions = (config: Config, d: RollJobData, dependentI
 
 /** One expiry job per key, one job per key and reminder: scheduling them again is a no-op. */
 export const lifeJobId = (d: Pick<LifeJobData, 'keyId' | 'kind' | 'reminder'>) => (d.kind === 'expiry' ? `exp-${d.keyId}` : `rem-${d.keyId}-${d.reminder}`);
+
+/** One job per request and instant: any number of scans schedule it once. (requestIds are `rq_` + base64url: no ':'.) */
+export const requestJobId = (d: Pick<RequestJobData, 'requestId' | 'dueAt'>) => `rq-${d.requestId}-${d.dueAt.toString(36)}`;
+
+/** A request job due in `delayMs`, retried with backoff (Slack or MongoDB away); the scan retries failed ones. */
+export const requestJobOptions = (d: RequestJobData, delayMs: number): JobsOptions => ({
+  jobId: requestJobId(d),
+  delay: Math.max(0, Math.round(delayMs)),
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 2_000, jitter: 0.2 },
+  ...keep,
+});
 
 /** A life job due in `delayMs`: retried with backoff (Slack or MongoDB away); the life scan retries failed ones. */
 export const lifeJobOptions = (d: LifeJobData, delayMs: number): JobsOptions => ({
@@ -164,7 +187,7 @@ export function redisConnection(config: Config, log: Logger, role: 'worker' | 'p
   return conn;
 }
 
-/** The two queues on one connection, with the configured prefix. */
+/** The queues on one connection, with the configured prefix. */
 export function openQueues(config: Config, connection: Redis, log: Logger): Queues {
   const prefix = config.QUEUE_PREFIX;
   const queues: Queues = {
@@ -172,6 +195,7 @@ export function openQueues(config: Config, connection: Redis, log: Logger): Queu
     webhooks: new Queue<WebhookJobData, unknown, 'webhook'>(WEBHOOKS, { connection, prefix }),
     life: new Queue<LifeJobData, unknown, 'life'>(LIFE, { connection, prefix }),
     rolls: new Queue<RollJobData, unknown, 'fanout' | 'webhook'>(ROLLS, { connection, prefix }),
+    requests: new Queue<RequestJobData, unknown, 'request'>(REQUESTS, { connection, prefix }),
   };
   for (const [name, q] of Object.entries(queues) as Array<[string, Pick<Queue, 'on'>]>) {
     q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));

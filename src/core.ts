@@ -15,6 +15,7 @@ import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { KeyRepository } from './store/key-repository.js';
 import { KeyUsageRepository } from './store/key-usage-repository.js';
+import { RequestRepository } from './store/request-repository.js';
 import type { Mongo } from './store/mongo.js';
 import { clockFor, type Clock } from './util/clock.js';
 
@@ -83,7 +84,7 @@ export function createCore(
     keyPrefix: config.KEY_PREFIX,
     pepper: config.KEY_PEPPER,
   });
-  const requests = new RequestService(mongo.models, keys, members, audit, clock, {
+  const requests = new RequestService(new RequestRepository(mongo.models), keys, members, audit, clock, {
     openToAll: config.REQUESTS_OPEN_TO_ALL,
     ttlDays: config.REQUEST_TTL_DAYS,
     fourEyes: config.FOUR_EYES,

@@ -16,7 +16,8 @@ export type AuditAction =
   | 'admin_token.revoked'
   | 'request.approved'
   | 'request.denied'
-  | 'request.cancelled';
+  | 'request.cancelled'
+  | 'request.lapsed';
 
 export interface AuditEvent {
   communityId: string;

@@ -114,7 +114,9 @@ export const envSchema = z.object({
     'Channel where key requests (`/apikey request`) are posted with Approve/Deny; unset: each admin gets them by DM.',
   ),
   REQUESTS_OPEN_TO_ALL: bool.default(false).describe('When true, every workspace member may request a key, not only viewers.'),
-  REQUEST_TTL_DAYS: int(1, 90).default(7).describe('Days after which an undecided key request lapses.'),
+  REQUEST_TTL_DAYS: int(1, 90)
+    .default(7)
+    .describe('Days after which an undecided key request lapses; an approved key not yet collected stays collectable this many days after the approval.'),
   FOUR_EYES: bool.default(false).describe("When true, an admin's own key request must be approved by another admin."),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' })

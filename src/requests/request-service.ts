@@ -6,31 +6,14 @@ import type { KeyService } from '../keys/key-service.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import { generateKeyId } from '../keys/token.js';
 import type { Actor, MemberService } from '../members/member-service.js';
-import type { Models } from '../store/mongo.js';
+import type { RequestRepository } from '../store/request-repository.js';
+import type { Decision, KeyRequest, RequestMark, RequestState, RequestStatus } from './request-record.js';
 import type { Clock } from '../util/clock.js';
 
 export const WHY_RULE = 'Say why you need it in 10–500 characters.';
 const why = z.string({ message: WHY_RULE }).trim().min(10, { message: WHY_RULE }).max(500, { message: WHY_RULE });
 
-export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'lapsed';
-
-export interface KeyRequest {
-  requestId: string;
-  communityId: string;
-  requestedBy: string;
-  input: { name: string; description: string; roles: string[]; expiresInDays?: number | null; expiresOn?: string };
-  why: string;
-  keyId: string;
-  createdAt: Date;
-  lapsesAt: Date;
-}
-
-export interface Decision {
-  decision: 'approved' | 'denied' | 'cancelled';
-  by: string;
-  at: Date;
-  reason?: string | undefined;
-}
+export type { Decision, KeyRequest, RequestState, RequestStatus } from './request-record.js';
 
 export interface RequestOptions {
   openToAll: boolean;
@@ -38,26 +21,56 @@ export interface RequestOptions {
   fourEyes: boolean;
 }
 
-/** The outcome of an approval: the winner gets the key and its token (once); anyone else the decision that stands. */
+/** The outcome of an Approve click. */
 export type ApproveResult =
-  { won: true; request: KeyRequest; key: KeyRecord; token: string } | { won: false; request: KeyRequest; decision: Decision | undefined; state: RequestState };
+  /** This admin decided and the key was created now: its token, once, for the requester's DM. */
+  | { outcome: 'issued'; request: KeyRequest; status: RequestStatus; key: KeyRecord; token: string; handout: number }
+  /** This admin decided; the key waits for the requester's `Collect key` (no DM to deliver it to). */
+  | { outcome: 'approved'; request: KeyRequest; status: RequestStatus }
+  /** Someone decided first, or the request is no longer pending: what stands. */
+  | { outcome: 'decided'; request: KeyRequest; status: RequestStatus };
+
+/** A secret handed out by {@link RequestService.collect} (or an approval): show it once, then report. */
+export interface Handout {
+  request: KeyRequest;
+  key: KeyRecord;
+  token: string;
+  /** The attempt number, for {@link RequestService.delivered} / {@link RequestService.notDelivered}. */
+  handout: number;
+}
 
 const DAY_MS = 86_400_000;
+/**
+ * An attempt to hand a key out that has shown nothing for this long died (the process
+ * stopped between creating the key and showing its secret); the next attempt may start.
+ * Showing a secret takes seconds; the margin covers a slow Slack.
+ */
+export const HANDOUT_STALE_MS = 2 * 60_000;
+
+const isDuplicate = (e: unknown) => (e as { code?: number }).code === 11000;
 
 /**
- * Key requests: a viewer asks, an admin approves (the key is created as an admin's create
- * would, owned by the requester) or denies, the requester may cancel, and undecided requests
- * lapse. Whoever inserts `<requestId>:decision` first decides; nothing is ever updated in place.
+ * Key requests: a viewer asks, an admin approves or denies, the requester may cancel, and
+ * undecided requests lapse. Whoever inserts `<requestId>:decision` first decides; nothing is
+ * ever updated in place. An approved key is handed out once — by the approval when the
+ * requester's DM can be reached, else when the requester presses `Collect key` — and is
+ * created at that moment (its secret is never stored): the key's deterministic keyId makes
+ * a second key impossible, and a numbered claim (`<requestId>:claim:<n>`) makes concurrent
+ * hand-outs one (see docs/architecture.md).
  */
 export class RequestService {
   constructor(
-    private readonly m: Models,
+    private readonly repo: RequestRepository,
     private readonly keys: KeyService,
     private readonly members: MemberService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly opts: RequestOptions,
   ) {}
+
+  get ttlDays(): number {
+    return this.opts.ttlDays;
+  }
 
   /** Who may request: viewers (and admins); everyone when REQUESTS_OPEN_TO_ALL. */
   async requireRequester(actor: Actor): Promise<void> {
@@ -84,8 +97,8 @@ export class RequestService {
     await this.requireRequester(actor);
     const w = this.validate(input, reason);
     const now = this.clock.now();
-    const doc = {
-      _id: `rq_${randomBytes(9).toString('base64url')}`,
+    const request: KeyRequest = {
+      requestId: `rq_${randomBytes(9).toString('base64url')}`,
       communityId: actor.communityId,
       requestedBy: actor.userId,
       input,
@@ -94,39 +107,55 @@ export class RequestService {
       createdAt: new Date(now),
       lapsesAt: new Date(now + this.opts.ttlDays * DAY_MS),
     };
-    await this.m.keyRequests.create(doc);
-    return toRequest(doc);
+    await this.repo.insert(request);
+    return request;
   }
 
-  async find(communityId: string, requestId: string): Promise<KeyRequest | undefined> {
-    const doc = await this.m.keyRequests.findOne({ _id: requestId, communityId }).lean();
-    return doc ? toRequest(doc) : undefined;
+  find(communityId: string, requestId: string): Promise<KeyRequest | undefined> {
+    return this.repo.find(communityId, requestId);
   }
 
-  async decisionOf(requestId: string): Promise<Decision | undefined> {
-    const d = await this.m.requestDecisions.findById(`${requestId}:decision`).lean();
-    return d ? { decision: d.decision, by: d.by, at: d.at, reason: d.reason ?? undefined } : undefined;
+  /** For the jobs, which carry ids only. */
+  findById(requestId: string): Promise<KeyRequest | undefined> {
+    return this.repo.findById(requestId);
   }
 
-  stateOf(request: KeyRequest, decision: Decision | undefined): RequestState {
-    if (decision) return decision.decision;
-    return this.clock.now() >= request.lapsesAt.getTime() ? 'lapsed' : 'pending';
+  decisionOf(requestId: string): Promise<Decision | undefined> {
+    return this.repo.decisionOf(requestId);
+  }
+
+  /** Where the request stands now (see {@link RequestStatus}). */
+  async status(request: KeyRequest): Promise<RequestStatus> {
+    const [decision, marks, keyCreated] = await Promise.all([
+      this.repo.decisionOf(request.requestId),
+      this.repo.marksOf(request.requestId),
+      this.repo.keyExists(request.communityId, request.keyId),
+    ]);
+    return this.statusFrom(request, decision, marks, keyCreated);
+  }
+
+  private statusFrom(request: KeyRequest, decision: Decision | undefined, marks: RequestMark[], keyCreated: boolean): RequestStatus {
+    const now = this.clock.now();
+    const delivered = marks.some((m) => m.kind === 'delivered');
+    const base = { decision, keyCreated, delivered, ttlDays: this.opts.ttlDays, collectable: false, collectUntil: undefined };
+    if (!decision) return { ...base, state: now >= request.lapsesAt.getTime() ? 'lapsed' : 'pending' };
+    if (decision.decision !== 'approved') return { ...base, state: decision.decision };
+    // An approval not yet collected stays collectable for REQUEST_TTL_DAYS from the approval, then lapses.
+    const collectUntil = new Date(decision.at.getTime() + this.opts.ttlDays * DAY_MS);
+    if (delivered) return { ...base, state: 'approved', collectUntil };
+    const open = now < collectUntil.getTime();
+    return { ...base, state: open ? 'approved' : 'lapsed', collectable: open, collectUntil };
   }
 
   private async load(actor: Actor, requestId: string): Promise<KeyRequest> {
-    const request = await this.find(actor.communityId, requestId);
+    const request = await this.repo.find(actor.communityId, requestId);
     if (!request) throw new KeyError('not_found', `No key request \`${requestId}\` in this workspace.`);
     return request;
   }
 
-  /** Inserts the decision; true when this caller decided. */
+  /** Inserts the decision and its audit event; true when this caller decided. */
   private async decide(request: KeyRequest, d: Decision): Promise<boolean> {
-    try {
-      await this.m.requestDecisions.create({ _id: `${request.requestId}:decision`, communityId: request.communityId, requestId: request.requestId, ...d });
-    } catch (e) {
-      if ((e as { code?: number }).code === 11000) return false;
-      throw e;
-    }
+    if (!(await this.repo.decide(request, d))) return false;
     await this.audit.record({
       communityId: request.communityId,
       actor: d.by,
@@ -138,115 +167,232 @@ export class RequestService {
     return true;
   }
 
-  /** Admins only (FOUR_EYES: not one's own). The winner creates the key under the request's keyId. */
-  async approve(actor: Actor, requestId: string): Promise<ApproveResult> {
+  /**
+   * Admins only (FOUR_EYES: not one's own). The winner of the decision gets the key at once
+   * when `deliver` (the adapter can reach the requester's DM), else the approval waits for
+   * the requester's `Collect key`.
+   */
+  async approve(actor: Actor, requestId: string, opts: { deliver: boolean }): Promise<ApproveResult> {
     await this.members.requireAdmin(actor, 'approve key requests');
     const request = await this.load(actor, requestId);
     if (this.opts.fourEyes && request.requestedBy === actor.userId) {
       throw new KeyError('forbidden', 'This is your own request; another admin must approve it (FOUR_EYES).');
     }
-    const before = await this.decisionOf(requestId);
-    const state = this.stateOf(request, before);
-    if (state !== 'pending') return { won: false, request, decision: before, state };
+    const before = await this.status(request);
+    if (before.state !== 'pending') return { outcome: 'decided', request, status: before };
     // Validated again at decision time: the role catalog may have changed since the request.
     this.keys.validate(request.input);
-    const won = await this.decide(request, { decision: 'approved', by: actor.userId, at: new Date(this.clock.now()) });
-    if (!won) {
-      const decision = await this.decisionOf(requestId);
-      return { won: false, request, decision, state: this.stateOf(request, decision) };
-    }
-    const { key, token } = await this.keys.create(actor, request.input, { keyId: request.keyId, requestedBy: request.requestedBy });
-    return { won: true, request, key, token };
+    const decision: Decision = { decision: 'approved', by: actor.userId, at: new Date(this.clock.now()) };
+    if (!(await this.decide(request, decision))) return { outcome: 'decided', request, status: await this.status(request) };
+    if (!opts.deliver) return { outcome: 'approved', request, status: await this.status(request) };
+    const h = await this.handOut(request, decision, actor.userId);
+    return { outcome: 'issued', request, status: await this.status(request), key: h.key, token: h.token, handout: h.handout };
   }
 
-  /** Admins deny with a reason; the requester cancels. Returns whether this call decided, and the decision that stands. */
-  async deny(
-    actor: Actor,
-    requestId: string,
-    reason: string,
-  ): Promise<{ won: boolean; request: KeyRequest; decision: Decision | undefined; state: RequestState }> {
+  /**
+   * `Collect key`: the requester (only them) takes an approved key whose secret they have not
+   * seen. The key is created now — or, when an earlier hand-out created it and died before
+   * showing the secret, given a new secret (the unseen one ends at once) — never twice.
+   */
+  async collect(actor: Actor, requestId: string): Promise<Handout> {
+    const request = await this.load(actor, requestId);
+    if (request.requestedBy !== actor.userId) throw new KeyError('forbidden', 'Only the person who asked can collect this key.');
+    await this.requireRequester(actor);
+    const status = await this.status(request);
+    const { decision } = status;
+    if (status.delivered) throw new KeyError('conflict', `You already collected this key: \`${request.keyId}\`. Its secret is shown only once.`);
+    if (!status.collectable || !decision) {
+      const why: Record<RequestState, string> = {
+        pending: 'No admin has approved this request yet.',
+        approved: 'This key cannot be collected.',
+        denied: 'This request was denied.',
+        cancelled: 'You cancelled this request.',
+        lapsed:
+          decision?.decision === 'approved'
+            ? `This approval lapsed: the key was not collected within ${this.opts.ttlDays} days. Ask for a new one.`
+            : 'This request lapsed: nobody decided in time. Ask for a new one.',
+      };
+      throw new KeyError('invalid_input', why[status.state]);
+    }
+    return this.handOut(request, decision, actor.userId);
+  }
+
+  /**
+   * Hands the approved key out once: claims attempt n+1 (refused while attempt n may still
+   * be showing its secret), then creates the key under the request's keyId with the approver
+   * as the one who created it for the requester; if the key already exists (an attempt died
+   * after creating it), rolls it with no overlap, since nobody saw that secret.
+   */
+  private async handOut(request: KeyRequest, decision: Decision, by: string): Promise<Handout> {
+    const { requestId } = request;
+    const marks = await this.repo.marksOf(requestId);
+    const now = this.clock.now();
+    const claims = marks.filter((m) => m.kind === 'claim').sort((a, b) => (b.n ?? 0) - (a.n ?? 0));
+    const last = claims[0];
+    const busy = () => new KeyError('conflict', 'This key is being handed out right now. If no secret appeared, try again in a few minutes.');
+    if (last && !marks.some((m) => m.kind === 'failed' && m.n === last.n) && now - last.at.getTime() < HANDOUT_STALE_MS) throw busy();
+    const n = (last?.n ?? 0) + 1;
+    if (!(await this.repo.mark(requestId, { kind: 'claim', n, at: new Date(now), by }))) throw busy();
+    const approver: Actor = { communityId: request.communityId, userId: decision.by };
+    try {
+      // The approval acts for its admin, like an admin token for its creator: only while they still are one.
+      if ((await this.members.roleOf(approver)) !== 'admin')
+        throw new KeyError(
+          'forbidden',
+          'The admin who approved this request is no longer a Keywarden admin, so the approval no longer stands. Ask for a new one.',
+        );
+      if (!(await this.repo.keyExists(request.communityId, request.keyId))) {
+        try {
+          const { key, token } = await this.keys.create(approver, request.input, { keyId: request.keyId, requestedBy: request.requestedBy });
+          return { request, key, token, handout: n };
+        } catch (e) {
+          if (!isDuplicate(e)) throw e;
+        }
+      }
+      const { key, token } = await this.keys.roll(approver, request.keyId, 'none');
+      return { request, key, token, handout: n };
+    } catch (e) {
+      await this.repo.mark(requestId, { kind: 'failed', n, at: new Date(this.clock.now()), by }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The secret of hand-out `n` was shown to the requester (`dm` or `modal`). */
+  async delivered(h: Handout, via: 'dm' | 'modal'): Promise<void> {
+    await this.repo.mark(h.request.requestId, { kind: 'delivered', at: new Date(this.clock.now()), n: h.handout, via });
+  }
+
+  /** The secret of hand-out `n` could not be shown: the requester may collect at once (a new secret). */
+  async notDelivered(h: Handout): Promise<void> {
+    await this.repo.mark(h.request.requestId, { kind: 'failed', n: h.handout, at: new Date(this.clock.now()) });
+  }
+
+  /** Admins deny with a reason; the requester cancels. Returns whether this call decided, and what stands. */
+  async deny(actor: Actor, requestId: string, reason: string): Promise<{ won: boolean; request: KeyRequest; status: RequestStatus }> {
     await this.members.requireAdmin(actor, 'deny key requests');
     const text = reason.replace(/\s+/g, ' ').trim();
     if (text.length < 3 || text.length > 500)
       throw new KeyError('invalid_input', 'Give a reason of 3–500 characters.', { reason: 'Give a reason of 3–500 characters.' });
-    return this.close(actor, requestId, { decision: 'denied', by: actor.userId, at: new Date(this.clock.now()), reason: text });
+    return this.close(await this.load(actor, requestId), { decision: 'denied', by: actor.userId, at: new Date(this.clock.now()), reason: text });
   }
 
-  async cancel(actor: Actor, requestId: string) {
+  async cancel(actor: Actor, requestId: string): Promise<{ won: boolean; request: KeyRequest; status: RequestStatus }> {
     const request = await this.load(actor, requestId);
     if (request.requestedBy !== actor.userId) throw new KeyError('forbidden', 'Only the person who asked can cancel a request.');
-    return this.close(actor, requestId, { decision: 'cancelled', by: actor.userId, at: new Date(this.clock.now()) });
+    return this.close(request, { decision: 'cancelled', by: actor.userId, at: new Date(this.clock.now()) });
   }
 
-  private async close(actor: Actor, requestId: string, d: Decision) {
-    const request = await this.load(actor, requestId);
-    const before = await this.decisionOf(requestId);
-    if (this.stateOf(request, before) !== 'pending') return { won: false, request, decision: before, state: this.stateOf(request, before) };
+  /**
+   * The request scan: records the lapse of a request nobody decided in time (by `keywarden`).
+   * True when this call recorded it.
+   */
+  async recordLapse(request: KeyRequest): Promise<boolean> {
+    const r = await this.close(request, { decision: 'lapsed', by: 'keywarden', at: request.lapsesAt }, true);
+    return r.won;
+  }
+
+  private async close(request: KeyRequest, d: Decision, lapsing = false): Promise<{ won: boolean; request: KeyRequest; status: RequestStatus }> {
+    const before = await this.status(request);
+    const open = before.state === 'pending' || (lapsing && !before.decision && before.state === 'lapsed');
+    if (!open) return { won: false, request, status: before };
     const won = await this.decide(request, d);
-    const decision = won ? d : await this.decisionOf(requestId);
-    return { won, request, decision, state: this.stateOf(request, decision) };
+    return { won, request, status: await this.status(request) };
+  }
+
+  /** Once-only notices (`told:<what>`): true when this caller should tell it. */
+  claimNotice(request: KeyRequest, what: string): Promise<boolean> {
+    return this.repo.mark(request.requestId, { kind: 'told', what, at: new Date(this.clock.now()) });
+  }
+
+  /** Gives a notice claim back when nothing could be posted, so the next pass tells it. */
+  releaseNotice(request: KeyRequest, what: string): Promise<void> {
+    return this.repo.unmark(request.requestId, what);
+  }
+
+  /** Whether a notice was told (`told:<what>`). */
+  async told(request: KeyRequest, what: string): Promise<boolean> {
+    return (await this.repo.marksOf(request.requestId)).some((m) => m.kind === 'told' && m.what === what);
+  }
+
+  /**
+   * An approval whose hand-out is neither delivered nor in progress (no claim, or the last
+   * one failed or went stale): the requester must be told to collect it.
+   */
+  async stalledApproval(request: KeyRequest): Promise<boolean> {
+    const marks = await this.repo.marksOf(request.requestId);
+    if (marks.some((m) => m.kind === 'delivered')) return false;
+    const last = marks.filter((m) => m.kind === 'claim').sort((a, b) => (b.n ?? 0) - (a.n ?? 0))[0];
+    if (!last) return true;
+    return marks.some((m) => m.kind === 'failed' && m.n === last.n) || this.clock.now() - last.at.getTime() >= HANDOUT_STALE_MS;
+  }
+
+  /**
+   * The request scan: for each open request, the instant it next needs a look — its lapse;
+   * an outcome to show and settle; an approval whose hand-out died (or never started) and
+   * whose requester must be told to collect; the end of its collect window. Deterministic
+   * instants, so the jobs scheduled for them have stable ids.
+   */
+  async nextLooks(requests: KeyRequest[]): Promise<Map<string, Date>> {
+    const decisions = await this.repo.decisionsOf(requests.map((r) => r.requestId));
+    const out = new Map<string, Date>();
+    for (const r of requests) {
+      const d = decisions.get(r.requestId);
+      if (!d) {
+        out.set(r.requestId, r.lapsesAt);
+        continue;
+      }
+      if (d.decision !== 'approved') {
+        out.set(r.requestId, d.at);
+        continue;
+      }
+      const marks = await this.repo.marksOf(r.requestId);
+      const delivered = marks.find((m) => m.kind === 'delivered');
+      const collectUntil = new Date(d.at.getTime() + this.opts.ttlDays * DAY_MS);
+      if (delivered) out.set(r.requestId, delivered.at);
+      else if (marks.some((m) => m.kind === 'told' && m.what === 'collect')) out.set(r.requestId, collectUntil);
+      else {
+        const last = marks.filter((m) => m.kind === 'claim').sort((a, b) => (b.n ?? 0) - (a.n ?? 0))[0];
+        const failed = last && marks.find((m) => m.kind === 'failed' && m.n === last.n);
+        out.set(r.requestId, !last ? d.at : failed ? failed.at : new Date(last.at.getTime() + HANDOUT_STALE_MS));
+      }
+    }
+    return out;
+  }
+
+  /** Requests the scan has not settled, oldest first. */
+  unsettled(limit: number): Promise<KeyRequest[]> {
+    return this.repo.unsettled(limit);
+  }
+
+  /** The scan found nothing left to do for this request. */
+  settle(request: KeyRequest): Promise<void> {
+    return this.repo.settle(request.requestId, new Date(this.clock.now()));
   }
 
   /** Records where a copy of the request was posted. */
-  async addMessage(requestId: string, channel: string, ts: string): Promise<void> {
-    await this.m.requestMessages.create({ _id: `${requestId}:${channel}:${ts}`, requestId, channel, ts });
+  addMessage(requestId: string, channel: string, ts: string): Promise<void> {
+    return this.repo.addMessage(requestId, channel, ts);
   }
 
-  async messagesOf(requestId: string): Promise<Array<{ channel: string; ts: string }>> {
-    return (await this.m.requestMessages.find({ requestId }).lean()).map((r) => ({ channel: r.channel, ts: r.ts }));
+  messagesOf(requestId: string): Promise<Array<{ channel: string; ts: string }>> {
+    return this.repo.messagesOf(requestId);
   }
 
   /** Undecided, unlapsed requests, newest first (admins' Home). */
   async pending(actor: Actor, limit: number): Promise<KeyRequest[]> {
     if ((await this.members.roleOf(actor)) !== 'admin') return [];
-    const rows = await this.m.keyRequests
-      .find({ communityId: actor.communityId, lapsesAt: { $gt: new Date(this.clock.now()) } })
-      .sort({ createdAt: -1 })
-      .limit(50)
-      .lean();
-    const decided = new Set((await this.m.requestDecisions.find({ _id: { $in: rows.map((r) => `${r._id}:decision`) } }).lean()).map((d) => d.requestId));
-    return rows
-      .filter((r) => !decided.has(r._id))
-      .slice(0, limit)
-      .map(toRequest);
+    return this.repo.pending(actor.communityId, new Date(this.clock.now()), limit);
   }
 
-  /** The caller's own latest requests with their state (the requester's Home). */
-  async mine(actor: Actor, limit: number): Promise<Array<{ request: KeyRequest; state: RequestState; decision: Decision | undefined }>> {
-    const rows = await this.m.keyRequests.find({ communityId: actor.communityId, requestedBy: actor.userId }).sort({ createdAt: -1 }).limit(limit).lean();
+  /** The caller's own latest requests with their status (the requester's Home). */
+  async mine(actor: Actor, limit: number): Promise<Array<{ request: KeyRequest; status: RequestStatus }>> {
     const out = [];
-    for (const r of rows) {
-      const request = toRequest(r);
-      const decision = await this.decisionOf(request.requestId);
-      out.push({ request, decision, state: this.stateOf(request, decision) });
-    }
+    for (const request of await this.repo.byRequester(actor.communityId, actor.userId, limit)) out.push({ request, status: await this.status(request) });
     return out;
   }
 
   /** Admin user ids of the community (the DM fallback when no approvals channel is set). */
-  async admins(communityId: string): Promise<string[]> {
-    return (await this.m.members.find({ communityId, role: 'admin' }).lean()).map((r) => r.slackUserId);
+  admins(communityId: string): Promise<string[]> {
+    return this.repo.admins(communityId);
   }
-}
-
-function toRequest(d: {
-  _id: string;
-  communityId: string;
-  requestedBy: string;
-  input: unknown;
-  why: string;
-  keyId: string;
-  createdAt: Date;
-  lapsesAt: Date;
-}): KeyRequest {
-  return {
-    requestId: d._id,
-    communityId: d.communityId,
-    requestedBy: d.requestedBy,
-    input: d.input as KeyRequest['input'],
-    why: d.why,
-    keyId: d.keyId,
-    createdAt: d.createdAt,
-    lapsesAt: d.lapsesAt,
-  };
 }

@@ -43,6 +43,8 @@ export const actionIds = {
   denyRequest: 'request_deny',
   /** `Cancel` on one's own pending request (Home); value: requestId. */
   cancelRequest: 'request_cancel',
+  /** `Collect key` on one's own approved request (Home): the secret once, in a modal; value: requestId. */
+  collectKey: 'request_collect',
   /** Request modal: Why do you need it? */
   whyInput: 'why',
   /** Deny modal: the reason. */
@@ -68,6 +70,7 @@ export const callbackIds = {
   audit: 'audit',
   requestKey: 'request_key',
   denyRequest: 'deny_request',
+  keyCollected: 'key_collected',
   home: 'home',
 } as const;
 

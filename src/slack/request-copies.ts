@@ -1,13 +1,13 @@
 import type { WebClient } from '@slack/web-api';
-import type { Decision, KeyRequest, RequestState } from '../requests/request-service.js';
+import type { KeyRequest, RequestStatus } from '../requests/request-record.js';
 import { requestMessage } from './blocks/requests.js';
 import type { SlackDeps } from './deps.js';
 
-const render = (deps: SlackDeps, req: KeyRequest, state: RequestState, d?: Decision) => requestMessage(req, (id) => deps.core.roles.display(id), state, d);
+const render = (deps: SlackDeps, req: KeyRequest, st: RequestStatus) => requestMessage(req, (id) => deps.core.roles.display(id), st);
 
 /** Posts a new request to APPROVALS_CHANNEL_ID, else to each admin by DM; records every copy. */
 export async function postRequest(deps: SlackDeps, client: WebClient, req: KeyRequest): Promise<number> {
-  const msg = render(deps, req, 'pending');
+  const msg = render(deps, req, await deps.core.requests.status(req));
   const channel = deps.core.config.APPROVALS_CHANNEL_ID;
   const targets: Array<() => Promise<string | undefined>> = channel
     ? [async () => channel]
@@ -27,9 +27,9 @@ export async function postRequest(deps: SlackDeps, client: WebClient, req: KeyRe
   return posted;
 }
 
-/** Every copy of the request shows its outcome (no buttons left to click). */
-export async function updateCopies(deps: SlackDeps, client: WebClient, req: KeyRequest, state: RequestState, d?: Decision): Promise<void> {
-  const msg = render(deps, req, state, d);
+/** Every copy of the request shows where it stands now (no buttons left once decided). */
+export async function updateCopies(deps: SlackDeps, client: WebClient, req: KeyRequest): Promise<void> {
+  const msg = render(deps, req, await deps.core.requests.status(req));
   for (const m of await deps.core.requests.messagesOf(req.requestId)) {
     try {
       await client.chat.update({ channel: m.channel, ts: m.ts, text: msg.text, blocks: msg.blocks });

@@ -5,7 +5,7 @@ import { auditEventModel } from './models/audit-event.js';
 import { deliveryModel } from './models/delivery.js';
 import { dependentModel } from './models/dependent.js';
 import { idempotencyModel } from './models/idempotency.js';
-import { keyRequestModel, requestDecisionModel, requestMessageModel } from './models/key-request.js';
+import { keyRequestModel, requestDecisionModel, requestMarkModel, requestMessageModel } from './models/key-request.js';
 import { keyUsageModel } from './models/key-usage.js';
 import { communityModel, memberModel } from './models/member.js';
 import { revocationNoticeModel } from './models/revocation-notice.js';
@@ -25,6 +25,7 @@ export function models(conn: Connection) {
     keyRequests: keyRequestModel(conn),
     requestDecisions: requestDecisionModel(conn),
     requestMessages: requestMessageModel(conn),
+    requestMarks: requestMarkModel(conn),
     revocationNotices: revocationNoticeModel(conn),
   };
 }

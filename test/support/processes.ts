@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { LIFE, REVOCATIONS, ROLLS, WEBHOOKS } from '../../jobs/queues.js';
+import { LIFE, REQUESTS, REVOCATIONS, ROLLS, WEBHOOKS } from '../../jobs/queues.js';
 import { freePort, waitForRedis } from './ports.js';
 import { PROCESS_START_MS } from './start-timeout.js';
 
@@ -122,12 +122,12 @@ export async function obliterateQueues(redisUrl: string, prefix: string): Promis
   if (!prefix.startsWith('test-')) throw new Error(`refusing to clear a prefix that is not a test's own: ${prefix}`);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   try {
-    for (const name of [REVOCATIONS, WEBHOOKS, LIFE, ROLLS]) {
+    for (const name of [REVOCATIONS, WEBHOOKS, LIFE, ROLLS, REQUESTS]) {
       const q = new Queue(name, { connection, prefix, skipMetasUpdate: true });
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
     }
-    for (const name of [REVOCATIONS, WEBHOOKS, LIFE, ROLLS]) {
+    for (const name of [REVOCATIONS, WEBHOOKS, LIFE, ROLLS, REQUESTS]) {
       const keys: string[] = [];
       for await (const batch of connection.scanStream({ match: `${prefix}:${name}:*`, count: 500 })) keys.push(...(batch as string[]));
       if (keys.length) await connection.del(...keys);

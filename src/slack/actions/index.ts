@@ -3,7 +3,7 @@ import type { SlackDeps } from '../deps.js';
 import { actionIds } from '../ids.js';
 import { addKeyAction } from './add-key-button.js';
 import { auditPageAction, keyActivityAction } from './audit-buttons.js';
-import { approveRequestAction, cancelRequestAction, denyRequestAction } from './request-buttons.js';
+import { approveRequestAction, cancelRequestAction, collectKeyAction, denyRequestAction } from './request-buttons.js';
 import { editKeyAction } from './edit-button.js';
 import { homeFilterAction } from './home-filter.js';
 import { listPageAction } from './list-page-button.js';
@@ -33,6 +33,7 @@ export function register(app: App, deps: SlackDeps): void {
   app.action(actionIds.approveRequest, approveRequestAction(deps));
   app.action(actionIds.denyRequest, denyRequestAction(deps));
   app.action(actionIds.cancelRequest, cancelRequestAction(deps));
+  app.action(actionIds.collectKey, collectKeyAction(deps));
   const auditPage = auditPageAction(deps);
   app.action(actionIds.auditPrev, auditPage);
   app.action(actionIds.auditNext, auditPage);

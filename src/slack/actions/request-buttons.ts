@@ -1,19 +1,19 @@
-import { secretBlocks, secretMessageText } from '../blocks/key-created.js';
+import { collectedModal, secretBlocks, secretMessageText } from '../blocks/key-created.js';
 import { noticeReply } from '../blocks/messages.js';
 import { alreadyDecidedText, denyModal } from '../blocks/requests.js';
-import { code, mention } from '../blocks/text.js';
+import { bold, code, mention, slackDate, truncate } from '../blocks/text.js';
 import type { SlackDeps } from '../deps.js';
 import { expectedFailure, explainToClicker } from '../explain.js';
-import { updateCopies } from '../request-copies.js';
+import { tellRequester, updateCopies } from '../request-copies.js';
 import { refreshHome } from '../home/publish-home.js';
 import { parseListState } from '../list-state.js';
 import { fromHome, parseAction, type ActionArgs } from './context.js';
 
 /**
- * `Approve` (admins, checked by the domain): the requester's DM is opened first, so a
- * requester Keywarden cannot reach gets no key whose secret would have nowhere to go; the
- * winner of the decision creates the key and the secret goes once, ephemerally, to the
- * requester; every copy of the request then shows who approved it.
+ * `Approve` (admins, checked by the domain). When Keywarden can open the requester's DM, the
+ * winner of the decision creates the key and its secret goes there once, ephemerally; when it
+ * cannot (or showing the secret fails), the approval is recorded and the requester collects
+ * the key with `Collect key` in App Home. Every copy of the request then says where it stands.
  */
 export function approveRequestAction(deps: SlackDeps) {
   return async ({ ack, body: raw, client, respond }: ActionArgs): Promise<void> => {
@@ -25,35 +25,67 @@ export function approveRequestAction(deps: SlackDeps) {
       await deps.core.members.requireAdmin(actor, 'approve key requests');
       const req = await requests.find(actor.communityId, action.value ?? '');
       if (!req) return await say('That request no longer exists.');
-      const dm = await client.conversations.open({ users: req.requestedBy }).catch(() => undefined);
-      const channel = dm?.channel?.id;
-      if (!channel)
-        return await say(
-          `Keywarden cannot open a direct message with ${mention(req.requestedBy)}, so nothing was approved (the secret would have nowhere to go). Ask them to open Keywarden's Home tab, then approve again.`,
-        );
-      const result = await requests.approve(actor, req.requestId);
-      if (!result.won) {
-        await updateCopies(deps, client, req, result.state, result.decision);
-        return await say(alreadyDecidedText(result.state, result.decision, req.keyId));
+      const channel = (await client.conversations.open({ users: req.requestedBy }).catch(() => undefined))?.channel?.id;
+      const result = await requests.approve(actor, req.requestId, { deliver: Boolean(channel) });
+      if (result.outcome === 'decided') {
+        await updateCopies(deps, client, req);
+        return await say(alreadyDecidedText(req, result.status));
       }
-      const { key, token } = result;
-      try {
-        await client.chat.postEphemeral({ channel, user: req.requestedBy, text: secretMessageText(key), blocks: secretBlocks(key, token) });
-      } catch (e) {
-        deps.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'approved key: secret DM failed');
-        await say(`Approved, but the secret could not be delivered to ${mention(req.requestedBy)}. Roll ${code(key.keyId)} to issue a new secret.`);
+      const until = result.status.collectUntil ? ` until ${slackDate(result.status.collectUntil)}` : '';
+      let told = `✅ Approved. Keywarden cannot send ${mention(req.requestedBy)} a direct message, so they collect the key with *Collect key* in Keywarden's Home tab${until}.`;
+      if (result.outcome === 'issued') {
+        const { key, token } = result;
+        try {
+          await client.chat.postEphemeral({ channel: channel!, user: req.requestedBy, text: secretMessageText(key), blocks: secretBlocks(key, token) });
+          await requests.delivered(result, 'dm');
+          told = `✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}; its secret went to their direct messages, once.`;
+        } catch (e) {
+          deps.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'approved key: secret DM failed; the requester collects it');
+          await requests.notDelivered(result);
+          told = `✅ Approved: ${code(key.keyId)}, but its secret could not be shown to ${mention(req.requestedBy)}. They collect it (a new secret) with *Collect key* in Keywarden's Home tab${until}.`;
+          await tellRequester(
+            deps,
+            client,
+            req.requestedBy,
+            `✅ Your request for ${bold(truncate(req.input.name, 64))} was approved. Open Keywarden's Home tab and press *Collect key* to see its secret (once).`,
+          );
+        }
       }
-      await updateCopies(deps, client, req, 'approved', await requests.decisionOf(req.requestId));
-      if (body.response_url && respond)
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          ...noticeReply(`✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}.`),
-        });
+      await updateCopies(deps, client, req);
+      if (body.response_url && respond) await respond({ response_type: 'ephemeral', replace_original: false, ...noticeReply(told) });
       if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));
     }
+  };
+}
+
+/**
+ * `Collect key` (Home, the requester only — checked by the domain): the approved key is
+ * created (or, after a hand-out that died, given a new secret) and shown once in a modal.
+ */
+export function collectKeyAction(deps: SlackDeps) {
+  return async ({ ack, body: raw, client, respond }: ActionArgs): Promise<void> => {
+    await ack();
+    const { body, actor, action } = parseAction(raw);
+    const { requests } = deps.core;
+    let handout;
+    try {
+      handout = await requests.collect(actor, action.value ?? '');
+    } catch (e) {
+      return await explainToClicker({ body, client, respond }, expectedFailure(e), 'Collect key');
+    }
+    try {
+      await client.views.open({ trigger_id: body.trigger_id ?? '', view: collectedModal(handout.key, handout.token) });
+    } catch (e) {
+      // Nothing was shown (an expired trigger, Slack away): the next Collect key gives a new secret.
+      deps.log.warn({ keyId: handout.key.keyId, err: (e as Error).message }, 'collected key: the modal could not be opened');
+      await requests.notDelivered(handout);
+      return;
+    }
+    await requests.delivered(handout, 'modal');
+    await updateCopies(deps, client, handout.request);
+    if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
   };
 }
 
@@ -79,9 +111,9 @@ export function cancelRequestAction(deps: SlackDeps) {
     await ack();
     const { body, actor, action } = parseAction(raw);
     try {
-      const { request, state, decision, won } = await deps.core.requests.cancel(actor, action.value ?? '');
-      await updateCopies(deps, client, request, state, decision);
-      if (!won) await explainToClicker({ body, client, respond }, alreadyDecidedText(state, decision, request.keyId), 'Key request');
+      const { request, status, won } = await deps.core.requests.cancel(actor, action.value ?? '');
+      await updateCopies(deps, client, request);
+      if (!won) await explainToClicker({ body, client, respond }, alreadyDecidedText(request, status), 'Key request');
       if (fromHome(body)) await refreshHome(deps, client, actor, parseListState(body.view?.private_metadata));
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));

@@ -81,6 +81,7 @@ export function describeEvent(e: AuditEntry, withTarget: boolean): string {
     case 'request.approved':
     case 'request.denied':
     case 'request.cancelled':
+    case 'request.lapsed':
       return `*Request ${e.action.slice(8)}*${withTarget ? ` for ${code(e.target)}` : ''}${str(d.requestedBy) ? ` (asked by ${mention(str(d.requestedBy)!)})` : ''} ${by}${str(d.reason) ? ` — ${escapeMrkdwn(truncate(str(d.reason)!, 200))}` : ''}`;
     default:
       return `${code(e.action)} ${code(e.target)} ${by}`;

@@ -60,13 +60,10 @@ export function homeView(opts: { page: ListPage; state: ListState; isAdmin: bool
 }
 
 /** Home for someone who is not mapped: what Keywarden is and whom to ask. */
-export function homeNotMemberView(reason: string): HomeView {
+export function homeNotMemberView(reason: string, requests: KnownBlock[] = []): HomeView {
   return {
     type: 'home',
     callback_id: callbackIds.home,
-    blocks: [
-      { type: 'header', text: plain('API Keys') },
-      { type: 'section', text: md(reason) },
-    ],
+    blocks: [{ type: 'header', text: plain('API Keys') }, { type: 'section', text: md(reason) }, ...requests].slice(0, limits.viewBlocks),
   };
 }

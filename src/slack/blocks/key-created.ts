@@ -61,3 +61,14 @@ export function secretModal(key: KeyRecord, token: string, occasion: SecretOccas
     ...secretBlocks(key, token, occasion),
   ]);
 }
+
+/** `Collect key`: the requester's approved key, its secret shown once in this window. */
+export function collectedModal(key: KeyRecord, token: string): ModalView {
+  return {
+    ...createdView('Your API key', 'Done', [
+      { type: 'section', text: md(':white_check_mark: Your request was approved. Copy the secret before closing this window.') },
+      ...secretBlocks(key, token),
+    ]),
+    callback_id: callbackIds.keyCollected,
+  };
+}

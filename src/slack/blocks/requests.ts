@@ -1,6 +1,6 @@
 import type { InputBlock, KnownBlock, ModalView } from '@slack/types';
 import type { RoleCatalog } from '../../roles/catalog.js';
-import type { Decision, KeyRequest, RequestState } from '../../requests/request-service.js';
+import type { KeyRequest, RequestState, RequestStatus } from '../../requests/request-record.js';
 import { actionIds, blockIds, callbackIds } from '../ids.js';
 import { createKeyModal } from './create-modal.js';
 import type { Reply } from './messages.js';
@@ -33,23 +33,32 @@ export function requestModal(catalog: RoleCatalog, name: string): ModalView {
   };
 }
 
-const stateLine = (state: RequestState, d: Decision | undefined, keyId: string): string => {
-  switch (state) {
+const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
+
+/** The outcome line of every copy of a request. */
+export function stateLine(req: KeyRequest, st: RequestStatus): string {
+  const d = st.decision;
+  switch (st.state) {
     case 'approved':
-      return `✅ Approved by ${mention(d!.by)} — ${code(keyId)}`;
+      return st.keyCreated
+        ? `✅ Approved by ${mention(d!.by)} — ${code(req.keyId)}`
+        : `✅ Approved by ${mention(d!.by)} — waiting for ${mention(req.requestedBy)} to collect`;
     case 'denied':
       return `⛔ Denied by ${mention(d!.by)}${d?.reason ? ` — ${escapeMrkdwn(truncate(d.reason, 500))}` : ''}`;
     case 'cancelled':
       return '↩️ Cancelled by the requester';
     case 'lapsed':
-      return '⌛ Lapsed: nobody decided in time';
+      return d?.decision === 'approved'
+        ? `⌛ Lapsed — approved by ${mention(d.by)}, but not collected within ${days(st.ttlDays)}`
+        : `⌛ Lapsed — no admin decided within ${days(st.ttlDays)}`;
     default:
       return '';
   }
-};
+}
 
 /** The request as admins see it: who, the fields, why; Approve/Deny while pending, else the outcome. */
-export function requestMessage(req: KeyRequest, roleLabel: (id: string) => string, state: RequestState, decision?: Decision): Reply {
+export function requestMessage(req: KeyRequest, roleLabel: (id: string) => string, st: RequestStatus): Reply {
+  const { state } = st;
   const roles = req.input.roles
     .map((r) => `• ${escapeMrkdwn(truncate(roleLabel(r), 100))}`)
     .slice(0, 30)
@@ -92,7 +101,7 @@ export function requestMessage(req: KeyRequest, roleLabel: (id: string) => strin
       ],
     });
   } else {
-    blocks.push({ type: 'section', text: md(stateLine(state, decision, req.keyId)) });
+    blocks.push({ type: 'section', text: md(stateLine(req, st)) });
   }
   const head = `${req.requestedBy} requests an API key: ${truncate(req.input.name, 64)}`;
   return { text: escapeMrkdwn(state === 'pending' ? head : `${head} (${state})`), blocks };
@@ -120,17 +129,20 @@ export function denyModal(req: KeyRequest): ModalView {
   };
 }
 
-/** What the clicker of Approve/Deny is told when the request was already decided or lapsed. */
-export function alreadyDecidedText(state: RequestState, d: Decision | undefined, keyId: string): string {
-  switch (state) {
+/** What the clicker of Approve/Deny/Cancel is told when the request was already decided or lapsed. */
+export function alreadyDecidedText(req: KeyRequest, st: RequestStatus): string {
+  const d = st.decision;
+  switch (st.state) {
     case 'approved':
-      return `Already approved by ${mention(d!.by)} ${slackDate(d!.at)} — ${code(keyId)}.`;
+      return `Already approved by ${mention(d!.by)} ${slackDate(d!.at)} — ${st.keyCreated ? code(req.keyId) : `waiting for ${mention(req.requestedBy)} to collect it`}.`;
     case 'denied':
       return `Already denied by ${mention(d!.by)} ${slackDate(d!.at)}.`;
     case 'cancelled':
       return 'The requester cancelled this request.';
     case 'lapsed':
-      return 'This request lapsed: nobody decided in time. Ask for a new one.';
+      return d?.decision === 'approved'
+        ? `This approval lapsed: the key was not collected within ${days(st.ttlDays)}.`
+        : 'This request lapsed: nobody decided in time. Ask for a new one.';
     default:
       return 'This request is still pending.';
   }
@@ -144,11 +156,8 @@ const stateLabel: Record<RequestState, string> = {
   lapsed: '⌛ lapsed',
 };
 
-/** Home: pending requests with Approve/Deny (admins), then the viewer's own with state and Cancel. */
-export function homeRequestBlocks(
-  pending: readonly KeyRequest[],
-  mine: ReadonlyArray<{ request: KeyRequest; state: RequestState; decision?: Decision | undefined }>,
-): KnownBlock[] {
+/** Home: pending requests with Approve/Deny (admins), then the viewer's own with state, Cancel and Collect key. */
+export function homeRequestBlocks(pending: readonly KeyRequest[], mine: ReadonlyArray<{ request: KeyRequest; status: RequestStatus }>): KnownBlock[] {
   const blocks: KnownBlock[] = [];
   if (pending.length) {
     blocks.push({ type: 'section', text: md(`*Pending key requests* (${pending.length})`) });
@@ -175,15 +184,37 @@ export function homeRequestBlocks(
   }
   if (mine.length) {
     blocks.push({ type: 'section', text: md('*Your key requests*') });
-    for (const m of mine) {
-      const line = md(
-        `${bold(truncate(m.request.input.name, 64))} · ${stateLabel[m.state]}${m.state === 'approved' ? ` — ${code(m.request.keyId)}` : ''}${m.state === 'denied' && m.decision?.reason ? ` — ${escapeMrkdwn(truncate(m.decision.reason, 200))}` : ''}`,
-      );
-      blocks.push(
-        m.state === 'pending'
-          ? { type: 'section', text: line, accessory: button({ actionId: actionIds.cancelRequest, text: 'Cancel', value: m.request.requestId }) }
-          : { type: 'section', text: line },
-      );
+    for (const { request: r, status: st } of mine) {
+      const outcome =
+        st.state === 'approved'
+          ? st.collectable
+            ? ` — ready to collect until ${slackDate(st.collectUntil)}`
+            : ` — ${code(r.keyId)}`
+          : st.state === 'denied' && st.decision?.reason
+            ? ` — ${escapeMrkdwn(truncate(st.decision.reason, 200))}`
+            : '';
+      const line = md(`${bold(truncate(r.input.name, 64))} · ${stateLabel[st.state]}${outcome}`);
+      if (st.state === 'pending') {
+        blocks.push({ type: 'section', text: line, accessory: button({ actionId: actionIds.cancelRequest, text: 'Cancel', value: r.requestId }) });
+      } else if (st.collectable) {
+        blocks.push({
+          type: 'section',
+          text: line,
+          accessory: button({
+            actionId: actionIds.collectKey,
+            text: 'Collect key',
+            value: r.requestId,
+            style: 'primary',
+            confirm: confirmDialog({
+              title: 'Collect your key now?',
+              text: 'Its secret is shown once, in a window: have your secrets vault open to store it.',
+              confirm: 'Show it',
+            }),
+          }),
+        });
+      } else {
+        blocks.push({ type: 'section', text: line });
+      }
     }
   }
   if (blocks.length) blocks.push({ type: 'divider' });

@@ -8,16 +8,19 @@ import { listOptionsOf, type ListState } from '../list-state.js';
 /** Renders the Home tab for one user with the given list state and publishes it. */
 export async function publishHome(deps: SlackDeps, client: WebClient, actor: Actor, state: ListState): Promise<void> {
   const role = await deps.core.members.roleOf(actor);
+  const mine = await deps.core.requests.mine(actor, 5);
   const view = role
     ? homeView({
         page: await deps.core.keys.list(actor, listOptionsOf(state)),
         state,
         isAdmin: role === 'admin',
         now: deps.core.clock.now(),
-        requests: homeRequestBlocks(await deps.core.requests.pending(actor, 5), await deps.core.requests.mine(actor, 5)),
+        requests: homeRequestBlocks(await deps.core.requests.pending(actor, 5), mine),
       })
     : homeNotMemberView(
         'You are not mapped to a platform identity, so you cannot see API keys. Ask a Keywarden admin to add you with `/apikey members add @you viewer`.',
+        // With REQUESTS_OPEN_TO_ALL, someone unmapped may have asked for a key: their requests (and Collect key).
+        homeRequestBlocks([], mine),
       );
   await client.views.publish({ user_id: actor.userId, view });
 }

@@ -37,12 +37,13 @@ export function denySubmission(deps: SlackDeps) {
       );
       return;
     }
-    const { request: req, decision, state, won } = result;
+    const { request: req, status, won } = result;
+    const decision = status.decision;
     await ack({
       response_action: 'update',
-      view: noticeModal('Key request', won ? 'Denied. The requester has been told.' : alreadyDecidedText(state, decision, req.keyId)),
+      view: noticeModal('Key request', won ? 'Denied. The requester has been told.' : alreadyDecidedText(req, status)),
     });
-    await updateCopies(deps, client, req, state, decision);
+    await updateCopies(deps, client, req);
     if (won)
       await tellRequester(
         deps,

@@ -37,7 +37,7 @@ export function requestSubmission(deps: SlackDeps) {
       response_action: 'update',
       view: noticeModal(
         'Request sent',
-        'Request sent to the admins. You will hear from Keywarden here when one of them decides; an approved key comes to you once, in a direct message.',
+        'Request sent to the admins. You will hear from Keywarden when one of them decides. An approved key comes to you once, in a direct message — or, if Keywarden cannot reach you there, with *Collect key* in its Home tab.',
       ),
     });
     await postRequest(deps, client, req);
