@@ -136,7 +136,9 @@ export class RequestService {
 
   private statusFrom(request: KeyRequest, decision: Decision | undefined, marks: RequestMark[], keyCreated: boolean): RequestStatus {
     const now = this.clock.now();
-    const delivered = marks.some((m) => m.kind === 'delivered');
+    // A key with no hand-out claim at all was made by an approval recorded before claims
+    // existed, which created and delivered it in one step: delivered, never collectable again.
+    const delivered = marks.some((m) => m.kind === 'delivered') || (keyCreated && !marks.some((m) => m.kind === 'claim'));
     const base = { decision, keyCreated, delivered, ttlDays: this.opts.ttlDays, collectable: false, collectUntil: undefined };
     if (!decision) return { ...base, state: now >= request.lapsesAt.getTime() ? 'lapsed' : 'pending' };
     if (decision.decision !== 'approved') return { ...base, state: decision.decision };

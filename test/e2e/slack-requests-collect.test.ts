@@ -141,6 +141,37 @@ describe('Collect key: the requester’s DM cannot be opened', () => {
     expect(await h.dbDump()).not.toContain(token);
   });
 
+  it('the DM opened but did not take the secret: the requester is told to collect, and Collect gives the one key a new secret', async () => {
+    const { id, keyId, ts } = await request('Ephemeral failed');
+    h.fake.failNext('chat.postEphemeral', 'user_not_in_channel');
+    expect(textOf(await approve(ADMIN, id))).toContain('could not be shown to');
+    expect(await keyCount(keyId)).toBe(1);
+    await eventually(() => dmsTo(VIEWER, /Ephemeral failed.*Collect key/)[0]);
+    await copyMatches(ts, new RegExp(`Approved by <@${ADMIN}> — \`${keyId}\``));
+    const modal = await modalOf(await collect(VIEWER, id));
+    const token = TOKEN_RE.exec(textOf(modal.args.view))![0];
+    expect(await h.core.keys.verify(token)).toMatchObject({ valid: true, key: { keyId, createdBy: VIEWER } });
+    expect(await keyCount(keyId)).toBe(1);
+    // Told once, by the approval: the scan does not say it again.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(dmsTo(VIEWER, /Ephemeral failed.*Collect key/)).toHaveLength(1);
+  });
+
+  it('a Collect whose window could not be opened showed nothing: the next one works at once, with the same key', async () => {
+    const { id, keyId } = await request('Modal failed');
+    unreachable.add(VIEWER);
+    await approve(ADMIN, id);
+    h.fake.failNext('views.open', 'expired_trigger_id');
+    await modalOf(await collect(VIEWER, id));
+    await eventually(async () => ((await keyCount(keyId)) === 1 ? true : undefined));
+    const modal = await eventually(async () => {
+      const m = await modalOf(await collect(VIEWER, id));
+      return TOKEN_RE.test(textOf(m.args.view)) ? m : undefined;
+    });
+    expect(await h.core.keys.verify(TOKEN_RE.exec(textOf(modal.args.view))![0])).toMatchObject({ valid: true, key: { keyId } });
+    expect(await keyCount(keyId)).toBe(1);
+  });
+
   it('two Collect clicks at the same moment make one key and show one secret', async () => {
     const { id, keyId } = await request('Double collect');
     unreachable.add(VIEWER);
@@ -252,6 +283,27 @@ describe('an approval whose key creation died (decision recorded, nothing after 
     } finally {
       clock.offsetMs = 0;
     }
+  });
+});
+
+describe('approvals made before hand-out claims existed', () => {
+  it('a key the approval created and delivered in one step is not collectable again, and the scan settles it quietly', async () => {
+    const { id, keyId, ts } = await request('Approved earlier');
+    const request_ = (await h.core.requests.find(TEAM, id))!;
+    await h.core.mongo.models.requestDecisions.create({
+      _id: `${id}:decision`,
+      communityId: TEAM,
+      requestId: id,
+      decision: 'approved',
+      by: ADMIN,
+      at: new Date(clock.now()),
+    });
+    await h.core.keys.create({ communityId: TEAM, userId: ADMIN }, request_.input, { keyId, requestedBy: VIEWER });
+    await copyMatches(ts, new RegExp(`Approved by <@${ADMIN}> — \`${keyId}\``));
+    await eventually(async () => ((await h.core.mongo.models.keyRequests.findById(id).lean())?.settledAt ? true : undefined), 10_000);
+    expect(dmsTo(VIEWER, /Approved earlier/)).toEqual([]);
+    expect((await homeOf(VIEWER)).blocks.find((b) => b.accessory?.value === id)).toBeUndefined();
+    expect(textOf((await modalOf(await collect(VIEWER, id))).args.view)).toMatch(/already collected this key/);
   });
 });
 

@@ -35,20 +35,28 @@ export function approveRequestAction(deps: SlackDeps) {
       let told = `✅ Approved. Keywarden cannot send ${mention(req.requestedBy)} a direct message, so they collect the key with *Collect key* in Keywarden's Home tab${until}.`;
       if (result.outcome === 'issued') {
         const { key, token } = result;
-        try {
-          await client.chat.postEphemeral({ channel: channel!, user: req.requestedBy, text: secretMessageText(key), blocks: secretBlocks(key, token) });
+        const shown = await client.chat
+          .postEphemeral({ channel: channel!, user: req.requestedBy, text: secretMessageText(key), blocks: secretBlocks(key, token) })
+          .then(
+            () => true,
+            (e: unknown) => {
+              deps.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'approved key: secret DM failed; the requester collects it');
+              return false;
+            },
+          );
+        if (shown) {
           await requests.delivered(result, 'dm');
           told = `✅ Approved: ${code(key.keyId)} for ${mention(req.requestedBy)}; its secret went to their direct messages, once.`;
-        } catch (e) {
-          deps.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'approved key: secret DM failed; the requester collects it');
+        } else {
           await requests.notDelivered(result);
           told = `✅ Approved: ${code(key.keyId)}, but its secret could not be shown to ${mention(req.requestedBy)}. They collect it (a new secret) with *Collect key* in Keywarden's Home tab${until}.`;
-          await tellRequester(
-            deps,
-            client,
-            req.requestedBy,
-            `✅ Your request for ${bold(truncate(req.input.name, 64))} was approved. Open Keywarden's Home tab and press *Collect key* to see its secret (once).`,
-          );
+          if (await requests.claimNotice(req, 'collect'))
+            await tellRequester(
+              deps,
+              client,
+              req.requestedBy,
+              `✅ Your request for ${bold(truncate(req.input.name, 64))} was approved. Open Keywarden's Home tab and press *Collect key* to see its secret (once).`,
+            );
         }
       }
       await updateCopies(deps, client, req);
