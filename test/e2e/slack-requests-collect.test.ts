@@ -119,6 +119,18 @@ describe('Collect key: the requester’s DM cannot be opened', () => {
     for (const who of [ADMIN, ADMIN2, STRANGER]) {
       expect(textOf((await modalOf(await collect(who, id))).args.view)).toMatch(/Only the person who asked can collect/);
     }
+    // The requester's own click, forged from another workspace: no such request there.
+    const other = `trig.collect.other.${++triggers}`;
+    await h.click({
+      userId: VIEWER,
+      teamId: 'T0OTHER',
+      actionId: actionIds.collectKey,
+      value: id,
+      container: { type: 'view', view_id: 'VHO' },
+      view: { id: 'VHO', type: 'home' },
+      triggerId: other,
+    });
+    expect(textOf((await modalOf(other)).args.view)).toMatch(/No key request/);
     expect(await keyCount(keyId)).toBe(0);
     expect(secretModals()).toEqual([]);
 

@@ -3,6 +3,7 @@ import { DAY_MS } from '../../src/keys/key-life.js';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.js';
 import { OffsetClock } from '../../src/util/clock.js';
 import { appHomeOpened, multiSelect, textInput } from '../support/slack-requests.js';
+import { messageProblems, viewProblems } from '../unit/slack/block-kit-limits.js';
 import { ADMIN, STRANGER, TEAM, VIEWER, addViewer, eventually, startSlackHarness, textOf, type SlackHarness } from './slack-harness.js';
 
 const TOKEN_RE = /kw_[0-9A-Za-z]{36}/;
@@ -32,8 +33,8 @@ const values = (why: string, name = 'MISP feed') => ({
 });
 
 /** A request submitted by `userId`; returns its id (from the Approve button posted to the channel). */
-async function request(userId = VIEWER, why = 'Our MISP instance needs to push sightings', harness = h): Promise<string> {
-  const res = await harness.submit({ userId, callbackId: callbackIds.requestKey, values: values(why) });
+async function request(userId = VIEWER, why = 'Our MISP instance needs to push sightings', harness = h, name = 'MISP feed'): Promise<string> {
+  const res = await harness.submit({ userId, callbackId: callbackIds.requestKey, values: values(why, name) });
   expect(textOf(res.json)).toContain('Request sent to the admins');
   const post = await harness.fake.waitFor('chat.postMessage', (c) => textOf(c.args.blocks).includes(actionIds.approveRequest));
   const btn = (post.args.blocks as any[]).flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === actionIds.approveRequest);
@@ -151,14 +152,29 @@ describe('/apikey request', () => {
     expect(textOf((await h.fake.waitFor('chat.update')).args.blocks)).toMatch(/Lapsed/);
   });
 
-  it('a 500-character reason and a long name stay within Block Kit limits', async () => {
-    const id = await request(VIEWER, `${'<@U1> *why* '.repeat(41)}`.slice(0, 500));
+  it('a 500-character reason and a 64-character name stay within Block Kit limits: the request, the Deny modal, the outcome and both Homes', async () => {
+    const why = `${'<@U1> *why* '.repeat(41)}`.slice(0, 500);
+    const id = await request(VIEWER, why, h, 'W'.repeat(64));
     const post = h.fake.callsOf('chat.postMessage').at(-1)!;
-    const blocks = post.args.blocks as any[];
-    expect(blocks.length).toBeLessThanOrEqual(50);
-    for (const b of blocks) if (b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
-    expect(textOf(blocks)).not.toContain('<@U1>');
-    expect(id).toMatch(/^rq_/);
+    expect(messageProblems(post.args)).toEqual([]);
+    expect(textOf(post.args.blocks)).not.toContain('<@U1>');
+    const homeOf = async (userId: string) => {
+      await h.send(appHomeOpened({ userId }));
+      return (await h.fake.waitFor('views.publish', (c) => c.args.user_id === userId && textOf(c.args.view).includes('W'.repeat(64)))).args.view as any;
+    };
+    expect(viewProblems(await homeOf(ADMIN))).toEqual([]);
+    await click(ADMIN, actionIds.denyRequest, id);
+    const modal = await h.fake.waitFor('views.open');
+    expect(viewProblems(modal.args.view as any)).toEqual([]);
+    await h.submit({
+      userId: ADMIN,
+      callbackId: callbackIds.denyRequest,
+      privateMetadata: (modal.args.view as { private_metadata: string }).private_metadata,
+      values: { [blockIds.denyReason]: { [actionIds.denyReasonInput]: textInput(why) } },
+    });
+    expect(messageProblems((await h.fake.waitFor('chat.update')).args)).toEqual([]);
+    h.fake.reset();
+    expect(viewProblems(await homeOf(VIEWER))).toEqual([]);
   });
 });
 
