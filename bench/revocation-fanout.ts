@@ -1,26 +1,38 @@
-// Revocation fan-out: one key with N dependents (default 1,000) on local receivers; the time
-// from the revoke call returning to the last dependent being notified, and deliveries per
-// second, next to a baseline of the same N signed POSTs sent directly with fetch at the same
-// concurrency, in the same run.
-//   npx tsx bench/revocation-fanout.ts   (MONGODB_URI and REDIS_URL like the tests;
-//   BENCH_DEPENDENTS=N to change the size)
+// Revocation fan-out (`npm run bench -- fanout`), one worker in this process, every figure
+// next to a baseline measured in the same run:
+// 1. one key with N dependents (default 1,000) on a loopback receiver: revoke returned →
+//    first and last dependent notified, deliveries per second; baseline: the same N signed
+//    POSTs sent directly, at the same concurrency, with fetch and with a keep-alive
+//    node:http agent (the ratio is against the faster of the two);
+// 2. mass revocation: K keys × M dependents (default 50 × 20) revoked through
+//    KeyService, 10 calls at a time like `/apikey revoke <keyId>…`; baseline: the same K × M POSTs sent directly;
+// 3. where the time goes: the database work of a fan-out of N timed on its own (reading the
+//    dependents, inserting the delivery records, inserting the outcomes in batches).
+//   MONGODB_URI and REDIS_URL like the tests; BENCH_DEPENDENTS=N, BENCH_MASS=KxM.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createRevocationPublisher, startWorkers } from '../jobs/index.js';
-import { REVOCATIONS, WEBHOOKS } from '../jobs/queues.js';
+import { LIFE, REVOCATIONS, ROLLS, WEBHOOKS } from '../jobs/queues.js';
 import { revokedEvent, signedHeaders } from '../jobs/webhooks.js';
-import { loadConfig, withExternalServices } from '../src/config/env.js';
+import { loadConfig, withExternalServices, type Config } from '../src/config/env.js';
 import { benchEnv, ensureBenchServices } from './services.js';
-import { createCore } from '../src/core.js';
+import { createCore, type Core } from '../src/core.js';
+import { DeliveryRepository, deliveryIdFor } from '../src/dependents/delivery-repository.js';
+import type { KeyRecord } from '../src/keys/key-record.js';
 import { createLogger } from '../src/log.js';
-import { connectMongo } from '../src/store/mongo.js';
+import { connectMongo, type Mongo } from '../src/store/mongo.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 
 const N = Number(process.env.BENCH_DEPENDENTS ?? 1_000);
+const [MASS_KEYS, MASS_DEPS] = (process.env.BENCH_MASS ?? '50x20').split('x').map(Number) as [number, number];
+/** Revoke calls in flight at once in the mass revocation, as the Slack command makes them. */
+const MASS_PARALLEL = 10;
+const admin = { communityId: 'T0BENCH', userId: 'UBENCH1' };
 
 /** A loopback server answering 200 on every path, noting when each path was first hit. */
 async function receiver(): Promise<{ server: Server; origin: string; firstHit: Map<string, number>; hits: () => number; reset(): void }> {
@@ -50,37 +62,227 @@ async function receiver(): Promise<{ server: Server; origin: string; firstHit: M
   };
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
-/** The same N signed POSTs, straight from fetch, `concurrency` at a time. */
-async function baseline(urls: string[], body: string, secret: string, concurrency: number): Promise<number> {
+type Post = { url: string; body: string; secret: string };
+
+/** Runs `send` over `posts`, `concurrency` at a time; returns the elapsed ms. */
+async function direct(posts: Post[], concurrency: number, send: (p: Post) => Promise<void>): Promise<number> {
   const started = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < urls.length) {
-        const url = urls[next++]!;
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...signedHeaders(secret, `msg_${randomUUID()}`, body) },
-          body,
-        });
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`baseline POST ${url}: ${res.status}`);
-      }
+      while (next < posts.length) await send(posts[next++]!);
     }),
   );
   return performance.now() - started;
 }
 
-const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
-const rate = (n: number, ms: number) => `${((n * 1000) / ms).toFixed(0).padStart(6)} deliveries/s`;
+const viaFetch = async ({ url, body, secret }: Post) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signedHeaders(secret, `msg_${randomUUID()}`, body) },
+    body,
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`baseline POST ${url}: ${res.status}`);
+};
+
+function viaHttp(agent: Agent) {
+  return ({ url, body, secret }: Post) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...signedHeaders(secret, `msg_${randomUUID()}`, body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`baseline POST ${url}: ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+/** Both direct baselines (after a warm-up); the faster is the one compared against. */
+async function baselines(posts: Post[], concurrency: number): Promise<{ fetchMs: number; httpMs: number; bestMs: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    await direct(posts.slice(0, 100), concurrency, viaFetch);
+    await direct(posts.slice(0, 100), concurrency, viaHttp(agent));
+    const fetchMs = await direct(posts, concurrency, viaFetch);
+    const httpMs = await direct(posts, concurrency, viaHttp(agent));
+    return { fetchMs, httpMs, bestMs: Math.min(fetchMs, httpMs) };
+  } finally {
+    agent.destroy();
+  }
+}
+
+const ms = (v: number) => `${v.toFixed(0).padStart(6)} ms`;
+const rate = (n: number, t: number) => `${((n * 1000) / t).toFixed(0).padStart(6)}/s`;
+
+/** Links `count` dependents to a key in bulk (link() one by one would measure MongoDB, not the fan-out). */
+async function linkDependents(mongo: Mongo, keyId: string, urls: string[], tag: string): Promise<void> {
+  const createdAt = new Date();
+  await mongo.models.dependents.insertMany(
+    urls.map((url, i) => ({
+      communityId: admin.communityId,
+      dependentId: `dep_${tag}${String(i).padStart(5, '0')}`,
+      keyId,
+      kind: 'playbook',
+      name: `bench dependent ${tag} ${i}`,
+      webhookUrl: url,
+      signingSecret: `whsec_${randomBytes(24).toString('base64')}`,
+      status: 'active',
+      createdBy: admin.userId,
+      createdAt,
+    })),
+  );
+}
+
+const bodyOf = (key: KeyRecord) => JSON.stringify(revokedEvent({ ...key, status: 'revoked', revokedAt: new Date(), revokedBy: admin.userId }));
+const secret = () => `whsec_${randomBytes(24).toString('base64')}`;
+
+async function oneKey(core: Core, mongo: Mongo, config: Config, recv: Awaited<ReturnType<typeof receiver>>): Promise<void> {
+  const { key } = await core.keys.create(admin, { name: 'Bench key', description: 'Fanned out to many dependents', roles: ['ic_viewer'] });
+  const urls = Array.from({ length: N }, (_, i) => `${recv.origin}/one/${i}`);
+  await linkDependents(mongo, key.keyId, urls, 'one');
+  const body = bodyOf(key);
+  const base = await baselines(
+    urls.map((url) => ({ url, body, secret: secret() })),
+    config.WEBHOOK_CONCURRENCY,
+  );
+  recv.reset();
+
+  const t0 = performance.now();
+  await core.keys.revoke(admin, key.keyId);
+  const returned = performance.now();
+  await waitFor(() => recv.firstHit.size >= N, 300_000, `${N} dependents notified`);
+  const hits = [...recv.firstHit.values()];
+  const first = Math.min(...hits);
+  const last = Math.max(...hits);
+  await waitFor(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification.state === 'done', 300_000, 'notification done', 20);
+  const done = performance.now();
+  const fanMs = last - returned;
+
+  console.log(`\n1. one key, ${N} dependents on one loopback receiver; webhook concurrency ${config.WEBHOOK_CONCURRENCY}, one worker process`);
+  console.log(`   baseline, direct fetch          ${N} POSTs ${ms(base.fetchMs)}  ${rate(N, base.fetchMs)}`);
+  console.log(`   baseline, direct node:http      ${N} POSTs ${ms(base.httpMs)}  ${rate(N, base.httpMs)}`);
+  console.log(
+    `   keywarden: revoke returned → last notified ${ms(fanMs)}  ${rate(N, fanMs)}   ratio to the faster baseline: ${(base.bestMs / fanMs).toFixed(2)}x (goal ≥ 0.5x; ≤ 2000 ms)`,
+  );
+  console.log(
+    `   revoke returned → first notified         ${ms(first - returned)}   (goal ≤ 100 ms; negative: the worker sent before the revoke call had returned)`,
+  );
+  console.log(`   revoke call itself                       ${ms(returned - t0)}`);
+  console.log(`   revoke returned → notification done      ${ms(done - returned)}   (every outcome recorded, counts on the key)`);
+  console.log(`   requests received ${recv.hits()} for ${N} dependents (duplicates: ${recv.hits() - N})`);
+}
+
+async function massRevocation(core: Core, mongo: Mongo, config: Config, recv: Awaited<ReturnType<typeof receiver>>): Promise<void> {
+  const total = MASS_KEYS * MASS_DEPS;
+  const keys: KeyRecord[] = [];
+  const posts: Post[] = [];
+  for (let k = 0; k < MASS_KEYS; k++) {
+    const { key } = await core.keys.create(admin, { name: `Mass key ${k}`, description: 'Revoked with many others at once', roles: ['ic_viewer'] });
+    const urls = Array.from({ length: MASS_DEPS }, (_, i) => `${recv.origin}/mass/${k}/${i}`);
+    await linkDependents(mongo, key.keyId, urls, `m${k}x`);
+    keys.push(key);
+    const body = bodyOf(key);
+    for (const url of urls) posts.push({ url, body, secret: secret() });
+  }
+  const base = await baselines(posts, config.WEBHOOK_CONCURRENCY);
+  recv.reset();
+
+  // As `/apikey revoke <keyId>…` does: each key through KeyService.revoke, 10 at a time.
+  const t0 = performance.now();
+  const returnedAt: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(MASS_PARALLEL, keys.length) }, async () => {
+      while (next < keys.length) {
+        await core.keys.revoke(admin, keys[next++]!.keyId);
+        returnedAt.push(performance.now());
+      }
+    }),
+  );
+  const lastReturned = Math.max(...returnedAt);
+  await waitFor(() => recv.firstHit.size >= total, 300_000, `${total} dependents notified`);
+  const hits = [...recv.firstHit.values()];
+  const last = Math.max(...hits);
+  const ids = keys.map((k) => k.keyId);
+  await waitFor(() => allDone(core, ids), 300_000, 'notifications done', 50);
+  const done = performance.now();
+
+  console.log(
+    `\n2. mass revocation: ${MASS_KEYS} keys × ${MASS_DEPS} dependents revoked through KeyService, ${MASS_PARALLEL} calls at a time, one worker process`,
+  );
+  console.log(`   baseline, direct fetch          ${total} POSTs ${ms(base.fetchMs)}  ${rate(total, base.fetchMs)}`);
+  console.log(`   baseline, direct node:http      ${total} POSTs ${ms(base.httpMs)}  ${rate(total, base.httpMs)}`);
+  console.log(`   ${MASS_KEYS} revoke calls: all returned after ${ms(lastReturned - t0)}   (goal: within 1 s)`);
+  console.log(
+    `   keywarden: first revoke called → last notified ${ms(last - t0)}  ${rate(total, last - t0)}   ratio to the faster baseline: ${(base.bestMs / (last - t0)).toFixed(2)}x (goal ≤ 3000 ms)`,
+  );
+  console.log(`   last revoke returned → last notified      ${ms(last - lastReturned)}`);
+  console.log(`   first revoke called → all notifications done ${ms(done - t0)}`);
+  console.log(`   requests received ${recv.hits()} for ${total} dependents (duplicates: ${recv.hits() - total})`);
+}
+
+async function allDone(core: Core, ids: string[]): Promise<boolean> {
+  for (const id of ids) if ((await core.keyRepo.findByKeyId(id))?.notification.state !== 'done') return false;
+  return true;
+}
+
+/** The database work of a fan-out of N, each part timed alone on a key of its own. */
+async function probes(core: Core, mongo: Mongo, recv: Awaited<ReturnType<typeof receiver>>): Promise<void> {
+  const { key } = await core.keys.create(admin, { name: 'Probe key', description: 'Only read, never revoked', roles: ['ic_viewer'] });
+  await linkDependents(
+    mongo,
+    key.keyId,
+    Array.from({ length: N }, (_, i) => `${recv.origin}/probe/${i}`),
+    'probe',
+  );
+  let t = performance.now();
+  let firstAt = 0;
+  let count = 0;
+  for await (const _ of core.dependentRepo.activeForSigning([key.keyId])) if (++count === 1) firstAt = performance.now() - t;
+  const readMs = performance.now() - t;
+  const repo = new DeliveryRepository(mongo.models);
+  const rows = Array.from({ length: N }, (_, i) => {
+    const dependentId = `dep_probe${String(i).padStart(5, '0')}`;
+    return { communityId: admin.communityId, deliveryId: deliveryIdFor(key.keyId, dependentId), keyId: key.keyId, dependentId, dependentName: `probe ${i}` };
+  });
+  t = performance.now();
+  for (let i = 0; i < N; i += 100) await repo.ensure(rows.slice(i, i + 100));
+  const ensureMs = performance.now() - t;
+  t = performance.now();
+  await Promise.all(rows.map((r) => repo.recordAttempt(r, 1, { at: new Date(), status: 200, durationMs: 1 }, 'delivered')));
+  const logMs = performance.now() - t;
+  t = performance.now();
+  await repo.counts(key.keyId);
+  const countMs = performance.now() - t;
+  t = performance.now();
+  const one = rows[0]!;
+  for (let i = 0; i < 20; i++) await mongo.models.deliveries.updateOne({ deliveryId: one.deliveryId }, { $set: { lastStatus: 200 } });
+  const updateMs = (performance.now() - t) / 20;
+  console.log(`\n3. where a fan-out of ${N} spends database time (each part alone)`);
+  console.log(`   read the dependents, streamed     first after ${ms(firstAt)}, all ${count} after ${ms(readMs)}`);
+  console.log(`   insert ${N} delivery records, pages of 100            ${ms(ensureMs)}`);
+  console.log(`   insert ${2 * N} outcomes (attempt + end) through the batched log ${ms(logMs)}`);
+  console.log(`   count the outcomes (the notification's end)           ${ms(countMs)}`);
+  console.log(`   for comparison, one single-document update (what each delivery cost twice before) ${ms(updateMs)}`);
+  await repo.flush();
+}
 
 export async function main(): Promise<void> {
   const dbName = `kw_bench_fanout_${randomUUID().slice(0, 8)}`;
@@ -91,12 +293,13 @@ export async function main(): Promise<void> {
       SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789',
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_API_URL: slack.url,
-      ADMIN_SLACK_USER_IDS: 'UBENCH1',
+      ADMIN_SLACK_USER_IDS: admin.userId,
       NOTIFY_CHANNEL_ID: 'C0BENCH',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       QUEUE_PREFIX: `bench-${randomUUID()}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ...(process.env.WEBHOOK_CONCURRENCY ? { WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY } : {}),
+      ...(process.env.REVOCATION_CONCURRENCY ? { REVOCATION_CONCURRENCY: process.env.REVOCATION_CONCURRENCY } : {}),
     }),
     'bench',
   );
@@ -104,57 +307,22 @@ export async function main(): Promise<void> {
   const publisher = createRevocationPublisher(core);
   core.keys.onRevoked(publisher.onRevoked);
   const workers = await startWorkers(core);
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const server = (await mongo.conn.db!.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
+  console.log(`load average at start: ${load()}; ${server.ferretdbVersion ? `FerretDB ${server.ferretdbVersion}` : `MongoDB ${server.version}`}`);
   try {
-    const admin = { communityId: 'T0BENCH', userId: 'UBENCH1' };
-    const { key } = await core.keys.create(admin, { name: 'Bench key', description: 'Fanned out to many dependents', roles: ['ic_viewer'] });
-    const urls = Array.from({ length: N }, (_, i) => `${recv.origin}/d/${i}`);
-    // Linked in bulk: link() one by one would measure MongoDB, not the fan-out.
-    const createdAt = new Date();
-    await mongo.models.dependents.insertMany(
-      urls.map((url, i) => ({
-        communityId: admin.communityId,
-        dependentId: `dep_bench${String(i).padStart(5, '0')}`,
-        keyId: key.keyId,
-        kind: 'playbook',
-        name: `bench dependent ${i}`,
-        webhookUrl: url,
-        signingSecret: `whsec_${randomBytes(24).toString('base64')}`,
-        status: 'active',
-        createdBy: admin.userId,
-        createdAt,
-      })),
-    );
-
-    const body = JSON.stringify(revokedEvent({ ...key, status: 'revoked', revokedAt: new Date(), revokedBy: admin.userId }));
-    const secret = `whsec_${randomBytes(24).toString('base64')}`;
-    await baseline(urls.slice(0, 100), body, secret, config.WEBHOOK_CONCURRENCY); // warm-up
-    recv.reset();
-    const baseMs = await baseline(urls, body, secret, config.WEBHOOK_CONCURRENCY);
-    recv.reset();
-
-    const t0 = performance.now();
-    await core.keys.revoke(admin, key.keyId);
-    const returned = performance.now();
-    await waitFor(() => recv.firstHit.size >= N, 300_000, `${N} dependents notified`);
-    const last = Math.max(...recv.firstHit.values());
-    const first = Math.min(...recv.firstHit.values());
-    await waitFor(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification.state === 'done', 300_000, 'notification done');
-    const done = performance.now();
-    const fanMs = last - returned;
-
-    console.log(`${N} dependents on one loopback receiver; webhook concurrency ${config.WEBHOOK_CONCURRENCY} per worker, one worker process`);
-    console.log(`baseline: fetch, signed, concurrency ${config.WEBHOOK_CONCURRENCY}     ${fmt(baseMs)}  ${rate(N, baseMs)}`);
-    console.log(`keywarden: revoke returned → last dependent notified ${fmt(fanMs)}  ${rate(N, fanMs)}`);
-    console.log(`  revoke call itself                           ${fmt(returned - t0)}`);
-    console.log(`  revoke returned → first dependent notified   ${fmt(first - returned)}  (enqueue + fan-out: deliveries created, jobs added)`);
-    console.log(`  revoke returned → all deliveries recorded    ${fmt(done - returned)}`);
-    console.log(`  requests received ${recv.hits()} for ${N} dependents (duplicates: ${recv.hits() - N})`);
-    console.log(`ratio keywarden / baseline: ${(fanMs / baseMs).toFixed(1)}x`);
+    await oneKey(core, mongo, config, recv);
+    await massRevocation(core, mongo, config, recv);
+    await probes(core, mongo, recv);
+    console.log(`\nload average at end: ${load()}`);
   } finally {
     await workers.close();
     await publisher.close();
     const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
-    for (const name of [REVOCATIONS, WEBHOOKS]) {
+    for (const name of [REVOCATIONS, WEBHOOKS, LIFE, ROLLS]) {
       const q = new Queue(name, { connection, prefix: config.QUEUE_PREFIX });
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();

@@ -6,13 +6,18 @@ import { ensureBenchServices } from './services.js';
 const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   verify: () => import('./verify.js'),
   'slack-ack': () => import('./slack-ack.js'),
-  'revocation-fanout': () => import('./revocation-fanout.js'),
+  fanout: () => import('./revocation-fanout.js'),
   'leak-alert': () => import('./leak-alert.js'),
   management: () => import('./management.js'),
 };
 
 const stopServices = await ensureBenchServices();
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+/** Older names still accepted. */
+const aliases: Record<string, string> = { 'revocation-fanout': 'fanout' };
+const wanted = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('-'))
+  .map((a) => aliases[a] ?? a);
 for (const name of wanted.length ? wanted : Object.keys(benches)) {
   const load = benches[name];
   if (!load) throw new Error(`unknown bench ${name}; one of ${Object.keys(benches).join(', ')}`);

@@ -30,6 +30,8 @@ import { processLife, startLifeScanner } from './life.js';
 import { processRequest } from './requests.js';
 import { processRoll, rollData } from './rolls.js';
 import { startSweeper } from './sweeper.js';
+import { DependentsReader } from './dependents-reader.js';
+import { Limiter } from './limiter.js';
 import { WebhookSender } from './webhook-sender.js';
 import { processWebhook, RevokedKeyCache } from './webhooks.js';
 
@@ -112,17 +114,28 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
     maxSockets: config.WEBHOOK_CONCURRENCY,
   });
   const revokedKeys = new RevokedKeyCache();
+  const limiter = new Limiter(config.WEBHOOK_CONCURRENCY);
+  const dependentsReader = new DependentsReader(deps.dependents);
+  let stopping = false;
   const common = { connection, prefix: config.QUEUE_PREFIX, ...tuning };
 
-  const revocations = new Worker<RevocationJobData>(REVOCATIONS, (job) => processRevocation(job, deps), {
-    ...common,
-    concurrency: config.REVOCATION_CONCURRENCY,
-  });
+  const revocations = new Worker<RevocationJobData>(
+    REVOCATIONS,
+    (job) => processRevocation(job, { ...deps, sender, limiter, dependentsReader, stopping: () => stopping }),
+    {
+      ...common,
+      concurrency: config.REVOCATION_CONCURRENCY,
+    },
+  );
   const webhooks = new Worker<WebhookJobData>(WEBHOOKS, (job) => processWebhook(job, { ...deps, sender, revokedKeys }), {
     ...common,
     concurrency: config.WEBHOOK_CONCURRENCY,
     settings: {
-      backoffStrategy: (attemptsMade, type) => (type === SCHEDULE_BACKOFF ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade) : 1_000),
+      // Attempts the fan-out made before the job (`after`) count toward the schedule.
+      backoffStrategy: (attemptsMade, type, _err, job) =>
+        type === SCHEDULE_BACKOFF
+          ? scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, attemptsMade + ((job?.data as WebhookJobData | undefined)?.after ?? 0))
+          : 1_000,
     },
   });
   const life = new Worker<LifeJobData>(LIFE, (job, token) => processLife(job, token, deps), { ...common, concurrency: config.REVOCATION_CONCURRENCY });
@@ -158,8 +171,11 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
 
   return {
     async close() {
+      // Fan-outs in flight finish their POSTs, start no more, and go back to the queue.
+      stopping = true;
       await Promise.all([sweeper.stop(), lifeScanner.stop()]);
       await Promise.allSettled([revocations.close(), webhooks.close(), life.close(), rolls.close(), requests.close()]);
+      await deps.deliveries.flush();
       deps.noticeUpdates.stop();
       await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close(), queues.requests.close()]);
       sender.close();

@@ -63,21 +63,21 @@ export async function refreshNotices(deps: JobDeps, keyId: string): Promise<void
 const UPDATE_EVERY_SUCCESS_UP_TO = 20;
 
 /**
- * After a delivery became final (or to check whether all are): recounts from MongoDB,
+ * After deliveries became final (or to check whether all are): recounts from MongoDB,
  * finishes the notification when nothing is pending, and updates the Slack notice. A
  * failure or a 410 always updates it; so does the end; single successes only for small
  * fan-outs. Counts are written to the key once, at the end (KeyRepository.finishNotification).
  */
 export async function advanceNotification(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
-  if (!(await deps.deliveries.anyPending(keyId))) {
-    const counts = await deps.deliveries.counts(keyId);
-    if (counts.pending === 0 && (await deps.notifications.finish(keyId, counts))) {
+  const counts = await deps.deliveries.counts(keyId);
+  if (counts.pending === 0) {
+    if (await deps.notifications.finish(keyId, counts)) {
       deps.log.info({ keyId, ...counts }, 'revocation notification done');
       await refreshNotices(deps, keyId);
     }
     return;
   }
-  if (changed && (changed !== 'delivered' || (await deps.deliveries.atMost(keyId, UPDATE_EVERY_SUCCESS_UP_TO)))) {
+  if (changed && (changed !== 'delivered' || counts.total <= UPDATE_EVERY_SUCCESS_UP_TO)) {
     await deps.noticeUpdates.request(keyId, () => refreshNotices(deps, keyId));
   }
 }

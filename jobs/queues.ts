@@ -40,6 +40,8 @@ export interface WebhookJobData {
   communityId: string;
   dependentId: string;
   deliveryId: string;
+  /** Attempts already made before this job (by the fan-out itself): this job makes the rest. */
+  after?: number;
 }
 
 /** A key's expiry or one of its reminders, due at an instant of the domain clock. Ids only. */
@@ -98,11 +100,16 @@ export const revocationJobOptions = (keyId: string): JobsOptions => ({
 /** The backoff type the webhook workers resolve with the configured schedule. */
 export const SCHEDULE_BACKOFF = 'schedule';
 
-/** Options of a webhook job: attempts = schedule length + 1, delays from the worker's schedule. */
-export const webhookJobOptions = (config: Config, keyId: string, dependentId: string): JobsOptions => ({
+/**
+ * Options of a webhook job: attempts = schedule length + 1 in all, delays from the worker's
+ * schedule. A job that retries what the fan-out tried first (`after` attempts made) makes
+ * the remaining ones, the first of them after the schedule's delay for that attempt.
+ */
+export const webhookJobOptions = (config: Config, keyId: string, dependentId: string, after = 0): JobsOptions => ({
   jobId: webhookJobId(keyId, dependentId),
-  attempts: config.WEBHOOK_RETRY_SCHEDULE.length + 1,
+  attempts: Math.max(1, config.WEBHOOK_RETRY_SCHEDULE.length + 1 - after),
   backoff: { type: SCHEDULE_BACKOFF },
+  ...(after > 0 ? { delay: scheduledDelay(config.WEBHOOK_RETRY_SCHEDULE, after) } : {}),
   ...keep,
 });
 

@@ -1,58 +1,151 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import { deliveryIdFor, type DeliveryProgress, type DeliveryRecord, type DeliveryState, type NewDelivery } from '../src/dependents/delivery-repository.js';
 import type { JobDeps } from './context.js';
+import type { DependentsReader } from './dependents-reader.js';
+import type { Limiter } from './limiter.js';
 import { advanceNotification, postNotices } from './notices.js';
-import { deliveryIdFor, webhookJobOptions, type RevocationJobData } from './queues.js';
+import { webhookJobOptions, type RevocationJobData } from './queues.js';
+import type { WebhookSender } from './webhook-sender.js';
+import { endEvent, settleAttempt, signedHeaders, type DeliveryTarget } from './webhooks.js';
 
-const ADD_BULK_SLICE = 500;
+/** Delivery records inserted per insertMany while the fan-out sends (one page of dependents). */
+const RECORD_BATCH = 100;
 
 /** What a revocation job reports when it completes. */
 export interface RevocationResult {
   deliveries: number;
-  enqueued: number;
+  /** Sent by this run (first attempts, or again after a crash). */
+  sent: number;
+  /** Left to webhook jobs: retries of failed first attempts. */
+  retrying: number;
   skipped?: 'already_done';
 }
 
+export type FanoutDeps = JobDeps & {
+  sender: WebhookSender;
+  /** The POSTs of every fan-out in this process, WEBHOOK_CONCURRENCY at a time. */
+  limiter: Limiter;
+  /** Reads the dependents of concurrent fan-outs together. */
+  dependentsReader: DependentsReader;
+  /** True once the worker is shutting down: no new POST is started. */
+  stopping: () => boolean;
+};
+
+/** Marks a promise as handled now (it is awaited later, all together), so its failure is not reported as unhandled meanwhile. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** Inserts delivery records in pages while the fan-out sends; each row learns when it is stored. */
+class RecordPages {
+  private rows: NewDelivery[] = [];
+  private page: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  readonly all: Promise<void>[] = [];
+
+  constructor(private readonly insert: (rows: NewDelivery[]) => Promise<void>) {}
+
+  add(row: NewDelivery): Promise<void> {
+    if (!this.page) {
+      let resolve!: () => void, reject!: (e: unknown) => void;
+      const done = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
+      done.catch(() => undefined); // awaited through `all`; a row's own waiter sees it too
+      this.page = { done, resolve, reject };
+    }
+    this.rows.push(row);
+    const { done } = this.page;
+    if (this.rows.length >= RECORD_BATCH) this.flush();
+    return done;
+  }
+
+  flush(): void {
+    if (!this.page) return;
+    const { resolve, reject, done } = this.page;
+    this.insert(this.rows).then(resolve, reject);
+    this.all.push(done);
+    this.rows = [];
+    this.page = undefined;
+  }
+}
+
 /**
- * Fans a revocation out: one Delivery per active dependent (created idempotently), one
- * webhook job per pending delivery, then the Slack notice (posted once). Safe to run any
- * number of times for the same key: deliveries are unique per (key, dependent), job ids are
- * too, and finished deliveries are never re-sent.
+ * Fans a revocation (or an expiry) out to the key's active dependents, sending at once:
+ * dependents are read in pages as MongoDB streams them; each is POSTed as soon as it is read
+ * (WEBHOOK_CONCURRENCY at a time across the process) while its delivery record is inserted
+ * with its page; outcomes are written to the delivery log in batches gathered over a few
+ * milliseconds. Only failures become webhook jobs, which retry on the schedule. Then the
+ * Slack notice (posted once) and the notification's end.
+ *
+ * Safe to run any number of times for the same key: the first run claims the fan-out; a
+ * re-run (after a crash, a stall or a shutdown) reads the log and sends again only to
+ * dependents with no recorded attempt — with the same webhook-id, so that a receiver that
+ * got it before the crash can drop it — and makes sure the retries of recorded failures
+ * have their job. Finished deliveries are never re-sent.
  */
-export async function processRevocation(job: Job<RevocationJobData>, deps: JobDeps): Promise<RevocationResult> {
+export async function processRevocation(job: Job<RevocationJobData>, deps: FanoutDeps): Promise<RevocationResult> {
   const { keyId } = job.data;
   const log = deps.log.child({ jobId: job.id, keyId, communityId: job.data.communityId });
   const key = await deps.keyRepo.findByKeyId(keyId);
   if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
   // The same fan-out announces a revocation and an expiry (notification.event).
   if (key.status !== 'revoked' && key.notification.event !== 'expired') throw new UnrecoverableError(`API key ${keyId} is neither revoked nor expired`);
-  if (key.notification.state === 'done') return { deliveries: key.notification.total, enqueued: 0, skipped: 'already_done' };
+  if (key.notification.state === 'done') return { deliveries: key.notification.total, sent: 0, retrying: 0, skipped: 'already_done' };
 
-  const dependents = await deps.dependents.activeForKey(keyId);
-  await deps.deliveries.ensure(
-    dependents.map((d) => ({
-      communityId: key.communityId,
-      deliveryId: deliveryIdFor(keyId, d.dependentId),
-      keyId,
-      dependentId: d.dependentId,
-      dependentName: d.name,
-    })),
-  );
-  await deps.notifications.markEnqueued(keyId);
-  const deliveries = await deps.deliveries.forKey(keyId);
-  const pending = deliveries.filter((d) => d.state === 'pending');
-  // In slices, so that one Redis transaction stays small however many dependents a key has.
-  for (let i = 0; i < pending.length; i += ADD_BULK_SLICE) {
-    await deps.queues.webhooks.addBulk(
-      pending.slice(i, i + ADD_BULK_SLICE).map((d) => ({
-        name: 'webhook' as const,
-        data: { keyId, communityId: key.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId },
-        opts: webhookJobOptions(deps.config, keyId, d.dependentId),
-      })),
+  const firstRun = await deps.deliveries.claimFanout(keyId);
+  const progress = firstRun ? new Map<string, DeliveryProgress>() : await deps.deliveries.progress(keyId);
+  // Not on the way to the first POST: the publisher marked it already, unless it died.
+  const marked = handled(key.notification.state === 'pending' ? deps.notifications.markEnqueued(keyId) : Promise.resolve());
+  const body = JSON.stringify(endEvent(key));
+  const lastAttempt = deps.config.WEBHOOK_RETRY_SCHEDULE.length + 1;
+  const pages = new RecordPages((rows) => deps.deliveries.ensure(rows));
+  const records: DeliveryRecord[] = [];
+  const work: Promise<unknown>[] = [];
+  const tally = { sent: 0, retrying: 0, held: 0, changed: undefined as DeliveryState | undefined };
+
+  const retryLater = async (t: DeliveryTarget, stored: Promise<void>, after: number) => {
+    await stored; // the retry reads the record
+    await deps.queues.webhooks.add(
+      'webhook',
+      { keyId, communityId: t.communityId, dependentId: t.dependentId, deliveryId: t.deliveryId, after },
+      webhookJobOptions(deps.config, keyId, t.dependentId, after),
     );
+    tally.retrying++;
+  };
+
+  const send = async (t: DeliveryTarget, url: string, secret: string, n: number, stored: Promise<void>) => {
+    const posted = await deps.limiter.run(async () => {
+      if (deps.stopping()) return undefined;
+      const at = new Date();
+      return { at, outcome: await deps.sender.post(url, body, signedHeaders(secret, t.deliveryId, body, at)) };
+    });
+    if (!posted) {
+      tally.held++;
+      return;
+    }
+    tally.sent++;
+    const settled = await settleAttempt(deps, t, n, posted.at, posted.outcome, n >= lastAttempt);
+    if (settled.state === 'retry') return retryLater(t, stored, n);
+    if (settled.finished && (settled.state !== 'delivered' || !tally.changed)) tally.changed = settled.state;
+  };
+
+  for await (const d of deps.dependentsReader.activeForSigning(keyId)) {
+    const deliveryId = deliveryIdFor(keyId, d.dependentId);
+    const t: DeliveryTarget = { deliveryId, keyId, dependentId: d.dependentId, communityId: key.communityId, dependentName: d.name };
+    const before = progress.get(deliveryId);
+    records.push({ ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() });
+    if (before?.final) continue;
+    const stored = pages.add({ communityId: key.communityId, deliveryId, keyId, dependentId: d.dependentId, dependentName: d.name });
+    // A failure recorded by an earlier run has (or is given again) its retry job.
+    work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, d.webhookUrl, d.signingSecret, 1, stored)));
   }
-  // After the webhooks are on their way, so that Slack being slow or down never holds them up.
-  await postNotices(deps, key, deliveries);
-  log.info({ dependents: dependents.length, deliveries: deliveries.length, enqueued: pending.length }, 'revocation fanned out');
-  await advanceNotification(deps, keyId);
-  return { deliveries: deliveries.length, enqueued: pending.length };
+  pages.flush();
+  // While the POSTs are under way: Slack being slow or down never holds them up.
+  const notices = postNotices(deps, key, records);
+  const results = await Promise.allSettled([...work, ...pages.all, marked, notices]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  if (tally.held > 0) throw new Error(`worker stopping: ${tally.held} webhooks left for the next run`);
+  log.info({ dependents: records.length, sent: tally.sent, retrying: tally.retrying, firstRun }, 'revocation fanned out');
+  await advanceNotification(deps, keyId, tally.changed);
+  return { deliveries: records.length, sent: tally.sent, retrying: tally.retrying };
 }

@@ -1,6 +1,6 @@
 import type { AuditCursor } from '../src/audit/audit-log.js';
 import { deliveryIdFor } from '../src/dependents/delivery-repository.js';
-import type { DependentCursor } from '../src/dependents/dependent-repository.js';
+import type { DependentCursor, DependentRecord } from '../src/dependents/dependent-repository.js';
 import type { JobDeps } from './context.js';
 import { advanceNotification } from './notices.js';
 import type { SweepCursor } from '../src/store/notification-store.js';
@@ -83,15 +83,25 @@ async function tellLateDependents(
   const revoked = await deps.keyRepo.revokedAmong([...new Set(rows.filter((d) => d.status === 'active').map((d) => d.keyId))]);
   const candidates = rows.filter((d) => d.status === 'active' && revoked.has(d.keyId));
   const have = await deps.deliveries.existing(candidates.map((d) => deliveryIdFor(d.keyId, d.dependentId)));
-  for (const d of candidates) {
+  // A key whose fan-out has not finished sends to its dependents itself (it creates their
+  // deliveries as it sends): the walk waits for it, here, and looks again next pass.
+  const inHand = new Map<string, boolean>();
+  const fanningOut = async (keyId: string) => {
+    if (!inHand.has(keyId)) inHand.set(keyId, (await deps.keyRepo.findByKeyId(keyId))?.notification.state !== 'done');
+    return inHand.get(keyId)!;
+  };
+  let last: DependentRecord | undefined;
+  for (const d of rows) {
     const deliveryId = deliveryIdFor(d.keyId, d.dependentId);
-    if (have.has(deliveryId)) continue;
-    await deps.deliveries.ensure([{ communityId: d.communityId, deliveryId, keyId: d.keyId, dependentId: d.dependentId, dependentName: d.name }]);
-    await deps.keyRepo.reopenNotification(d.keyId);
-    report.lateDependents++;
-    deps.log.warn({ keyId: d.keyId, dependentId: d.dependentId }, "sweeper found a dependent linked during its key's revocation and never told; telling it");
+    if (candidates.includes(d) && !have.has(deliveryId)) {
+      if (await fanningOut(d.keyId)) break;
+      await deps.deliveries.ensure([{ communityId: d.communityId, deliveryId, keyId: d.keyId, dependentId: d.dependentId, dependentName: d.name }]);
+      await deps.keyRepo.reopenNotification(d.keyId);
+      report.lateDependents++;
+      deps.log.warn({ keyId: d.keyId, dependentId: d.dependentId }, "sweeper found a dependent linked during its key's revocation and never told; telling it");
+    }
+    last = d;
   }
-  const last = rows[rows.length - 1];
   return last ? { createdAt: last.createdAt, dependentId: last.dependentId } : cursor;
 }
 
@@ -153,21 +163,22 @@ export async function sweep(deps: JobDeps, cursors: SweepCursors = {}): Promise<
     }
     if (state !== 'completed') continue; // waiting, delayed or active: it is in hand.
 
-    // The fan-out ran; every pending delivery must still have a live webhook job.
+    // The fan-out ran; every delivery it left pending (a failed first attempt, a late
+    // dependent) must still have a live webhook job.
     for (const d of await deliveries.pendingForKey(key.keyId)) {
       const id = webhookJobId(d.keyId, d.dependentId);
       const whState = await queues.webhooks.getJobState(id);
       if (whState === 'unknown') {
         await queues.webhooks.add(
           'webhook',
-          { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId },
-          webhookJobOptions(config, d.keyId, d.dependentId),
+          { keyId: d.keyId, communityId: d.communityId, dependentId: d.dependentId, deliveryId: d.deliveryId, after: d.attempts.length },
+          webhookJobOptions(config, d.keyId, d.dependentId, d.attempts.length),
         );
         report.webhooksEnqueued++;
       } else if (whState === 'failed') {
         const job = await queues.webhooks.getJob(id);
         const reason = job?.failedReason ? `gave up: ${job.failedReason}` : 'gave up';
-        if (await deliveries.finishWithoutAttempt(d.deliveryId, 'failed', reason)) {
+        if (await deliveries.finishWithoutAttempt(d, 'failed', reason)) {
           report.deliveriesFailed++;
           await advanceNotification(deps, key.keyId, 'failed');
         }

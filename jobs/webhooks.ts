@@ -7,7 +7,7 @@ import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { advanceNotification } from './notices.js';
 import type { WebhookJobData } from './queues.js';
-import type { WebhookSender } from './webhook-sender.js';
+import type { PostOutcome, WebhookSender } from './webhook-sender.js';
 
 /** The event every dependent receives (README "Revocation notifications"). */
 export interface ApiKeyRevokedEvent {
@@ -99,22 +99,66 @@ export class RevokedKeyCache {
 
 export type WebhookResult = DeliveryState | 'already_final';
 
+/** The delivery an outcome belongs to. */
+export interface DeliveryTarget {
+  deliveryId: string;
+  keyId: string;
+  dependentId: string;
+  communityId: string;
+  dependentName: string;
+}
+
+/** What recording an outcome came to: final (and whether this call finished it), or to be retried. */
+export type Settled = { state: Exclude<DeliveryState, 'pending'>; finished: boolean } | { state: 'retry' };
+
 /**
- * Sends one webhook. 2xx: delivered. 410: the dependent asked to be removed (marked gone,
- * no retry). A refused address: failed, no retry. Anything else throws so BullMQ retries on
- * the configured schedule; the last attempt marks the delivery failed before throwing.
- * Every attempt is recorded on the Delivery; a delivery already final is never sent again.
+ * Records attempt `n` of a delivery and what it means. 2xx: delivered. 410: the dependent
+ * asked to be removed (marked gone, audited, no retry). A refused address or the last
+ * attempt: failed. Anything else: to be retried. `finished` is false when someone else had
+ * already finished the delivery (a duplicate run): then nothing is counted or reported.
+ */
+export async function settleAttempt(deps: JobDeps, t: DeliveryTarget, n: number, at: Date, outcome: PostOutcome, last: boolean): Promise<Settled> {
+  const attempt: DeliveryAttempt = { at, status: outcome.status, error: outcome.error, durationMs: outcome.durationMs };
+  const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
+  if (ok || outcome.status === 410) {
+    const state = ok ? 'delivered' : 'gone';
+    if (state === 'gone') attempt.error = 'the receiver answered 410 Gone';
+    webhookOutcomes.inc({ outcome: state });
+    const finished = await deps.deliveries.recordAttempt(t, n, attempt, state);
+    if (finished && state === 'gone' && (await deps.dependents.setStatus(t.dependentId, 'active', 'gone'))) {
+      await deps.audit.record({
+        communityId: t.communityId,
+        actor: 'keywarden',
+        action: 'dependent.gone',
+        target: t.keyId,
+        details: { dependentId: t.dependentId, name: t.dependentName },
+      });
+    }
+    return { state, finished };
+  }
+  const final = outcome.blocked || last;
+  webhookOutcomes.inc({ outcome: final ? 'failed' : 'retrying' });
+  const recorded = await deps.deliveries.recordAttempt(t, n, attempt, final ? 'failed' : undefined);
+  return final ? { state: 'failed', finished: recorded } : { state: 'retry' };
+}
+
+/**
+ * One retry of a webhook (the fan-out makes the first attempt itself; late dependents and
+ * the sweeper's re-sends start here at attempt 1). Anything but delivered, gone or failed
+ * for good throws so BullMQ retries on the configured schedule. A delivery already final
+ * is never sent again.
  */
 export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps): Promise<WebhookResult> {
   const { deliveryId, dependentId, keyId } = job.data;
   const log = deps.log.child({ jobId: job.id, keyId, dependentId, communityId: job.data.communityId });
-  const delivery = await deps.deliveries.find(deliveryId);
-  if (!delivery || delivery.state !== 'pending') return 'already_final';
+  const status = await deps.deliveries.status(deliveryId);
+  if (!status.exists || status.final) return 'already_final';
 
   const dependent = await deps.dependents.findForSigning(dependentId);
+  const target: DeliveryTarget = { deliveryId, keyId, dependentId, communityId: job.data.communityId, dependentName: dependent?.name ?? dependentId };
   if (!dependent || dependent.status !== 'active') {
     const why = !dependent ? 'the dependent no longer exists' : `the dependent was ${dependent.status} before delivery`;
-    if (await deps.deliveries.finishWithoutAttempt(deliveryId, 'gone', why)) await advanceNotification(deps, keyId, 'gone');
+    if (await deps.deliveries.finishWithoutAttempt(target, 'gone', why)) await advanceNotification(deps, keyId, 'gone');
     return 'gone';
   }
   const key = await deps.revokedKeys.get(keyId, (id) => deps.keyRepo.findByKeyId(id));
@@ -123,36 +167,18 @@ export async function processWebhook(job: Job<WebhookJobData>, deps: WebhookDeps
   const body = JSON.stringify(endEvent(key));
   const at = new Date();
   const outcome = await deps.sender.post(dependent.webhookUrl, body, signedHeaders(dependent.signingSecret, deliveryId, body, at));
-  const attempt: DeliveryAttempt = { at, status: outcome.status, error: outcome.error, durationMs: outcome.durationMs };
-  const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
-
-  if (ok || outcome.status === 410) {
-    const state = ok ? 'delivered' : 'gone';
-    if (state === 'gone') attempt.error = 'the receiver answered 410 Gone';
-    webhookOutcomes.inc({ outcome: state });
-    if (await deps.deliveries.recordAttempt(deliveryId, attempt, state)) {
-      if (state === 'gone' && (await deps.dependents.setStatus(dependentId, 'active', 'gone'))) {
-        await deps.audit.record({
-          communityId: dependent.communityId,
-          actor: 'keywarden',
-          action: 'dependent.gone',
-          target: keyId,
-          details: { dependentId, name: dependent.name },
-        });
-      }
-      await advanceNotification(deps, keyId, state);
-    }
-    log.info({ state, status: outcome.status, attempt: job.attemptsMade + 1, ms: outcome.durationMs }, 'webhook finished');
-    return state;
+  const n = (job.data.after ?? 0) + job.attemptsMade + 1;
+  const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  const settled = await settleAttempt(deps, target, n, at, outcome, last);
+  if (settled.state === 'retry') {
+    log.warn({ status: outcome.status, err: outcome.error, attempt: n, final: false }, 'webhook attempt failed');
+    throw new Error(outcome.error ?? 'webhook failed');
   }
-
-  const last = outcome.blocked || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  webhookOutcomes.inc({ outcome: last ? 'failed' : 'retrying' });
-  const recorded = await deps.deliveries.recordAttempt(deliveryId, attempt, last ? 'failed' : undefined);
-  log.warn({ status: outcome.status, err: outcome.error, attempt: job.attemptsMade + 1, of: job.opts.attempts, final: last }, 'webhook attempt failed');
-  // Someone else finished it meanwhile (a duplicate run after a stall): nothing to retry.
-  if (!recorded) return 'already_final';
-  if (last) await advanceNotification(deps, keyId, 'failed');
-  if (outcome.blocked) throw new UnrecoverableError(outcome.error ?? 'refused address');
-  throw new Error(outcome.error ?? 'webhook failed');
+  log.info({ state: settled.state, status: outcome.status, attempt: n, ms: outcome.durationMs }, 'webhook finished');
+  // Someone else finished it meanwhile (a duplicate run after a stall): nothing to report.
+  if (!settled.finished) return 'already_final';
+  await advanceNotification(deps, keyId, settled.state);
+  if (settled.state === 'failed' && outcome.blocked) throw new UnrecoverableError(outcome.error ?? 'refused address');
+  if (settled.state === 'failed') throw new Error(outcome.error ?? 'webhook failed');
+  return settled.state;
 }

@@ -129,8 +129,14 @@ export const envSchema = z.object({
       'Delays (ms) between webhook attempts, each with ±20% jitter; attempts = delays + 1. Default (Standard Webhooks): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27 h in all.',
     ),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000).describe('Timeout of one webhook POST.'),
-  WEBHOOK_CONCURRENCY: int(1, 1000).default(50).describe('Concurrent webhook deliveries per worker process.'),
-  REVOCATION_CONCURRENCY: int(1, 100).default(5).describe('Concurrent revocation fan-outs per worker process.'),
+  WEBHOOK_CONCURRENCY: int(1, 1000)
+    .default(50)
+    .describe('Concurrent webhook POSTs per worker process: the fan-outs’ first attempts together, and as many retries.'),
+  REVOCATION_CONCURRENCY: int(1, 100)
+    .default(50)
+    .describe(
+      'Revocation fan-outs (and key-life jobs) run at once per worker process; their POSTs share WEBHOOK_CONCURRENCY, so this mostly bounds the database work in flight.',
+    ),
   JOB_LOCK_MS: int(1_000, 600_000)
     .default(30_000)
     .describe("Lock of an active job, renewed at half of it; a dead worker's jobs are taken over after it expires."),

@@ -1,7 +1,9 @@
 import type { Models } from '../store/mongo.js';
-import type { DeliveryDoc } from '../store/models/delivery.js';
+import type { DeliveryDoc, DeliveryLogDoc } from '../store/models/delivery.js';
+import { BatchedInserter } from '../store/batched-inserter.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'gone';
+export type FinalState = Exclude<DeliveryState, 'pending'>;
 
 /** The delivery's id, sent as `webhook-id`: stable across retries and re-runs. */
 export const deliveryIdFor = (keyId: string, dependentId: string) => `msg_${keyId}_${dependentId}`;
@@ -31,6 +33,8 @@ export interface DeliveryRecord {
   createdAt: Date;
 }
 
+export type NewDelivery = Pick<DeliveryRecord, 'communityId' | 'deliveryId' | 'keyId' | 'dependentId' | 'dependentName'>;
+
 export interface DeliveryCounts {
   total: number;
   pending: number;
@@ -39,45 +43,111 @@ export interface DeliveryCounts {
   gone: number;
 }
 
-function toRecord(d: DeliveryDoc): DeliveryRecord {
+/** How far a delivery got, as a re-run of its fan-out needs to know. */
+export interface DeliveryProgress {
+  attempts: number;
+  final?: FinalState;
+}
+
+/** The log's id of attempt `n` of a delivery, and of its end. */
+const attemptId = (deliveryId: string, n: number) => `${deliveryId}#${n}`;
+const endId = (deliveryId: string) => `${deliveryId}#end`;
+
+type LogRow = Pick<DeliveryLogDoc, 'd' | 'n' | 'f' | 'at' | 's' | 'e' | 'ms'>;
+type DeliveryRow = Pick<DeliveryDoc, 'communityId' | 'deliveryId' | 'keyId' | 'dependentId' | 'dependentName' | 'createdAt'> & Partial<DeliveryDoc>;
+
+/**
+ * A delivery as stored (its record) and what its log says. Deliveries written before the
+ * log carry their state and attempts in the record itself; both are honoured.
+ */
+function toRecord(d: DeliveryRow, log: LogRow[] = []): DeliveryRecord {
+  const legacy = (d.attempts ?? []).map((a) => ({ at: a.at!, status: a.status ?? undefined, error: a.error ?? undefined, durationMs: a.durationMs ?? 0 }));
+  const logged = log
+    .filter((l) => l.n != null)
+    .sort((a, b) => a.n! - b.n!)
+    .map((l) => ({ at: l.at, status: l.s ?? undefined, error: l.e ?? undefined, durationMs: l.ms ?? 0 }));
+  const attempts = [...legacy, ...logged];
+  const end = log.find((l) => l.f);
+  const last = attempts[attempts.length - 1];
+  const state: DeliveryState = end?.f ?? d.state ?? 'pending';
+  const lastError = end?.e ?? (logged.length ? last?.error : (d.lastError ?? undefined));
   return {
     communityId: d.communityId,
     deliveryId: d.deliveryId,
     keyId: d.keyId,
     dependentId: d.dependentId,
     dependentName: d.dependentName,
-    state: d.state,
-    attempts: (d.attempts ?? []).map((a) => ({ at: a.at!, status: a.status ?? undefined, error: a.error ?? undefined, durationMs: a.durationMs ?? 0 })),
-    lastStatus: d.lastStatus ?? undefined,
-    lastError: d.lastError ?? undefined,
-    deliveredAt: d.deliveredAt ?? undefined,
+    state,
+    attempts,
+    lastStatus: logged.length ? last?.status : (d.lastStatus ?? undefined),
+    lastError,
+    deliveredAt: end?.f === 'delivered' ? end.at : (d.deliveredAt ?? undefined),
     createdAt: d.createdAt,
   };
 }
 
-/** Deliveries in MongoDB: created idempotently, finished by one conditional update each. */
+/** How long outcomes wait to be written together, and the most written at once. */
+const LOG_BATCH = { lingerMs: 5, maxBatch: 500 };
+/** Records inserted per insertMany when a fan-out creates them. */
+const ENSURE_SLICE = 500;
+
+/**
+ * Deliveries in MongoDB. A record per (key, dependent), created once in batches; then only
+ * inserts into the delivery log, gathered over a few milliseconds by one writer per process
+ * (see {@link BatchedInserter}): an attempt per POST, and the end that decides, once, how it
+ * finished. Nothing is ever updated in place.
+ */
 export class DeliveryRepository {
-  constructor(private readonly m: Models) {}
+  private readonly log: BatchedInserter<DeliveryLogDoc>;
+
+  constructor(private readonly m: Models) {
+    // The driver's own call: its string `_id`s as given, nothing cast or validated per document.
+    type RawDocs = Parameters<typeof m.deliveryLog.collection.insertMany>[0];
+    this.log = new BatchedInserter((docs) => m.deliveryLog.collection.insertMany(docs as unknown as RawDocs, { ordered: false }), LOG_BATCH);
+  }
 
   /** Creates the deliveries that do not exist yet (unique deliveryId); existing ones are left as they are. */
-  async ensure(rows: Array<Pick<DeliveryRecord, 'communityId' | 'deliveryId' | 'keyId' | 'dependentId' | 'dependentName'>>): Promise<void> {
-    if (rows.length === 0) return;
+  async ensure(rows: NewDelivery[]): Promise<void> {
     const at = new Date();
-    await this.m.deliveries.bulkWrite(
-      rows.map((r) => ({
-        updateOne: {
-          filter: { deliveryId: r.deliveryId },
-          update: { $setOnInsert: { ...r, state: 'pending', attempts: [], createdAt: at } },
-          upsert: true,
-        },
-      })),
-      { ordered: false },
-    );
+    for (let i = 0; i < rows.length; i += ENSURE_SLICE) {
+      try {
+        await this.m.deliveries.collection.insertMany(
+          rows.slice(i, i + ENSURE_SLICE).map((r) => ({ ...r, createdAt: at })),
+          { ordered: false },
+        );
+      } catch (e) {
+        const errors = (e as { writeErrors?: unknown }).writeErrors;
+        const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{ code?: number }>;
+        if (list.length === 0 || list.some((we) => we.code !== 11000)) throw e;
+      }
+    }
+  }
+
+  /** Claims the first run of a key's fan-out: true once per key; false for every re-run. */
+  async claimFanout(keyId: string): Promise<boolean> {
+    try {
+      await this.m.fanoutClaims.create({ _id: keyId, at: new Date() });
+      return true;
+    } catch (e) {
+      if ((e as { code?: number }).code === 11000) return false;
+      throw e;
+    }
   }
 
   async find(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    const d = await this.m.deliveries.findOne({ deliveryId }).lean<DeliveryDoc>();
-    return d ? toRecord(d) : undefined;
+    const d = await this.m.deliveries.findOne({ deliveryId }).lean<DeliveryRow>();
+    if (!d) return undefined;
+    return toRecord(d, await this.m.deliveryLog.find({ d: deliveryId }).lean<LogRow[]>());
+  }
+
+  /** Whether the delivery exists, and how it finished (one read by id each). */
+  async status(deliveryId: string): Promise<{ exists: boolean; final?: FinalState }> {
+    const [d, end] = await Promise.all([
+      this.m.deliveries.findOne({ deliveryId }, { _id: 0, state: 1 }).lean<Pick<DeliveryDoc, 'state'>>(),
+      this.m.deliveryLog.findOne({ _id: endId(deliveryId) }, { f: 1 }).lean<Pick<DeliveryLogDoc, 'f'>>(),
+    ]);
+    const legacy = d?.state && d.state !== 'pending' ? d.state : undefined;
+    return { exists: !!d, final: end?.f ?? legacy };
   }
 
   /** Which of these deliveries exist. */
@@ -88,61 +158,74 @@ export class DeliveryRepository {
   }
 
   async forKey(keyId: string): Promise<DeliveryRecord[]> {
-    const rows = await this.m.deliveries.find({ keyId }).sort({ createdAt: 1, dependentName: 1, deliveryId: 1 }).lean<DeliveryDoc[]>();
-    return rows.map(toRecord);
+    const [rows, log] = await Promise.all([
+      this.m.deliveries.find({ keyId }).sort({ createdAt: 1, dependentName: 1, deliveryId: 1 }).lean<DeliveryRow[]>(),
+      this.m.deliveryLog.find({ k: keyId }).lean<LogRow[]>(),
+    ]);
+    const byDelivery = new Map<string, LogRow[]>();
+    for (const l of log) byDelivery.set(l.d, [...(byDelivery.get(l.d) ?? []), l]);
+    return rows.map((d) => toRecord(d, byDelivery.get(d.deliveryId)));
   }
 
   async pendingForKey(keyId: string): Promise<DeliveryRecord[]> {
-    const rows = await this.m.deliveries.find({ keyId, state: 'pending' }).lean<DeliveryDoc[]>();
-    return rows.map(toRecord);
+    return (await this.forKey(keyId)).filter((d) => d.state === 'pending');
+  }
+
+  /** Attempts made and final state of every delivery of a key that got anywhere. */
+  async progress(keyId: string): Promise<Map<string, DeliveryProgress>> {
+    const [legacy, log] = await Promise.all([
+      this.m.deliveries
+        .find({ keyId, state: { $in: ['delivered', 'failed', 'gone'] } }, { _id: 0, deliveryId: 1, state: 1 })
+        .lean<Array<Pick<DeliveryDoc, 'deliveryId' | 'state'>>>(),
+      this.m.deliveryLog.find({ k: keyId }, { _id: 0, d: 1, n: 1, f: 1 }).lean<LogRow[]>(),
+    ]);
+    const out = new Map<string, DeliveryProgress>();
+    const of = (id: string) => out.get(id) ?? out.set(id, { attempts: 0 }).get(id)!;
+    for (const d of legacy) of(d.deliveryId).final = d.state as FinalState;
+    for (const l of log) {
+      const p = of(l.d);
+      if (l.f) p.final = l.f;
+      else if (l.n) p.attempts = Math.max(p.attempts, l.n);
+    }
+    return out;
   }
 
   /**
-   * Records an attempt on a delivery that is still pending, and optionally finishes it.
-   * Returns false when the delivery was already final (another worker got there first):
-   * then nothing is written, so a duplicate run never counts or reports twice.
+   * Records attempt `n` of a delivery, and optionally finishes it. Returns false when it
+   * was already final (someone else finished it first): a duplicate run then never counts
+   * or reports twice. Written with other outcomes of the next few milliseconds.
    */
-  async recordAttempt(deliveryId: string, attempt: DeliveryAttempt, finish?: Exclude<DeliveryState, 'pending'>): Promise<boolean> {
-    const set: Record<string, unknown> = { lastStatus: attempt.status ?? null, lastError: attempt.error ?? null };
-    if (finish) set.state = finish;
-    if (finish === 'delivered') set.deliveredAt = attempt.at;
-    const res = await this.m.deliveries.updateOne({ deliveryId, state: 'pending' }, { $push: { attempts: attempt }, $set: set });
-    return res.modifiedCount === 1;
+  async recordAttempt(d: { deliveryId: string; keyId: string }, n: number, attempt: DeliveryAttempt, finish?: FinalState): Promise<boolean> {
+    const entry: DeliveryLogDoc = { _id: attemptId(d.deliveryId, n), d: d.deliveryId, k: d.keyId, n, at: attempt.at, ms: attempt.durationMs };
+    if (attempt.status !== undefined) entry.s = attempt.status;
+    if (attempt.error !== undefined) entry.e = attempt.error;
+    const wrote = [this.log.insert(entry)];
+    if (finish) wrote.push(this.log.insert({ _id: endId(d.deliveryId), d: d.deliveryId, k: d.keyId, f: finish, at: attempt.at }));
+    const [, end] = await Promise.all(wrote);
+    return !finish || end === 'inserted';
   }
 
   /** Finishes a pending delivery without an attempt (e.g. its job failed for good elsewhere). */
-  async finishWithoutAttempt(deliveryId: string, state: Exclude<DeliveryState, 'pending'>, error: string): Promise<boolean> {
-    const res = await this.m.deliveries.updateOne({ deliveryId, state: 'pending' }, { $set: { state, lastError: error } });
-    return res.modifiedCount === 1;
-  }
-
-  /**
-   * Whether any is still pending: the cheap check made after every delivery (one indexed
-   * document at most, where a count would read every pending one, n times per fan-out).
-   */
-  async anyPending(keyId: string): Promise<boolean> {
-    return (await this.m.deliveries.findOne({ keyId, state: 'pending' }, { _id: 1 }).lean()) !== null;
-  }
-
-  /** Whether a revocation has at most `n` deliveries (counts no further than n + 1). */
-  async atMost(keyId: string, n: number): Promise<boolean> {
-    return (
-      (
-        await this.m.deliveries
-          .find({ keyId }, { _id: 1 })
-          .limit(n + 1)
-          .lean()
-      ).length <= n
-    );
+  async finishWithoutAttempt(d: { deliveryId: string; keyId: string }, state: FinalState, error: string): Promise<boolean> {
+    return (await this.log.insert({ _id: endId(d.deliveryId), d: d.deliveryId, k: d.keyId, f: state, at: new Date(), e: error })) === 'inserted';
   }
 
   async counts(keyId: string): Promise<DeliveryCounts> {
-    const rows = await this.m.deliveries.aggregate<{ _id: DeliveryState; n: number }>([{ $match: { keyId } }, { $group: { _id: '$state', n: { $sum: 1 } } }]);
+    const [rows, ends] = await Promise.all([
+      this.m.deliveries.find({ keyId }, { _id: 0, deliveryId: 1, state: 1 }).lean<Array<Pick<DeliveryDoc, 'deliveryId' | 'state'>>>(),
+      this.m.deliveryLog.find({ k: keyId, f: { $exists: true } }, { _id: 0, d: 1, f: 1 }).lean<LogRow[]>(),
+    ]);
+    const final = new Map(ends.map((e) => [e.d, e.f!]));
     const c: DeliveryCounts = { total: 0, pending: 0, delivered: 0, failed: 0, gone: 0 };
     for (const r of rows) {
-      c[r._id] = r.n;
-      c.total += r.n;
+      c[final.get(r.deliveryId) ?? r.state ?? 'pending']++;
+      c.total++;
     }
     return c;
+  }
+
+  /** Writes the outcomes still waiting to be written (at shutdown). */
+  flush(): Promise<void> {
+    return this.log.close();
   }
 }

@@ -92,6 +92,24 @@ export class DependentRepository {
     return d ? { ...toRecord(d), signingSecret: this.box.open(d.signingSecret, secretContext(d.dependentId)) } : undefined;
   }
 
+  /**
+   * The active dependents of these keys with their secrets, as MongoDB returns them (no
+   * sort: on FerretDB a sorted read must load every match before the first comes back, an
+   * unsorted one streams), `batchSize` at a time, so that a fan-out sends to the first while
+   * it reads the rest. One read serves many keys: on FerretDB each read scans the collection.
+   */
+  async *activeForSigning(keyIds: string[], batchSize = 100): AsyncGenerator<SigningDependent> {
+    const cursor = this.m.dependents
+      .find({ keyId: keyIds.length === 1 ? keyIds[0]! : { $in: keyIds }, status: 'active' as const })
+      .lean<DependentDoc>()
+      .cursor({ batchSize });
+    try {
+      for await (const d of cursor) yield { ...toRecord(d), signingSecret: this.box.open(d.signingSecret, secretContext(d.dependentId)) };
+    } finally {
+      await cursor.close();
+    }
+  }
+
   /** Every stored secret as it is stored (sealed or not), for the start-up check. */
   async storedSecrets(): Promise<Array<{ dependentId: string; signingSecret: string }>> {
     return this.m.dependents.find({}, { _id: 0, dependentId: 1, signingSecret: 1 }).lean<Array<{ dependentId: string; signingSecret: string }>>();

@@ -2,7 +2,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { adminTokenModel } from './models/admin-token.js';
 import { apiKeyModel } from './models/api-key.js';
 import { auditEventModel } from './models/audit-event.js';
-import { deliveryModel } from './models/delivery.js';
+import { deliveryLogModel, deliveryModel, fanoutClaimModel } from './models/delivery.js';
 import { dependentModel } from './models/dependent.js';
 import { idempotencyModel } from './models/idempotency.js';
 import { keyRequestModel, requestDecisionModel, requestMarkModel, requestMessageModel } from './models/key-request.js';
@@ -20,6 +20,8 @@ export function models(conn: Connection) {
     auditEvents: auditEventModel(conn),
     dependents: dependentModel(conn),
     deliveries: deliveryModel(conn),
+    deliveryLog: deliveryLogModel(conn),
+    fanoutClaims: fanoutClaimModel(conn),
     adminTokens: adminTokenModel(conn),
     idempotency: idempotencyModel(conn),
     keyRequests: keyRequestModel(conn),

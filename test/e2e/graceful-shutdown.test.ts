@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/core.js';
+import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
 import { actionIds } from '../../src/slack/ids.js';
 import { startApp, type AppProcess } from '../support/app-process.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -128,7 +129,7 @@ describe('graceful shutdown of `npm start` (all parts in one process)', () => {
 
       // Every delivery that had started was finished, none was cut off mid-request.
       const started = new Set(receivers.received.map((r) => r.path)).size;
-      const states = await mongo.models.deliveries.find({ keyId }).lean();
+      const states = await new DeliveryRepository(mongo.models).forKey(keyId);
       expect(started).toBeGreaterThan(0);
       expect(states.filter((d) => d.state === 'delivered').length).toBe(started);
 

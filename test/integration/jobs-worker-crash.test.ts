@@ -69,7 +69,7 @@ async function fanOutDone(keyId: string): Promise<void> {
 
 describe('a worker process killed in the middle of deliveries', () => {
   it(
-    'another worker finishes them: every dependent notified at least once, duplicates share their webhook-id',
+    'another worker re-runs the fan-out: every dependent notified at least once, duplicates share their webhook-id',
     async () => {
       const { key } = await core.keys.create(admin, { name: 'Crash key', description: 'Delivered across a worker crash', roles: ['ic_viewer'] });
       const paths = Array.from({ length: 6 }, (_, i) => `/crash/${i}`);
@@ -96,12 +96,15 @@ describe('a worker process killed in the middle of deliveries', () => {
         if (Date.now() > deadline) throw new Error(`not done after the crash: ${state}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      const processed = new Set<string>(); // what a receiver deduplicating on webhook-id acts on
       for (const path of paths) {
         const got = receivers.receivedOn(path);
-        // Once from the killed worker (never answered), again from the one that took over.
+        // Sent by the killed worker's fan-out, never recorded; sent again by the re-run.
         expect(got.length).toBeGreaterThanOrEqual(2);
         expect(new Set(got.map((g) => g.headers['webhook-id'])).size).toBe(1);
+        for (const g of got) processed.add(String(g.headers['webhook-id']));
       }
+      expect(processed.size).toBe(paths.length);
       // The stalled jobs were really taken over (each sent again), not left to the sweeper.
       expect(receivers.received.length).toBeGreaterThan(firstRound);
       const rows = await new DeliveryRepository(mongo.models).forKey(key.keyId);
@@ -111,12 +114,13 @@ describe('a worker process killed in the middle of deliveries', () => {
   );
 
   it(
-    'a job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so',
+    'a retry job that stalled too often fails in BullMQ; the sweeper marks its delivery failed and the notice says so',
     async () => {
       await workers?.close();
       workers = undefined;
       const { key } = await core.keys.create(admin, { name: 'Stalled key', description: 'Its worker dies and nobody may retry', roles: ['ic_viewer'] });
-      receivers.on('/stalled/0', slow(30_000));
+      // The fan-out's own attempt fails at once; the retry (a webhook job) never hears back.
+      receivers.on('/stalled/0', (n) => (n === 0 ? { status: 500, body: 'down' } : { status: 200, delayMs: 30_000 }));
       const { dependent } = await core.dependents.link(admin, {
         keyId: key.keyId,
         kind: 'playbook',
@@ -126,7 +130,7 @@ describe('a worker process killed in the middle of deliveries', () => {
       child = spawnWorker(env);
       await child.ready;
       await core.keys.revoke(admin, key.keyId);
-      await receivers.waitUntil((got) => got.some((g) => g.path === '/stalled/0'), 20_000, 'first worker in flight');
+      await receivers.waitUntil((got) => got.filter((g) => g.path === '/stalled/0').length === 2, 20_000, 'the retry in flight');
       await fanOutDone(key.keyId); // the notice is posted and recorded: its updates are what this test reads
       await child.kill();
 
@@ -142,7 +146,8 @@ describe('a worker process killed in the middle of deliveries', () => {
       const [d] = await new DeliveryRepository(mongo.models).forKey(key.keyId);
       expect(d).toMatchObject({ dependentId: dependent.dependentId, state: 'failed' });
       expect(d!.lastError).toMatch(/^gave up: .*stalled/);
-      expect(receivers.receivedOn('/stalled/0')).toHaveLength(1);
+      expect(d!.attempts.map((a) => a.status)).toEqual([500]);
+      expect(receivers.receivedOn('/stalled/0')).toHaveLength(2);
       await slack.waitFor('chat.update', (c) => String(c.args.text).includes(key.keyId) && /Webhook to stalled dependent FAILED/.test(String(c.args.text)));
     },
     WITH_START_MS,
