@@ -1,4 +1,4 @@
-import type { DeliveryRecord } from '../src/dependents/delivery-repository.js';
+import { countDeliveries, type DeliveryRecord } from '../src/dependents/delivery-repository.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { renderNotice } from './notice.js';
@@ -43,11 +43,11 @@ export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: Del
   if (now.some((d) => d.state !== 'pending')) await refreshNotices(deps, key.keyId);
 }
 
-/** Re-renders the notices from MongoDB's current state and `chat.update`s them. */
-export async function refreshNotices(deps: JobDeps, keyId: string): Promise<void> {
+/** Re-renders the notices from MongoDB's current state (or the deliveries just read) and `chat.update`s them. */
+export async function refreshNotices(deps: JobDeps, keyId: string, read?: DeliveryRecord[]): Promise<void> {
   const refs = await deps.notifications.notices(keyId);
   if (refs.length === 0) return;
-  const [key, deliveries] = await Promise.all([deps.keyRepo.findByKeyId(keyId), deps.deliveries.forKey(keyId)]);
+  const [key, deliveries] = await Promise.all([deps.keyRepo.findByKeyId(keyId), read ?? deps.deliveries.forKey(keyId)]);
   if (!key) return;
   const message = renderNotice(key, deliveries);
   for (const ref of refs) {
@@ -69,11 +69,13 @@ const UPDATE_EVERY_SUCCESS_UP_TO = 20;
  * fan-outs. Counts are written to the key once, at the end (KeyRepository.finishNotification).
  */
 export async function advanceNotification(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
-  const counts = await deps.deliveries.counts(keyId);
+  // One read serves the count and, at the end, the notice (each read by keyId is a scan on FerretDB).
+  const deliveries = await deps.deliveries.forKey(keyId);
+  const counts = countDeliveries(deliveries);
   if (counts.pending === 0) {
     if (await deps.notifications.finish(keyId, counts)) {
       deps.log.info({ keyId, ...counts }, 'revocation notification done');
-      await refreshNotices(deps, keyId);
+      await refreshNotices(deps, keyId, deliveries);
     }
     return;
   }

@@ -43,6 +43,13 @@ export interface DeliveryCounts {
   gone: number;
 }
 
+/** The counts of a revocation's deliveries as read. */
+export function countDeliveries(rows: Array<Pick<DeliveryRecord, 'state'>>): DeliveryCounts {
+  const c: DeliveryCounts = { total: rows.length, pending: 0, delivered: 0, failed: 0, gone: 0 };
+  for (const r of rows) c[r.state]++;
+  return c;
+}
+
 /** How far a delivery got, as a re-run of its fan-out needs to know. */
 export interface DeliveryProgress {
   attempts: number;
