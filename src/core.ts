@@ -13,6 +13,8 @@ import { MemberService } from './members/member-service.js';
 import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
+import { AuditRepository } from './store/audit-repository.js';
+import { MemberRepository } from './store/member-repository.js';
 import { KeyRepository } from './store/key-repository.js';
 import { KeyUsageRepository } from './store/key-usage-repository.js';
 import { RequestRepository } from './store/request-repository.js';
@@ -57,8 +59,8 @@ export function createCore(
   /** Replaces the Redis announcer (tests of the announcer's contract). */
   announcerOverride?: RevocationAnnouncer,
 ): Core {
-  const audit = new AuditLog(mongo.models);
-  const members = new MemberService(mongo.models, audit, config.ADMIN_SLACK_USER_IDS);
+  const audit = new AuditLog(new AuditRepository(mongo.models));
+  const members = new MemberService(new MemberRepository(mongo.models), audit, config.ADMIN_SLACK_USER_IDS);
   const keyRepo = new KeyRepository(mongo.models);
   const redisAnnouncer = announcerOverride ? undefined : new RedisRevocationAnnouncer(config, log.child({ component: 'announcer' }));
   const announcer = announcerOverride ?? redisAnnouncer!;

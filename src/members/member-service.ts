@@ -1,17 +1,9 @@
 import { KeyError } from '../errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Models } from '../store/mongo.js';
+import type { MemberRepository } from '../store/member-repository.js';
+import type { Member, MemberRole } from './member-record.js';
 
-export type MemberRole = 'admin' | 'viewer';
-
-export interface Member {
-  communityId: string;
-  slackUserId: string;
-  role: MemberRole;
-  platformIdentity?: string;
-  addedBy: string;
-  addedAt: Date;
-}
+export type { Member, MemberRole } from './member-record.js';
 
 /** Who is calling: the Slack user and the community the request came from. */
 export interface Actor {
@@ -36,7 +28,7 @@ export class MemberService {
   private readonly seeded = new Set<string>();
 
   constructor(
-    private readonly m: Models,
+    private readonly repo: MemberRepository,
     private readonly audit: AuditLog,
     private readonly seedAdmins: readonly string[],
   ) {}
@@ -47,19 +39,10 @@ export class MemberService {
    */
   async ensureSeeded(communityId: string): Promise<void> {
     if (this.seeded.has(communityId) || this.seedAdmins.length === 0) return;
-    const before = await this.m.communities
-      .findOneAndUpdate({ communityId }, { $addToSet: { seededAdmins: { $each: [...this.seedAdmins] } } }, { upsert: true, returnDocument: 'before' })
-      .lean();
-    const already = new Set(before?.seededAdmins ?? []);
-    const fresh = this.seedAdmins.filter((id) => !already.has(id));
-    const at = new Date();
+    const fresh = await this.repo.markSeeded(communityId, this.seedAdmins);
+    const addedAt = new Date();
     for (const slackUserId of fresh) {
-      const res = await this.m.members.updateOne(
-        { communityId, slackUserId },
-        { $setOnInsert: { communityId, slackUserId, role: 'admin', addedBy: 'ADMIN_SLACK_USER_IDS', addedAt: at } },
-        { upsert: true },
-      );
-      if (res.upsertedCount) {
+      if (await this.repo.insertIfAbsent({ communityId, slackUserId, role: 'admin', addedBy: 'ADMIN_SLACK_USER_IDS', addedAt })) {
         await this.audit.record({ communityId, actor: 'ADMIN_SLACK_USER_IDS', action: 'member.added', target: slackUserId, details: { role: 'admin' } });
       }
     }
@@ -70,8 +53,7 @@ export class MemberService {
   async roleOf(actor: Actor): Promise<MemberRole | undefined> {
     if (actor.grant) return 'admin';
     await this.ensureSeeded(actor.communityId);
-    const m = await this.m.members.findOne({ communityId: actor.communityId, slackUserId: actor.userId }).lean();
-    return m?.role;
+    return (await this.repo.find(actor.communityId, actor.userId))?.role;
   }
 
   /** Throws `forbidden` unless the caller is an admin. */
@@ -96,12 +78,12 @@ export class MemberService {
 
   async list(actor: Actor): Promise<Member[]> {
     await this.requireMember(actor, 'list members');
-    const rows = await this.m.members.find({ communityId: actor.communityId }).sort({ role: 1, slackUserId: 1 }).lean();
-    return rows.map((r) => ({ ...r, role: r.role, platformIdentity: r.platformIdentity ?? undefined }));
+    return this.repo.list(actor.communityId);
   }
 
-  private adminCount(communityId: string) {
-    return this.m.members.countDocuments({ communityId, role: 'admin' });
+  /** The Slack ids of a community's admins (whom requests go to when there is no approvals channel). */
+  adminIds(communityId: string): Promise<string[]> {
+    return this.repo.adminIds(communityId);
   }
 
   /** Adds a member or changes their role. Demoting the last admin is refused. */
@@ -113,19 +95,10 @@ export class MemberService {
   ): Promise<{ member: Member; change: 'added' | 'role_changed' | 'unchanged' }> {
     await this.requireAdmin(actor, 'manage members');
     const { communityId } = actor;
-    const before = await this.m.members
-      .findOneAndUpdate(
-        { communityId, slackUserId },
-        {
-          $set: { role, ...(platformIdentity ? { platformIdentity } : {}) },
-          $setOnInsert: { communityId, slackUserId, addedBy: actor.userId, addedAt: new Date() },
-        },
-        { upsert: true, returnDocument: 'before' },
-      )
-      .lean();
-    if (before?.role === 'admin' && role !== 'admin' && (await this.adminCount(communityId)) === 0) {
+    const before = await this.repo.setRole(communityId, slackUserId, role, platformIdentity, { addedBy: actor.userId, addedAt: new Date() });
+    if (before?.role === 'admin' && role !== 'admin' && (await this.repo.adminCount(communityId)) === 0) {
       // Compensate instead of a transaction: whoever finds no admin left puts theirs back.
-      await this.m.members.updateOne({ communityId, slackUserId }, { $set: { role: 'admin' } });
+      await this.repo.setRole(communityId, slackUserId, 'admin', undefined, { addedBy: before.addedBy, addedAt: before.addedAt });
       throw new KeyError('conflict', 'That is the last admin of this workspace; add another admin first.');
     }
     const change = !before ? 'added' : before.role !== role ? 'role_changed' : 'unchanged';
@@ -138,19 +111,18 @@ export class MemberService {
         details: { role, from: before?.role },
       });
     }
-    const after = await this.m.members.findOne({ communityId, slackUserId }).lean();
-    return { member: { ...after!, role: after!.role, platformIdentity: after!.platformIdentity ?? undefined }, change };
+    const after = await this.repo.find(communityId, slackUserId);
+    return { member: after!, change };
   }
 
   /** Removes a member. The last admin of a community can never be removed. */
   async remove(actor: Actor, slackUserId: string): Promise<void> {
     await this.requireAdmin(actor, 'manage members');
     const { communityId } = actor;
-    const removed = await this.m.members.findOneAndDelete({ communityId, slackUserId }).lean();
+    const removed = await this.repo.remove(communityId, slackUserId);
     if (!removed) throw new KeyError('not_found', `<@${slackUserId}> is not a member.`);
-    if (removed.role === 'admin' && (await this.adminCount(communityId)) === 0) {
-      const { _id, ...rest } = removed;
-      await this.m.members.updateOne({ communityId, slackUserId }, { $setOnInsert: rest }, { upsert: true });
+    if (removed.role === 'admin' && (await this.repo.adminCount(communityId)) === 0) {
+      await this.repo.insertIfAbsent(removed);
       throw new KeyError('conflict', 'That is the last admin of this workspace; add another admin first.');
     }
     await this.audit.record({ communityId, ...auditActor(actor), action: 'member.removed', target: slackUserId, details: { role: removed.role } });

@@ -395,6 +395,6 @@ export class RequestService {
 
   /** Admin user ids of the community (the DM fallback when no approvals channel is set). */
   admins(communityId: string): Promise<string[]> {
-    return this.repo.admins(communityId);
+    return this.members.adminIds(communityId);
   }
 }

@@ -140,8 +140,4 @@ export class RequestRepository {
   async settle(requestId: string, at: Date): Promise<void> {
     await this.m.keyRequests.updateOne({ _id: requestId }, { $set: { settledAt: at } });
   }
-
-  async admins(communityId: string): Promise<string[]> {
-    return (await this.m.members.find({ communityId, role: 'admin' }).lean()).map((r) => r.slackUserId);
-  }
 }
