@@ -11,7 +11,7 @@ import type { RoleCatalog } from '../src/roles/catalog.js';
 import { slackLogger } from '../src/slack/logging.js';
 import type { KeyRepository } from '../src/store/key-repository.js';
 import type { Clock } from '../src/util/clock.js';
-import { ReminderStore } from './reminder-store.js';
+import { ReminderStore } from '../src/store/reminder-store.js';
 import { NoticeUpdates } from './notices.js';
 import { NotificationStore } from '../src/store/notification-store.js';
 import type { Queues } from './queues.js';

@@ -15,9 +15,9 @@ import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
 import { MemberRepository } from './store/member-repository.js';
+import { RequestRepository } from './store/request-repository.js';
 import { KeyRepository } from './store/key-repository.js';
 import { KeyUsageRepository } from './store/key-usage-repository.js';
-import { RequestRepository } from './store/request-repository.js';
 import type { Mongo } from './store/mongo.js';
 import { clockFor, type Clock } from './util/clock.js';
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Core } from '../../core.js';
 import type { KeyRecord } from '../../keys/key-record.js';
 import { generateKeyId } from '../../keys/token.js';
+import type { IdempotencyRepository } from '../../store/idempotency-repository.js';
 import { HttpError } from '../errors.js';
 
 const IDEMPOTENCY_KEY = /^[!-~]{1,255}$/;
@@ -19,19 +20,22 @@ export type IdempotentCreate =
  * unique `_id` lets exactly one insert succeed, on MongoDB and FerretDB alike. The winner
  * creates the key under the keyId it recorded; a repeat reads that key back (no secret).
  */
-export async function decideCreate(core: Core, communityId: string, tokenId: string, idempotencyKey: string, body: Buffer): Promise<IdempotentCreate> {
+export async function decideCreate(
+  core: Core,
+  records: IdempotencyRepository,
+  communityId: string,
+  tokenId: string,
+  idempotencyKey: string,
+  body: Buffer,
+): Promise<IdempotentCreate> {
   if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw new HttpError(400, 'invalid_request', 'Idempotency-Key must be 1–255 printable ASCII characters.');
-  const m = core.mongo.models.idempotency;
-  const _id = sha256(`${communityId}\n${tokenId}\n${idempotencyKey}`);
+  const id = sha256(`${communityId}\n${tokenId}\n${idempotencyKey}`);
   const bodyHash = sha256(body);
   const keyId = generateKeyId();
-  try {
-    await m.create({ _id, communityId, keyId, bodyHash, createdAt: new Date(core.clock.now()) });
-    return { first: true, keyId, abandon: async () => void (await m.deleteOne({ _id }).catch(() => undefined)) };
-  } catch (e) {
-    if ((e as { code?: number }).code !== 11000) throw e;
+  if (await records.claim({ id, communityId, keyId, bodyHash, createdAt: new Date(core.clock.now()) })) {
+    return { first: true, keyId, abandon: () => records.release(id).catch(() => undefined) };
   }
-  const prior = await m.findById(_id).lean();
+  const prior = await records.find(id);
   if (!prior) throw new HttpError(409, 'conflict', 'A request with this Idempotency-Key failed just now; retry it.');
   if (prior.bodyHash !== bodyHash)
     throw new HttpError(409, 'conflict', 'This Idempotency-Key was used with a different body; use a new key for a different request.');

@@ -4,6 +4,7 @@ import type { AdminScope } from '../../admin-tokens/admin-token-service.js';
 import type { Core } from '../../core.js';
 import type { Actor } from '../../members/member-service.js';
 import { isKeyError, type ErrorCode } from '../../errors.js';
+import { IdempotencyRepository } from '../../store/idempotency-repository.js';
 import { HttpError } from '../errors.js';
 import { MissLimiter } from '../miss-limiter.js';
 import type { HttpErrorCode } from '../schemas.js';
@@ -61,10 +62,9 @@ export function createManagementApi(core: Core): ManagementApi {
   });
   const auth: Authorize = (req, scope) => authorize(core, limiter, req, scope);
   return {
-    routes: [...keyRoutes(core, auth), ...dependentRoutes(core, auth), ...auditRoutes(core, auth)].map(([path, methods]) => [
-      path,
-      Object.fromEntries(Object.entries(methods).map(([method, h]) => [method, answeringDomainErrors(h!)])),
-    ]),
+    routes: [...keyRoutes(core, auth, new IdempotencyRepository(core.mongo.models)), ...dependentRoutes(core, auth), ...auditRoutes(core, auth)].map(
+      ([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([method, h]) => [method, answeringDomainErrors(h!)]))],
+    ),
     async close() {
       redis.disconnect();
     },

@@ -1,4 +1,5 @@
 import type { Core } from '../../core.js';
+import type { IdempotencyRepository } from '../../store/idempotency-repository.js';
 import { HttpError, sendJson } from '../errors.js';
 import type { Handler } from '../server.js';
 import type { Authorize } from './index.js';
@@ -7,7 +8,7 @@ import { readJson, readQuery, toKeyView } from './io.js';
 import { createKeyRequest, listKeysQuery, revokeKeyRequest, rollKeyRequest } from './schemas.js';
 
 /** `/v1/keys…`: the same KeyService calls as Slack, as the token's actor. */
-export function keyRoutes(core: Core, authorize: Authorize): [string, Partial<Record<string, Handler>>][] {
+export function keyRoutes(core: Core, authorize: Authorize, idempotency: IdempotencyRepository): [string, Partial<Record<string, Handler>>][] {
   const now = () => core.clock.now();
 
   const list: Handler = async (req, res, ctx) => {
@@ -32,7 +33,7 @@ export function keyRoutes(core: Core, authorize: Authorize): [string, Partial<Re
       const { key, token } = await core.keys.create(actor, data);
       return sendJson(res, 201, { key: toKeyView(key, now()), secret: token }, ctx.requestId);
     }
-    const decided = await decideCreate(core, actor.communityId, actor.grant.tokenId, idempotencyKey, raw);
+    const decided = await decideCreate(core, idempotency, actor.communityId, actor.grant.tokenId, idempotencyKey, raw);
     if (!decided.first) return sendJson(res, 200, { key: toKeyView(decided.key, now()), secret: null }, ctx.requestId);
     try {
       const { key, token } = await core.keys.create(actor, data, { keyId: decided.keyId });

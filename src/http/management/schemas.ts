@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminScopes } from '../../admin-tokens/admin-token-service.js';
+import { dependentKinds } from '../../dependents/dependent-kind.js';
 import { listStatuses } from '../../keys/key-service.js';
 import { ROLL_OVERLAPS, type RollOverlap } from '../../keys/key-life.js';
 
@@ -67,7 +68,7 @@ export const dependentView = z
   .object({
     dependentId: z.string(),
     keyId: z.string(),
-    kind: z.enum(['playbook', 'cti_connector']),
+    kind: z.enum(dependentKinds),
     name: z.string(),
     webhookUrl: z.string(),
     status: z.enum(['active', 'gone', 'unlinked']),
@@ -76,9 +77,7 @@ export const dependentView = z
   })
   .meta({ id: 'Dependent' });
 export const dependentsResponse = z.object({ dependents: z.array(dependentView) }).meta({ id: 'DependentList' });
-export const linkDependentRequest = z
-  .object({ kind: z.enum(['playbook', 'cti_connector']), name: z.string(), webhookUrl: z.string() })
-  .meta({ id: 'LinkDependentRequest' });
+export const linkDependentRequest = z.object({ kind: z.enum(dependentKinds), name: z.string(), webhookUrl: z.string() }).meta({ id: 'LinkDependentRequest' });
 export const linkDependentResponse = z
   .object({ dependent: dependentView, secret: z.string().meta({ description: 'The webhook signing secret (`whsec_…`), here once.' }) })
   .meta({ id: 'LinkedDependent' });

@@ -1,11 +1,12 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { dependentKinds } from '../../dependents/dependent-kind.js';
 
 export const dependentSchema = new Schema(
   {
     communityId: { type: String, required: true },
     dependentId: { type: String, required: true },
     keyId: { type: String, required: true },
-    kind: { type: String, enum: ['playbook', 'cti_connector'], required: true },
+    kind: { type: String, enum: dependentKinds, required: true },
     name: { type: String, required: true },
     webhookUrl: { type: String, required: true },
     /**

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import type { ReminderId } from '../src/keys/key-life.js';
+import type { ReminderId } from '../keys/key-life.js';
 
 /**
  * One document per key and reminder, `_id` = `<keyId>:<reminder>`, inserted by the one
