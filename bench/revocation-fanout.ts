@@ -22,7 +22,7 @@ import { revokedEvent, signedHeaders } from '../jobs/webhooks.js';
 import { loadConfig, withExternalServices, type Config } from '../src/config/env.js';
 import { benchEnv, ensureBenchServices } from './services.js';
 import { createCore, type Core } from '../src/core.js';
-import { DeliveryRepository, deliveryIdFor } from '../src/dependents/delivery-repository.js';
+import { DeliveryRepository, deliveryIdFor } from '../src/store/delivery-repository.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { createLogger } from '../src/log.js';
 import { connectMongo, type Mongo } from '../src/store/mongo.js';

@@ -1,4 +1,4 @@
-import type { DependentRepository, SigningDependent } from '../src/dependents/dependent-repository.js';
+import type { DependentRepository, SigningDependent } from '../src/store/dependent-repository.js';
 
 /** An async iterable fed by a producer that never waits for its consumer. */
 class Channel<T> implements AsyncIterable<T> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { DependentRepository } from './dependent-repository.js';
+import type { DependentRepository } from '../store/dependent-repository.js';
 import { sealedWith, type SecretBox } from './secret-box.js';
 
 /**

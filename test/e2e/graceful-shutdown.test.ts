@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../src/core.js';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import { actionIds } from '../../src/slack/ids.js';
 import { startApp, type AppProcess } from '../support/app-process.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryRepository, deliveryIdFor } from '../../src/dependents/delivery-repository.js';
-import { DependentRepository } from '../../src/dependents/dependent-repository.js';
+import { DeliveryRepository, deliveryIdFor } from '../../src/store/delivery-repository.js';
+import { DependentRepository } from '../../src/store/dependent-repository.js';
 import { SecretBox } from '../../src/dependents/secret-box.js';
 import { BatchedInserter } from '../../src/store/batched-inserter.js';
 import { DependentsReader } from '../../jobs/dependents-reader.js';

@@ -7,7 +7,7 @@ import { webhookOutcomes } from '../../src/observability/metrics.js';
 import { enqueueRevocation, openQueues, redisConnection, revocationJobId, scheduledDelay, webhookJobId, webhookJobOptions } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import type { FakeSlack } from '../support/fake-slack.js';
 import { alwaysFail, failThenOk, type Behaviour, type Receivers } from '../support/receivers.js';
 import { startJobsStack, waitForNotificationDone, type JobsStack } from '../support/jobs-stack.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPublisher } from '../../jobs/index.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import type { FakeSlack } from '../support/fake-slack.js';
 import { startOwnRedis, type OwnRedis } from '../support/processes.js';
 import type { Receivers } from '../support/receivers.js';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../../jobs/index.js';
 import { REVOCATIONS, revocationJobId } from '../../jobs/queues.js';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import { startJobsStack, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger } from '../support/services.js';
 

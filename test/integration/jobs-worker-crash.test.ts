@@ -4,7 +4,7 @@ import { createRevocationPublisher, startWorkers } from '../../jobs/index.js';
 import { revocationJobId } from '../../jobs/queues.js';
 import type { Config } from '../../src/config/env.js';
 import { createCore, type Core } from '../../src/core.js';
-import { DeliveryRepository } from '../../src/dependents/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { obliterateQueues, spawnWorker, type WorkerProcess } from '../support/processes.js';
 import { ok, slow, startReceivers, type Receivers } from '../support/receivers.js';

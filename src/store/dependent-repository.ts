@@ -1,7 +1,7 @@
-import type { Models } from '../store/mongo.js';
-import type { DependentDoc } from '../store/models/dependent.js';
-import type { DependentKind } from './dependent-kind.js';
-import type { SecretBox } from './secret-box.js';
+import type { Models } from './mongo.js';
+import type { DependentDoc } from './models/dependent.js';
+import type { DependentKind } from '../dependents/dependent-kind.js';
+import type { SecretBox } from '../dependents/secret-box.js';
 
 export type DependentStatus = 'active' | 'gone' | 'unlinked';
 

@@ -1,6 +1,6 @@
-import type { Models } from '../store/mongo.js';
-import type { DeliveryDoc, DeliveryLogDoc } from '../store/models/delivery.js';
-import { BatchedInserter } from '../store/batched-inserter.js';
+import type { Models } from './mongo.js';
+import type { DeliveryDoc, DeliveryLogDoc } from './models/delivery.js';
+import { BatchedInserter } from './batched-inserter.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'gone';
 export type FinalState = Exclude<DeliveryState, 'pending'>;
