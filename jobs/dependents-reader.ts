@@ -1,4 +1,5 @@
-import type { DependentRepository, SigningDependent } from '../src/store/dependent-repository.js';
+import type { DependentRepository } from '../src/store/dependent-repository.js';
+import type { SigningDependent } from '../src/dependents/dependent-record.js';
 
 /** An async iterable fed by a producer that never waits for its consumer. */
 class Channel<T> implements AsyncIterable<T> {

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { DeliveryRecord } from '../src/store/delivery-repository.js';
+import type { DeliveryRecord } from '../src/dependents/delivery-record.js';
 import { reasonLabel } from '../src/keys/revoke-reason.js';
 import { bold, code, escapeMrkdwn as esc, mention, safeLink, truncate as clip } from '../src/slack/blocks/text.js';
 import type { KeyRecord } from '../src/keys/key-record.js';

@@ -1,4 +1,4 @@
-import { countDeliveries, type DeliveryRecord } from '../src/store/delivery-repository.js';
+import { countDeliveries, type DeliveryRecord } from '../src/dependents/delivery-record.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
 import { renderNotice } from './notice.js';

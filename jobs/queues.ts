@@ -80,7 +80,7 @@ export interface Queues {
 export const revocationJobId = (keyId: string) => `rev-${keyId}`;
 /** One webhook job per revocation and dependent (a key is revoked at most once). */
 export const webhookJobId = (keyId: string, dependentId: string) => `wh-${keyId}-${dependentId}`;
-export { deliveryIdFor } from '../src/store/delivery-repository.js';
+export { deliveryIdFor } from '../src/dependents/delivery-record.js';
 
 const DAY_S = 24 * 3600;
 /**

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { deliveryIdFor, type DeliveryProgress, type DeliveryRecord, type DeliveryState, type NewDelivery } from '../src/store/delivery-repository.js';
+import { deliveryIdFor, type DeliveryProgress, type DeliveryRecord, type DeliveryState, type NewDelivery } from '../src/dependents/delivery-record.js';
 import type { JobDeps } from './context.js';
 import type { DependentsReader } from './dependents-reader.js';
 import type { Limiter } from './limiter.js';

@@ -1,6 +1,6 @@
 import type { AuditCursor } from '../src/audit/audit-log.js';
-import { deliveryIdFor } from '../src/store/delivery-repository.js';
-import type { DependentCursor, DependentRecord } from '../src/store/dependent-repository.js';
+import { deliveryIdFor } from '../src/dependents/delivery-record.js';
+import type { DependentCursor, DependentRecord } from '../src/dependents/dependent-record.js';
 import type { JobDeps } from './context.js';
 import { advanceNotification } from './notices.js';
 import type { SweepCursor } from '../src/store/notification-store.js';

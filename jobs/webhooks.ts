@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
-import type { DeliveryAttempt, DeliveryState } from '../src/store/delivery-repository.js';
+import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-record.js';
 import { webhookOutcomes } from '../src/observability/metrics.js';
 import type { Leak } from '../src/keys/revoke-reason.js';
 import type { KeyRecord } from '../src/keys/key-record.js';

@@ -6,13 +6,15 @@ import { normalizeKeyId } from '../keys/key-service.js';
 import type { Logger } from '../log.js';
 import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
 import type { KeyRepository } from '../store/key-repository.js';
-import { deliveryIdFor, type DeliveryRecord, type DeliveryRepository } from '../store/delivery-repository.js';
+import type { DeliveryRepository } from '../store/delivery-repository.js';
+import { deliveryIdFor, type DeliveryRecord } from './delivery-record.js';
 import { dependentKinds, type DependentKind } from './dependent-kind.js';
-import type { DependentRecord, DependentRepository } from '../store/dependent-repository.js';
+import type { DependentRepository } from '../store/dependent-repository.js';
+import type { DependentRecord } from './dependent-record.js';
 import { checkWebhookUrl, type UrlGuardOptions } from './url-guard.js';
 
 export type { DependentKind } from './dependent-kind.js';
-export type { DependentRecord } from '../store/dependent-repository.js';
+export type { DependentRecord } from './dependent-record.js';
 
 export const DEPENDENT_NAME_RULE = 'Dependent name must be 1–64 characters.';
 

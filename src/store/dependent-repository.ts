@@ -1,31 +1,7 @@
 import type { Models } from './mongo.js';
 import type { DependentDoc } from './models/dependent.js';
-import type { DependentKind } from '../dependents/dependent-kind.js';
+import type { DependentCursor, DependentRecord, DependentStatus, SigningDependent } from '../dependents/dependent-record.js';
 import type { SecretBox } from '../dependents/secret-box.js';
-
-export type DependentStatus = 'active' | 'gone' | 'unlinked';
-
-/** A dependent as the rest of the code sees it: never its signing secret. */
-export interface DependentRecord {
-  communityId: string;
-  dependentId: string;
-  keyId: string;
-  kind: DependentKind;
-  name: string;
-  webhookUrl: string;
-  status: DependentStatus;
-  createdBy: string;
-  createdAt: Date;
-}
-
-/** A position in the walk over dependents: the (createdAt, dependentId) of the last one seen. */
-export interface DependentCursor {
-  createdAt: Date;
-  dependentId: string;
-}
-
-/** What the webhook worker alone gets: the record and the secret to sign with. */
-export type SigningDependent = DependentRecord & { signingSecret: string };
 
 function toRecord(d: DependentDoc): DependentRecord {
   return {

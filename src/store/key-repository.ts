@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import type { DeliveryCounts } from './delivery-repository.js';
+import type { DeliveryCounts } from '../dependents/delivery-record.js';
 import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';

@@ -1,4 +1,4 @@
-import type { DeliveryCounts } from './delivery-repository.js';
+import type { DeliveryCounts } from '../dependents/delivery-record.js';
 import type { KeyRepository } from './key-repository.js';
 import type { NoticeRef, RevocationNoticeDoc } from './models/revocation-notice.js';
 import type { Models } from './mongo.js';

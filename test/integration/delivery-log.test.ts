@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryRepository, deliveryIdFor } from '../../src/store/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
+import { deliveryIdFor } from '../../src/dependents/delivery-record.js';
 import { DependentRepository } from '../../src/store/dependent-repository.js';
 import { SecretBox } from '../../src/dependents/secret-box.js';
 import { BatchedInserter } from '../../src/store/batched-inserter.js';

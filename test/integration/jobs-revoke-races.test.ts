@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryRepository, deliveryIdFor } from '../../src/store/delivery-repository.js';
+import { DeliveryRepository } from '../../src/store/delivery-repository.js';
+import { deliveryIdFor } from '../../src/dependents/delivery-record.js';
 import { startJobsStack, waitForNotificationDone, type JobsStack } from '../support/jobs-stack.js';
 import { captureLogger } from '../support/services.js';
 

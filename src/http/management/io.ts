@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import type { DependentRecord } from '../../store/dependent-repository.js';
+import type { DependentRecord } from '../../dependents/dependent-record.js';
 import { lifeStatus } from '../../keys/key-life.js';
 import type { KeyRecord } from '../../keys/key-record.js';
 import { readBody } from '../body.js';

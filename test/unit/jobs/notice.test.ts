@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deliveryLine, renderNotice } from '../../../jobs/notice.js';
-import type { DeliveryAttempt, DeliveryRecord } from '../../../src/store/delivery-repository.js';
+import type { DeliveryAttempt, DeliveryRecord } from '../../../src/dependents/delivery-record.js';
 import type { KeyRecord } from '../../../src/keys/key-record.js';
 
 const revokedAt = new Date('2026-11-29T10:00:00Z');
