@@ -2,7 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { DAY_MS, REMINDERS, type ReminderId } from '../src/keys/key-life.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
-import { enqueueRevocation, lifeJobId, lifeJobOptions, type LifeJobData } from './queues.js';
+import { enqueueRevocation, ensureDueJob, lifeJobId, type LifeJobData } from './queues.js';
 import { renderReminder } from './reminder.js';
 import { scanRequests } from './requests.js';
 import { ensureRollFanouts } from './rolls.js';
@@ -142,18 +142,8 @@ export async function scanLife(deps: JobDeps): Promise<{ scheduled: number }> {
     if (exp <= soon) wanted.push({ data: { keyId: key.keyId, communityId: key.communityId, kind: 'expiry' }, dueAt: exp });
   }
   let scheduled = 0;
-  for (const { data, dueAt } of wanted) {
-    const id = lifeJobId(data);
-    const state = await deps.queues.life.getJobState(id);
-    if (state === 'unknown') {
-      await deps.queues.life.add('life', data, lifeJobOptions(data, dueAt - now));
-      scheduled++;
-    } else if (state === 'failed') {
-      const job = await deps.queues.life.getJob(id);
-      await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => undefined);
-      scheduled++;
-    }
-  }
+  for (const { data, dueAt } of wanted)
+    if (await ensureDueJob(deps.queues.life, lifeJobId(data), dueAt - now, (opts) => deps.queues.life.add('life', data, opts))) scheduled++;
   return { scheduled };
 }
 

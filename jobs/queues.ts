@@ -132,23 +132,37 @@ export const lifeJobId = (d: Pick<LifeJobData, 'keyId' | 'kind' | 'reminder'>) =
 /** One job per request and instant: any number of scans schedule it once. (requestIds are `rq_` + base64url: no ':'.) */
 export const requestJobId = (d: Pick<RequestJobData, 'requestId' | 'dueAt'>) => `rq-${d.requestId}-${d.dueAt.toString(36)}`;
 
-/** A request job due in `delayMs`, retried with backoff (Slack or MongoDB away); the scan retries failed ones. */
-export const requestJobOptions = (d: RequestJobData, delayMs: number): JobsOptions => ({
-  jobId: requestJobId(d),
-  delay: Math.max(0, Math.round(delayMs)),
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 2_000, jitter: 0.2 },
-  ...keep,
-});
-
-/** A life job due in `delayMs`: retried with backoff (Slack or MongoDB away); the life scan retries failed ones. */
-export const lifeJobOptions = (d: LifeJobData, delayMs: number): JobsOptions => ({
-  jobId: lifeJobId(d),
-  delay: Math.max(0, Math.round(delayMs)),
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 2_000, jitter: 0.2 },
-  ...keep,
-});
+/**
+ * Makes sure a scan's job `jobId` exists, due in `delayMs`: added when the queue does not know
+ * it (retried with backoff while Slack or MongoDB is away), retried when it failed for good.
+ * Job ids are deterministic, so any number of workers scanning at once add each job once.
+ * True when it added or retried one.
+ */
+export async function ensureDueJob(
+  queue: Pick<Queue, 'getJobState' | 'getJob'>,
+  jobId: string,
+  delayMs: number,
+  add: (opts: JobsOptions) => Promise<unknown>,
+): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (state === 'unknown') {
+    const opts: JobsOptions = {
+      jobId,
+      delay: Math.max(0, Math.round(delayMs)),
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 2_000, jitter: 0.2 },
+      ...keep,
+    };
+    await add(opts);
+    return true;
+  }
+  if (state === 'failed') {
+    const job = await queue.getJob(jobId);
+    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => undefined);
+    return true;
+  }
+  return false;
+}
 
 /**
  * The delay before the retry that follows failed attempt number `attemptsMade` (1-based):

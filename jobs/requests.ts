@@ -3,7 +3,7 @@ import type { KeyRequest, RequestStatus } from '../src/requests/request-record.j
 import { requestMessage } from '../src/slack/blocks/requests.js';
 import { bold, md, mention, slackDate, truncate } from '../src/slack/blocks/text.js';
 import type { JobDeps } from './context.js';
-import { requestJobId, requestJobOptions, type RequestJobData } from './queues.js';
+import { ensureDueJob, requestJobId, type RequestJobData } from './queues.js';
 
 export type RequestReviewResult = 'lapsed' | 'settled' | 'told_collect' | 'not_due' | 'skipped';
 
@@ -120,16 +120,7 @@ export async function scanRequests(deps: JobDeps): Promise<{ scheduled: number }
     const dueAt = looks.get(r.requestId)!.getTime();
     if (dueAt > soon) continue;
     const data: RequestJobData = { requestId: r.requestId, communityId: r.communityId, dueAt };
-    const id = requestJobId(data);
-    const state = await deps.queues.requests.getJobState(id);
-    if (state === 'unknown') {
-      await deps.queues.requests.add('request', data, requestJobOptions(data, dueAt - now));
-      scheduled++;
-    } else if (state === 'failed') {
-      const job = await deps.queues.requests.getJob(id);
-      await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => undefined);
-      scheduled++;
-    }
+    if (await ensureDueJob(deps.queues.requests, requestJobId(data), dueAt - now, (opts) => deps.queues.requests.add('request', data, opts))) scheduled++;
   }
   return { scheduled };
 }
