@@ -59,8 +59,10 @@ export async function reviewRequest(deps: JobDeps, requestId: string): Promise<R
   }
   switch (st.state) {
     case 'lapsed': {
-      await updateCopies(deps, req, st);
       const approved = st.decision?.decision === 'approved';
+      if (approved && (await deps.requests.retireUncollected(req)))
+        deps.log.info({ requestId, communityId: req.communityId, keyId: req.keyId }, 'uncollected key revoked at the end of its collect window');
+      await updateCopies(deps, req, st);
       await tellOnce(
         deps,
         req,

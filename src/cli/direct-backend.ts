@@ -8,6 +8,7 @@ import { isKeyError } from '../errors.js';
 import { toDependentView, toKeyView } from '../http/management/io.js';
 import { createLogger } from '../log.js';
 import type { Actor } from '../members/member-service.js';
+import { knownCommunities } from '../store/communities.js';
 import { connectMongo } from '../store/mongo.js';
 import type { CliCommand } from './args.js';
 import { CliError, EXIT } from './errors.js';
@@ -15,12 +16,9 @@ import { CliError, EXIT } from './errors.js';
 /** The community to act on: `--community`, else the only one in the database ('local' in an empty one). */
 async function communityOf(core: Core, given: string | undefined): Promise<string> {
   if (given) return given;
-  const m = core.mongo.models;
-  const ids = new Set<string>(
-    [...(await m.communities.distinct('communityId')), ...(await m.members.distinct('communityId')), ...(await m.apiKeys.distinct('communityId'))].map(String),
-  );
-  if (ids.size > 1) throw new CliError(EXIT.usage, `This database holds several communities (${[...ids].sort().join(', ')}): pick one with --community <id>.`);
-  return [...ids][0] ?? 'local';
+  const ids = await knownCommunities(core.mongo.models);
+  if (ids.length > 1) throw new CliError(EXIT.usage, `This database holds several communities (${ids.join(', ')}): pick one with --community <id>.`);
+  return ids[0] ?? 'local';
 }
 
 /**

@@ -9,7 +9,7 @@ import { decodeCursor, type KeyRecord, type ListPage } from './key-record.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { expiryInput, lifeStatus, resolveExpiry, ROLL_OVERLAPS, rollOverlaps, shortDate, type RollOverlap } from './key-life.js';
 import type { RevocationAnnouncer } from './revocation-announcer.js';
-import { leakSchema, normalizeReason, type Leak, type RevokeDetails } from './revoke-reason.js';
+import { leakSchema, normalizeReason, UNCOLLECTED_REASON, type Leak, type RevokeDetails } from './revoke-reason.js';
 import { checkToken, generateKeyId, generateToken, hashToken, sameHash, tokenHint } from './token.js';
 
 export const DESCRIPTION_RULE = 'Description must be more than 10 and fewer than 100 characters (11–99).';
@@ -304,6 +304,18 @@ export class KeyService {
       if (isKeyError(e) && e.code === 'invalid_input') return { kind: 'inactive', key, status: 'expired' };
       throw e;
     }
+  }
+
+  /**
+   * Revokes, on behalf of Keywarden itself (`keywarden`), the key of an approved request whose
+   * requester never collected it: it was created by a hand-out that died before showing its
+   * secret, so nobody holds a working secret, and it must not stay active once the approval
+   * lapsed. No member check (no person acts); idempotent; an expired or unknown key is left.
+   */
+  async revokeUncollected(communityId: string, keyId: string): Promise<RevokeResult | undefined> {
+    const current = await this.repo.find(communityId, normalizeKeyId(keyId));
+    if (!current || lifeStatus(current, this.clock.now()) === 'expired') return undefined;
+    return this.revokeAs(current, { actor: 'keywarden' }, { reason: UNCOLLECTED_REASON });
   }
 
   /** The revocation itself, for a person or a scanner; `current` was read just before. */

@@ -35,6 +35,9 @@ export function normalizeReason(raw: string | undefined | null): string | undefi
   return aliases[text.toLowerCase()] ?? [...text].slice(0, REASON_MAX).join('');
 }
 
+/** The reason recorded when Keywarden revokes an approved key its requester never collected. */
+export const UNCOLLECTED_REASON = 'approval lapsed before the key was collected';
+
 /** How a stored reason reads to people: a preset's words, or the free text itself. */
 export const reasonLabel = (reason: string): string => PRESET_REASONS[reason as PresetReason] ?? reason;
 

@@ -301,6 +301,18 @@ export class RequestService {
     return { won, request, status: await this.status(request) };
   }
 
+  /**
+   * An approval that lapsed uncollected, after a hand-out created its key but died before
+   * showing the secret: that key is revoked (by `keywarden`), since nobody holds its secret
+   * and nobody may collect it any more. True when this call revoked it.
+   */
+  async retireUncollected(request: KeyRequest): Promise<boolean> {
+    const st = await this.status(request);
+    if (st.state !== 'lapsed' || st.decision?.decision !== 'approved' || st.delivered || !st.keyCreated) return false;
+    const r = await this.keys.revokeUncollected(request.communityId, request.keyId);
+    return r?.changed ?? false;
+  }
+
   /** Once-only notices (`told:<what>`): true when this caller should tell it. */
   claimNotice(request: KeyRequest, what: string): Promise<boolean> {
     return this.repo.mark(request.requestId, { kind: 'told', what, at: new Date(this.clock.now()) });

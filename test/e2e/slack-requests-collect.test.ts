@@ -296,6 +296,27 @@ describe('an approval whose key creation died (decision recorded, nothing after 
       clock.offsetMs = 0;
     }
   });
+  it('a key created by a hand-out that died, never collected, is revoked by keywarden when the collect window ends', async () => {
+    const { id, keyId, ts } = await halfApproved('Created never collected');
+    await h.core.mongo.models.requestMarks.create({ _id: `${id}:claim:1`, requestId: id, kind: 'claim', n: 1, at: new Date(clock.now()), by: ADMIN });
+    const request = (await h.core.requests.find(TEAM, id))!;
+    const { token: lost } = await h.core.keys.create({ communityId: TEAM, userId: ADMIN }, request.input, { keyId, requestedBy: VIEWER });
+    try {
+      clock.advance(6 * DAY_MS);
+      expect(await h.core.keys.verify(lost)).toMatchObject({ valid: true });
+      clock.advance(DAY_MS + 1_000);
+      await copyMatches(ts, /not collected within 7 days/);
+      await eventually(async () => ((await h.core.keys.verify(lost)).valid === false ? true : undefined), 10_000);
+      expect(await h.core.keys.verify(lost)).toMatchObject({ valid: false, reason: 'revoked' });
+      const revoked = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'key.revoked');
+      expect(revoked).toHaveLength(1);
+      expect(revoked[0]).toMatchObject({ actor: 'keywarden', details: { reason: 'approval lapsed before the key was collected' } });
+      expect(textOf((await modalOf(await collect(VIEWER, id))).args.view)).toMatch(/approval lapsed/);
+      expect(await keyCount(keyId)).toBe(1);
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
 });
 
 describe('approvals made before hand-out claims existed', () => {
