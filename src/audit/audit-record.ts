@@ -15,7 +15,9 @@ export type AuditAction =
   | 'request.approved'
   | 'request.denied'
   | 'request.cancelled'
-  | 'request.lapsed';
+  | 'request.lapsed'
+  /** The requester received the approved key's secret (by DM at approval, or `Collect key`). */
+  | 'request.collected';
 
 export interface AuditEvent {
   communityId: string;

@@ -37,6 +37,8 @@ export interface Handout {
   token: string;
   /** The attempt number, for {@link RequestService.delivered} / {@link RequestService.notDelivered}. */
   handout: number;
+  /** The key existed (a hand-out died after creating it): this secret replaced the unseen one. */
+  reissued?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -252,7 +254,7 @@ export class RequestService {
         }
       }
       const { key, token } = await this.keys.roll(approver, request.keyId, 'none');
-      return { request, key, token, handout: n };
+      return { request, key, token, handout: n, reissued: true };
     } catch (e) {
       await this.repo.mark(requestId, { kind: 'failed', n, at: new Date(this.clock.now()), by }).catch(() => undefined);
       throw e;
@@ -261,7 +263,19 @@ export class RequestService {
 
   /** The secret of hand-out `n` was shown to the requester (`dm` or `modal`). */
   async delivered(h: Handout, via: 'dm' | 'modal'): Promise<void> {
-    await this.repo.mark(h.request.requestId, { kind: 'delivered', at: new Date(this.clock.now()), n: h.handout, via });
+    const at = new Date(this.clock.now());
+    const { request } = h;
+    await this.repo.mark(request.requestId, { kind: 'delivered', at, n: h.handout, via });
+    // The trail says who received the secret and how; a re-issued secret (an earlier hand-out
+    // died after creating the key) otherwise shows only as the approver's roll.
+    await this.audit.recordOnce(`request.collected:${request.requestId}:${h.handout}`, {
+      communityId: request.communityId,
+      actor: request.requestedBy,
+      action: 'request.collected',
+      target: request.keyId,
+      details: { requestId: request.requestId, name: request.input.name, via, ...(h.reissued ? { reissued: true } : {}) },
+      at,
+    });
   }
 
   /** The secret of hand-out `n` could not be shown: the requester may collect at once (a new secret). */

@@ -140,6 +140,9 @@ describe('Collect key: the requester’s DM cannot be opened', () => {
     expect(await h.core.keys.verify(token)).toMatchObject({ valid: true, key: { keyId, createdBy: VIEWER } });
     const created = (await h.core.audit.forTarget(TEAM, keyId)).find((e) => e.action === 'key.created')!;
     expect(created).toMatchObject({ actor: VIEWER, details: { approvedBy: ADMIN } });
+    const received = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'request.collected');
+    expect(received).toMatchObject([{ actor: VIEWER, details: { requestId: id, via: 'modal' } }]);
+    expect(received[0]!.details).not.toHaveProperty('reissued');
     await copyMatches(ts, new RegExp(`Approved by <@${ADMIN}> — \`${keyId}\``));
 
     // Again: nothing new is created or shown.
@@ -292,6 +295,9 @@ describe('an approval whose key creation died (decision recorded, nothing after 
       expect(await h.core.keys.verify(token)).toMatchObject({ valid: true, key: { keyId, createdBy: VIEWER } });
       expect(await h.core.keys.verify(lost)).toMatchObject({ valid: false, reason: 'rolled' });
       expect(await keyCount(keyId)).toBe(1);
+      // The trail says the requester received a new secret, not only that the approver rolled the key.
+      const received = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'request.collected');
+      expect(received).toMatchObject([{ actor: VIEWER, details: { via: 'modal', reissued: true } }]);
     } finally {
       clock.offsetMs = 0;
     }

@@ -83,6 +83,8 @@ export function describeEvent(e: AuditEntry, withTarget: boolean): string {
     case 'request.cancelled':
     case 'request.lapsed':
       return `*Request ${e.action.slice(8)}*${withTarget ? ` for ${code(e.target)}` : ''}${str(d.requestedBy) ? ` (asked by ${mention(str(d.requestedBy)!)})` : ''} ${by}${str(d.reason) ? ` — ${escapeMrkdwn(truncate(str(d.reason)!, 200))}` : ''}`;
+    case 'request.collected':
+      return `*Key received*${withTarget ? ` ${code(e.target)}` : ''} ${by} ${d.via === 'dm' ? 'by DM' : 'with Collect key'}${d.reissued ? ' (a new secret: the first hand-out died before showing it)' : ''}`;
     default:
       return `${code(e.action)} ${code(e.target)} ${by}`;
   }

@@ -42,6 +42,14 @@ describe('audit pages', () => {
     );
   });
 
+  it('a received key says how, and whether its secret replaced one nobody saw', () => {
+    const received = { ...worst(1), action: 'request.collected' as const, actor: 'UREQ1', onBehalfOf: undefined, target: 'ak_1' };
+    expect(describeEvent({ ...received, details: { via: 'dm' } }, true)).toBe('*Key received* `ak_1` by <@UREQ1> by DM');
+    expect(describeEvent({ ...received, details: { via: 'modal', reissued: true } }, false)).toBe(
+      '*Key received* by <@UREQ1> with Collect key (a new secret: the first hand-out died before showing it)',
+    );
+  });
+
   it('cursors round-trip; anything else reads as the first page', () => {
     expect(decodeCursor(encodeCursor({ at, id: 'a.b:c' }))).toEqual({ at, id: 'a.b:c' });
     expect(decodeCursor('garbage')).toBeUndefined();
