@@ -16,6 +16,7 @@ import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
 import { MemberRepository } from './store/member-repository.js';
 import { RequestRepository } from './store/request-repository.js';
+import { directoryRedis, KeyDirectory } from './store/key-directory.js';
 import { KeyRepository } from './store/key-repository.js';
 import { KeyUsageRepository } from './store/key-usage-repository.js';
 import type { Mongo } from './store/mongo.js';
@@ -32,6 +33,8 @@ export interface Core {
   audit: AuditLog;
   members: MemberService;
   keyRepo: KeyRepository;
+  /** Serves key lists from memory, kept fresh through Redis (src/store/key-directory.ts). */
+  keyDirectory: KeyDirectory;
   /** The one writer of lastUsedAt (the verifiers' recorder writes through it). */
   keyUsage: KeyUsageRepository;
   keys: KeyService;
@@ -46,7 +49,7 @@ export interface Core {
   adminTokens: AdminTokenService;
   /** Key requests and their approvals. */
   requests: RequestService;
-  /** Closes what the core opened besides MongoDB (the announcer's Redis connection). */
+  /** Closes what the core opened besides MongoDB (the announcer's and the key directory's Redis connections). */
   close(): Promise<void>;
 }
 
@@ -61,7 +64,13 @@ export function createCore(
 ): Core {
   const audit = new AuditLog(new AuditRepository(mongo.models));
   const members = new MemberService(new MemberRepository(mongo.models), audit, config.ADMIN_SLACK_USER_IDS);
-  const keyRepo = new KeyRepository(mongo.models);
+  const keyUsage = new KeyUsageRepository(mongo.models, log.child({ component: 'key-usage' }));
+  const directoryLog = log.child({ component: 'key-directory' });
+  // Its Redis keys carry the database name: deployments sharing a Redis stay apart.
+  const keyDirectory = new KeyDirectory(mongo.models, directoryRedis(config.REDIS_URL, directoryLog), directoryLog, clock, {
+    namespace: `${config.QUEUE_PREFIX}:${mongo.conn.name}`,
+  });
+  const keyRepo = new KeyRepository(mongo.models, keyDirectory, keyUsage);
   const redisAnnouncer = announcerOverride ? undefined : new RedisRevocationAnnouncer(config, log.child({ component: 'announcer' }));
   const announcer = announcerOverride ?? redisAnnouncer!;
   const keys = new KeyService(keyRepo, members, roles, audit, announcer, log.child({ component: 'keys' }), {
@@ -100,7 +109,8 @@ export function createCore(
     audit,
     members,
     keyRepo,
-    keyUsage: new KeyUsageRepository(mongo.models),
+    keyDirectory,
+    keyUsage,
     keys,
     dependents,
     announcer,
@@ -110,6 +120,7 @@ export function createCore(
     requests,
     async close() {
       redisAnnouncer?.close();
+      keyDirectory.close();
     },
   };
 }

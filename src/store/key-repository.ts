@@ -2,6 +2,8 @@ import type { Types } from 'mongoose';
 import type { DeliveryCounts } from '../dependents/delivery-record.js';
 import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
+import type { KeyDirectory } from './key-directory.js';
+import { KeyUsageRepository } from './key-usage-repository.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';
 import type { Leak, RevokeDetails } from '../keys/revoke-reason.js';
 
@@ -56,18 +58,23 @@ function toRecord(d: Row): KeyRecord {
 }
 
 export class KeyRepository {
-  constructor(private readonly m: Models) {}
+  constructor(
+    private readonly m: Models,
+    /** Serves lists from memory (see key-directory.ts); without it every list queries the database. */
+    private readonly directory?: KeyDirectory,
+    private readonly usage = new KeyUsageRepository(m),
+  ) {}
 
-  /** Adds lastUsedAt from the usage collection (one query for a page). */
+  /** Adds lastUsedAt from the usage collection (reads by `_id`, in parallel). */
   private async withUsage(records: KeyRecord[]): Promise<KeyRecord[]> {
     if (records.length === 0) return records;
-    const rows = await this.m.keyUsage.find({ keyId: { $in: records.map((r) => r.keyId) } }).lean();
-    const at = new Map(rows.map((r) => [r.keyId, r.lastUsedAt]));
+    const at = await this.usage.lastUsed(records.map((r) => r.keyId));
     return records.map((r) => (at.has(r.keyId) ? { ...r, lastUsedAt: at.get(r.keyId) } : r));
   }
 
   async insert(key: Omit<KeyRecord, 'notification' | 'status' | 'announce'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
+    await this.directory?.changed(key.communityId, doc._id);
     return toRecord(doc.toObject());
   }
 
@@ -143,7 +150,29 @@ export class KeyRepository {
     return d ? { ...toRecord(d), tokenHash: d.tokenHash } : undefined;
   }
 
+  /**
+   * A page of a community's keys, newest first, with keyset cursors. The key directory
+   * answers when it can (filter and page in memory, the page's documents read by `_id`);
+   * else the database query below, which FerretDB v1 answers by reading the whole collection.
+   */
   async list(q: ListQuery): Promise<ListPage> {
+    const rows = (await this.directory?.find(q)) ?? (await this.query(q));
+    const backwards = Boolean(q.before && !q.after);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    if (backwards) page.reverse();
+    const first = page[0];
+    const last = page[page.length - 1];
+    const cur = (r: Row) => encodeCursor({ t: r.createdAt.getTime(), id: r._id.toHexString() });
+    return {
+      items: await this.withUsage(page.map(toRecord)),
+      next: last && (backwards || more) ? cur(last) : undefined,
+      prev: first && (backwards ? more : Boolean(q.after)) ? cur(first) : undefined,
+    };
+  }
+
+  /** The rows of a list page from the database: up to `limit + 1`, in the order of travel. */
+  private async query(q: ListQuery): Promise<Row[]> {
     const and: Record<string, unknown>[] = [{ communityId: q.communityId }];
     if (q.createdBy) and.push({ createdBy: q.createdBy });
     if (q.status === 'revoked') and.push({ status: 'revoked' });
@@ -161,22 +190,11 @@ export class KeyRepository {
       and.push({ $or: [{ createdAt: { [op]: t } }, { createdAt: t, _id: { [op]: c.id } }] });
     }
     const dir = backwards ? 1 : -1;
-    const rows = await this.m.apiKeys
+    return this.m.apiKeys
       .find({ $and: and })
       .sort({ createdAt: dir, _id: dir })
       .limit(q.limit + 1)
       .lean<Row[]>();
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    if (backwards) page.reverse();
-    const first = page[0];
-    const last = page[page.length - 1];
-    const cur = (r: Row) => encodeCursor({ t: r.createdAt.getTime(), id: r._id.toHexString() });
-    return {
-      items: await this.withUsage(page.map(toRecord)),
-      next: last && (backwards || more) ? cur(last) : undefined,
-      prev: first && (backwards ? more : Boolean(q.after)) ? cur(first) : undefined,
-    };
   }
 
   /**
@@ -202,6 +220,7 @@ export class KeyRepository {
         { returnDocument: 'after' },
       )
       .lean<Row>();
+    if (d) await this.directory?.changed(communityId, d._id);
     return d ? toRecord(d) : undefined;
   }
 
