@@ -10,9 +10,10 @@ import type { NoticeRef } from '../src/store/notification-store.js';
  * soon as it is posted. A worker dying between a post and its record loses that notice's
  * updates (it is never posted twice); the claim is what prevents a second notice.
  * Slack being down must not hold up the webhooks: failures are logged, the claim released
- * so a later run of the job may try again, and nothing is thrown.
+ * so a later run of the job may try again, and nothing is thrown. `known`: the deliveries
+ * as the caller knows them now (a first fan-out knows them all), instead of reading them.
  */
-export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: DeliveryRecord[]): Promise<void> {
+export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: DeliveryRecord[], known?: () => DeliveryRecord[]): Promise<void> {
   const { slack, notifications, config, log } = deps;
   if (!(await notifications.claimNotices(key.keyId))) return;
   const message = renderNotice(key, deliveries);
@@ -39,8 +40,9 @@ export async function postNotices(deps: JobDeps, key: KeyRecord, deliveries: Del
     return;
   }
   // Deliveries that finished while the notice was being posted found nothing to update.
-  const now = await deps.deliveries.forKey(key.keyId);
-  if (now.some((d) => d.state !== 'pending')) await refreshNotices(deps, key.keyId);
+  // `known`: the fan-out's own view of them (no read: by keyId, a scan on FerretDB).
+  const now = known ? known() : await deps.deliveries.forKey(key.keyId);
+  if (now.some((d) => d.state !== 'pending')) await refreshNotices(deps, key.keyId, known ? now : undefined);
 }
 
 /** Re-renders the notices from MongoDB's current state (or the deliveries just read) and `chat.update`s them. */
@@ -68,9 +70,10 @@ const UPDATE_EVERY_SUCCESS_UP_TO = 20;
  * failure or a 410 always updates it; so does the end; single successes only for small
  * fan-outs. Counts are written to the key once, at the end (KeyRepository.finishNotification).
  */
-export async function advanceNotification(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state']): Promise<void> {
-  // One read serves the count and, at the end, the notice (each read by keyId is a scan on FerretDB).
-  const deliveries = await deps.deliveries.forKey(keyId);
+export async function advanceNotification(deps: JobDeps, keyId: string, changed?: DeliveryRecord['state'], known?: DeliveryRecord[]): Promise<void> {
+  // One read serves the count and, at the end, the notice (each read by keyId is a scan on
+  // FerretDB); none when the caller knows every delivery (`known`: a fan-out's first run).
+  const deliveries = known ?? (await deps.deliveries.forKey(keyId));
   const counts = countDeliveries(deliveries);
   if (counts.pending === 0) {
     if (await deps.notifications.finish(keyId, counts)) {

@@ -5,8 +5,8 @@ import type { DependentsReader } from './dependents-reader.js';
 import type { Limiter } from './limiter.js';
 import { advanceNotification, postNotices } from './notices.js';
 import { webhookJobOptions, type RevocationJobData } from './queues.js';
-import type { WebhookSender } from './webhook-sender.js';
-import { endEvent, settleAttempt, signedHeaders, type DeliveryTarget } from './webhooks.js';
+import type { PostOutcome, WebhookSender } from './webhook-sender.js';
+import { endEvent, settleAttempt, signedHeaders, type DeliveryTarget, type Settled } from './webhooks.js';
 
 /** Delivery records inserted per insertMany while the fan-out sends (one page of dependents). */
 const RECORD_BATCH = 100;
@@ -30,6 +30,26 @@ export type FanoutDeps = JobDeps & {
   /** True once the worker is shutting down: no new POST is started. */
   stopping: () => boolean;
 };
+
+/** The order of a key's deliveries as MongoDB returns them for the notice (DeliveryRepository.forKey). */
+const byNotice = (a: DeliveryRecord, b: DeliveryRecord) =>
+  a.createdAt.getTime() - b.createdAt.getTime() || a.dependentName.localeCompare(b.dependentName) || a.deliveryId.localeCompare(b.deliveryId);
+
+/** Notes an attempt of this run in its record, as the delivery log will read once written. */
+function remember(rec: DeliveryRecord, at: Date, outcome: PostOutcome, settled: Settled): void {
+  const gone = settled.state === 'gone';
+  const error = gone ? 'the receiver answered 410 Gone' : outcome.error;
+  rec.attempts.push({
+    at,
+    durationMs: outcome.durationMs,
+    ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+    ...(error !== undefined ? { error } : {}),
+  });
+  rec.lastStatus = outcome.status;
+  rec.lastError = error;
+  if (settled.state !== 'retry') rec.state = settled.state;
+  if (settled.state === 'delivered') rec.deliveredAt = at;
+}
 
 /** Marks a promise as handled now (it is awaited later, all together), so its failure is not reported as unhandled meanwhile. */
 function handled<T>(p: Promise<T>): Promise<T> {
@@ -100,7 +120,9 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
   const pages = new RecordPages((rows) => deps.deliveries.ensure(rows));
   const records: DeliveryRecord[] = [];
   const work: Promise<unknown>[] = [];
-  const tally = { sent: 0, retrying: 0, held: 0, changed: undefined as DeliveryState | undefined };
+  // `exact`: every outcome of this run was decided by this run, so `records` is what the
+  // log says (a first run only; a duplicate run finishing a delivery first makes it false).
+  const tally = { sent: 0, retrying: 0, held: 0, changed: undefined as DeliveryState | undefined, exact: firstRun };
 
   const retryLater = async (t: DeliveryTarget, stored: Promise<void>, after: number) => {
     await stored; // the retry reads the record
@@ -112,7 +134,7 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     tally.retrying++;
   };
 
-  const send = async (t: DeliveryTarget, url: string, secret: string, n: number, stored: Promise<void>) => {
+  const send = async (t: DeliveryTarget, rec: DeliveryRecord, url: string, secret: string, n: number, stored: Promise<void>) => {
     const posted = await deps.limiter.run(async () => {
       if (deps.stopping()) return undefined;
       const at = new Date();
@@ -124,6 +146,8 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     }
     tally.sent++;
     const settled = await settleAttempt(deps, t, n, posted.at, posted.outcome, n >= lastAttempt);
+    remember(rec, posted.at, posted.outcome, settled);
+    if (settled.state !== 'retry' && !settled.finished) tally.exact = false;
     if (settled.state === 'retry') return retryLater(t, stored, n);
     if (settled.finished && (settled.state !== 'delivered' || !tally.changed)) tally.changed = settled.state;
   };
@@ -132,20 +156,25 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     const deliveryId = deliveryIdFor(keyId, d.dependentId);
     const t: DeliveryTarget = { deliveryId, keyId, dependentId: d.dependentId, communityId: key.communityId, dependentName: d.name };
     const before = progress.get(deliveryId);
-    records.push({ ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() });
+    const rec: DeliveryRecord = { ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() };
+    records.push(rec);
     if (before?.final) continue;
     const stored = pages.add({ communityId: key.communityId, deliveryId, keyId, dependentId: d.dependentId, dependentName: d.name });
     // A failure recorded by an earlier run has (or is given again) its retry job.
-    work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, d.webhookUrl, d.signingSecret, 1, stored)));
+    work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, rec, d.webhookUrl, d.signingSecret, 1, stored)));
   }
   pages.flush();
+  // What this run knows of its deliveries, as the notice shows them (a first run knows every outcome).
+  const known = () => [...records].sort(byNotice).map((r) => ({ ...r, attempts: [...r.attempts] }));
   // While the POSTs are under way: Slack being slow or down never holds them up.
-  const notices = postNotices(deps, key, records);
+  const notices = postNotices(deps, key, records, firstRun ? known : undefined);
   const results = await Promise.allSettled([...work, ...pages.all, marked, notices]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   if (tally.held > 0) throw new Error(`worker stopping: ${tally.held} webhooks left for the next run`);
   log.info({ dependents: records.length, sent: tally.sent, retrying: tally.retrying, firstRun }, 'revocation fanned out');
-  await advanceNotification(deps, keyId, tally.changed);
+  // A first run that decided every outcome itself ends without reading them back (by keyId,
+  // two collection scans on FerretDB); any other run recounts from MongoDB.
+  await advanceNotification(deps, keyId, tally.changed, tally.exact ? known() : undefined);
   return { deliveries: records.length, sent: tally.sent, retrying: tally.retrying };
 }

@@ -21,6 +21,11 @@ export class AuditLog {
     return this.repo.insertOnce(id, { ...e, at: e.at ?? new Date() });
   }
 
+  /** {@link recordOnce} for several events in one write; for each, whether this call recorded it. */
+  recordOnceMany(events: Array<{ id: string; e: AuditEvent }>): Promise<boolean[]> {
+    return this.repo.insertOnceMany(events.map(({ id, e }) => ({ id, e: { ...e, at: e.at ?? new Date() } })));
+  }
+
   find(id: string): Promise<AuditRecord | undefined> {
     return this.repo.find(id);
   }

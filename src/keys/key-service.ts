@@ -55,6 +55,11 @@ export interface RollResult {
 
 /** Called after a revocation is recorded; failures are logged (the sweeper covers them). */
 export type RevokedListener = (key: KeyRecord) => Promise<void> | void;
+/** The same for the keys of one {@link KeyService.revokeMany}, at once (e.g. one enqueue for all). */
+export type RevokedManyListener = (keys: KeyRecord[]) => Promise<void> | void;
+
+/** What became of one key of a {@link KeyService.revokeMany}: what `revoke` would have returned or thrown. */
+export type RevokeManyResult = { keyId: string } & ({ ok: true; result: RevokeResult } | { ok: false; error: unknown });
 
 export interface RevokeResult {
   key: KeyRecord;
@@ -95,7 +100,7 @@ export interface KeyServiceOptions {
 
 /** The rules of API keys. Knows nothing of Slack, HTTP or queues. */
 export class KeyService {
-  private readonly listeners: RevokedListener[] = [];
+  private readonly listeners: Array<{ one: RevokedListener; many?: RevokedManyListener }> = [];
   /** Keys whose announcement this process keeps retrying in the background. */
   private readonly retrying = new Set<string>();
 
@@ -114,9 +119,12 @@ export class KeyService {
   /** The clock every rule about time uses (jobs read it from here too). */
   readonly clock: Clock;
 
-  /** Registers work to do after each revocation (enqueue notifications). */
-  onRevoked(listener: RevokedListener): void {
-    this.listeners.push(listener);
+  /**
+   * Registers work to do after each revocation (enqueue notifications); `many`, when given,
+   * does it for the keys of one {@link revokeMany} at once, instead of `listener` per key.
+   */
+  onRevoked(listener: RevokedListener, many?: RevokedManyListener): void {
+    this.listeners.push({ one: listener, ...(many ? { many } : {}) });
   }
 
   /**
@@ -281,17 +289,9 @@ export class KeyService {
   async revokeLeaked(token: string, actorName: string, leak: Leak): Promise<LeakOutcome> {
     if (!checkToken(token, this.opts.prefix).ok) return { kind: 'noise' };
     const hash = hashToken(token, this.opts.pepper);
-    const current = await this.repo.findByTokenHash(hash);
-    let key: KeyRecord | undefined;
-    let which: 'current' | 'previous' | 'retired' = 'current';
-    if (current && sameHash(current.tokenHash, hash)) {
-      const { tokenHash: _, ...rest } = current;
-      key = rest;
-    } else {
-      const old = await this.repo.findByOldTokenHash(hash);
-      if (old && sameHash(old.matched, hash)) ({ key, which } = old);
-    }
-    if (!key) return { kind: 'unknown' };
+    const found = await this.repo.findBySecret(hash);
+    if (!found || !sameHash(found.matched, hash)) return { kind: 'unknown' };
+    const { key, which } = found;
     const now = this.clock.now();
     const status = lifeStatus(key, now);
     // A secret that no longer works (ended by a roll, or its key expired or revoked) leaks nothing.
@@ -326,12 +326,7 @@ export class KeyService {
       return { key: current, changed: false, staleUpToMs: await this.announce(current) };
     }
     // An expired key no longer works and its dependents were told; a revoke would announce it twice.
-    if (lifeStatus(current, this.clock.now()) === 'expired') {
-      throw new KeyError(
-        'invalid_input',
-        `\`${current.keyId}\` already expired${current.expiresAt ? ` on ${shortDate(current.expiresAt)}` : ''}: it no longer works and its dependents were told. Nothing to revoke.`,
-      );
-    }
+    if (lifeStatus(current, this.clock.now()) === 'expired') throw expiredError(current);
 
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
     // serialise the conditional update below on its own, but compatible servers such as
@@ -346,16 +341,7 @@ export class KeyService {
       details: { name: current.name, ...details },
       at,
     });
-    if (!won) {
-      // Someone else won. Apply their revocation too, in case they died between the two
-      // writes: the key must never stay active once a revocation is recorded.
-      const winner = await this.audit.find(eventId);
-      const completed = await this.repo.revoke(communityId, id, winner?.actor ?? by, winner?.at ?? at, winner ? detailsOf(winner.details) : details);
-      const key = completed ?? (await this.repo.find(communityId, id)) ?? current;
-      if (completed) this.log.warn({ communityId: key.communityId, keyId: id }, 'completed a revocation its revoker left half done');
-      const [staleUpToMs] = await Promise.all([this.announce(key), completed ? this.notify(key) : undefined]);
-      return { key, changed: false, staleUpToMs };
-    }
+    if (!won) return this.afterLost(current, eventId, by, at, details);
     const revoked = (await this.repo.revoke(communityId, id, by, at, details)) ?? (await this.repo.find(communityId, id))!;
     this.log.info({ communityId: revoked.communityId, keyId: id, by, reason: details.reason }, 'api key revoked');
     // The announcement and the notifications do not depend on each other: both at once.
@@ -363,13 +349,154 @@ export class KeyService {
     return { key: revoked, changed: true, staleUpToMs };
   }
 
+  /**
+   * Someone else's revocation of `current` was recorded first (its audit event). Applies it
+   * too, in case they died between the two writes: the key must never stay active once a
+   * revocation is recorded.
+   */
+  private async afterLost(current: KeyRecord, eventId: string, by: string, at: Date, details: RevokeDetails): Promise<RevokeResult> {
+    const { communityId, keyId: id } = current;
+    const winner = await this.audit.find(eventId);
+    const completed = await this.repo.revoke(communityId, id, winner?.actor ?? by, winner?.at ?? at, winner ? detailsOf(winner.details) : details);
+    const key = completed ?? (await this.repo.find(communityId, id)) ?? current;
+    if (completed) this.log.warn({ communityId: key.communityId, keyId: id }, 'completed a revocation its revoker left half done');
+    const [staleUpToMs] = await Promise.all([this.announce(key), completed ? this.notify(key) : undefined]);
+    return { key, changed: false, staleUpToMs };
+  }
+
+  /**
+   * Revokes several keys of the caller's community (`/apikey revoke <keyId> <keyId>…`), each
+   * decided as if alone — the same checks, the same audit event with the same deterministic
+   * id, the same result or error per key as {@link revoke} — with the work batched: the
+   * keys read by `_id` together, the audit events inserted with one insertMany (each still
+   * decides its own key), one announcement to the verifiers for all (one epoch bump and one
+   * wait for the lease), then the notifications handed over at once (one enqueue for all
+   * with a batch listener). Results come in the order asked, one per distinct keyId.
+   */
+  async revokeMany(actor: Actor, keyIds: readonly string[], opts: { reason?: string } = {}): Promise<RevokeManyResult[]> {
+    await this.members.requireAdmin(actor, 'revoke API keys');
+    const reason = normalizeReason(opts.reason);
+    const details: RevokeDetails = reason ? { reason } : {};
+    const who = auditActor(actor);
+    const asked = new Map<string, string>();
+    for (const k of keyIds) if (!asked.has(normalizeKeyId(k))) asked.set(normalizeKeyId(k), k);
+    const found = new Map((await this.repo.findMany(actor.communityId, [...asked.keys()])).map((k) => [k.keyId, k]));
+    const out = new Map<string, Promise<RevokeResult>>();
+    const active: KeyRecord[] = [];
+    const now = this.clock.now();
+    for (const [id, typed] of asked) {
+      const current = found.get(id);
+      if (!current) out.set(id, Promise.reject(new KeyError('not_found', `No API key \`${typed}\` in this workspace.`)));
+      else if (current.status === 'revoked')
+        out.set(
+          id,
+          this.announce(current).then((staleUpToMs) => ({ key: current, changed: false, staleUpToMs })),
+        );
+      else if (lifeStatus(current, now) === 'expired') out.set(id, Promise.reject(expiredError(current)));
+      else active.push(current);
+    }
+    for (const p of out.values()) p.catch(() => undefined); // settled below, all together
+    if (active.length > 0) {
+      const decided = this.revokeActive(active, who, details);
+      decided.catch(() => undefined);
+      for (const k of active)
+        out.set(
+          k.keyId,
+          decided.then((m) => m.get(k.keyId)!),
+        );
+    }
+    const settled = await Promise.allSettled([...asked.keys()].map((id) => out.get(id)!));
+    return [...asked.keys()].map((keyId, i) => {
+      const r = settled[i]!;
+      return r.status === 'fulfilled' ? { keyId, ok: true, result: r.value } : { keyId, ok: false, error: r.reason as unknown };
+    });
+  }
+
+  /** The batched part of {@link revokeMany}: keys that were active when read. */
+  private async revokeActive(keys: KeyRecord[], who: { actor: string; onBehalfOf?: string }, details: RevokeDetails): Promise<Map<string, RevokeResult>> {
+    const at = new Date(this.clock.now());
+    const eventIdOf = (k: KeyRecord) => `key.revoked:${k.communityId}:${k.keyId}`;
+    const won = await this.audit.recordOnceMany(
+      keys.map((k) => ({
+        id: eventIdOf(k),
+        e: { communityId: k.communityId, ...who, action: 'key.revoked', target: k.keyId, details: { name: k.name, ...details }, at },
+      })),
+    );
+    const results = new Map<string, RevokeResult>();
+    const lost = keys.filter((_, i) => !won[i]);
+    const winners = keys.filter((_, i) => won[i]);
+    const [revoked] = await Promise.all([
+      Promise.all(
+        winners.map(async (k) => (await this.repo.revoke(k.communityId, k.keyId, who.actor, at, details)) ?? (await this.repo.find(k.communityId, k.keyId))!),
+      ),
+      // Rare (a concurrent revoke of the same key): each as `revoke` does it.
+      Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, eventIdOf(k), who.actor, at, details)))),
+    ]);
+    for (const k of revoked) this.log.info({ communityId: k.communityId, keyId: k.keyId, by: who.actor, reason: details.reason }, 'api key revoked');
+    // The announcement before the notifications (unlike a single revoke, which does both at
+    // once): a fan-out that finished fast would race the write that records the announcement.
+    const staleUpToMs = await this.announceMany(revoked);
+    await this.notifyMany(revoked);
+    for (const k of revoked) results.set(k.keyId, { key: k, changed: true, staleUpToMs });
+    return results;
+  }
+
+  /** {@link announce} for several keys: one announcement for all; 0 once every verifier was told. */
+  private async announceMany(keys: KeyRecord[]): Promise<number> {
+    const pending = keys.filter((k) => k.announce?.state === 'pending').map((k) => k.keyId);
+    if (pending.length === 0) return 0;
+    try {
+      if (this.announcer.announceMany) await this.announcer.announceMany(pending);
+      else await Promise.all(pending.map((id) => this.announcer.announce(id)));
+    } catch (e) {
+      this.log.warn(
+        { keyIds: pending, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs },
+        'could not tell the verifiers of revocations; other servers may accept the keys until their caches expire; retrying',
+      );
+      for (const id of pending) this.retryAnnouncement(id);
+      return this.announcer.unannouncedStaleMs;
+    }
+    await Promise.all(
+      pending.map((id) =>
+        this.repo
+          .markAnnounced(id)
+          .catch((e: unknown) => this.log.warn({ keyId: id, err: (e as Error).message }, 'announced, but could not record it; it will be announced again')),
+      ),
+    );
+    return 0;
+  }
+
   private async notify(key: KeyRecord): Promise<void> {
-    for (const listener of this.listeners) {
+    for (const { one } of this.listeners) {
       try {
-        await listener(key);
+        await one(key);
       } catch (e) {
         this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
       }
+    }
+  }
+
+  /** {@link notify} for several keys: each listener's batch form when it has one. */
+  private async notifyMany(keys: KeyRecord[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const { one, many } of this.listeners) {
+      if (!many) {
+        await Promise.all(keys.map((k) => this.notifyOne(one, k)));
+        continue;
+      }
+      try {
+        await many(keys);
+      } catch (e) {
+        this.log.warn({ keyIds: keys.map((k) => k.keyId), err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
+      }
+    }
+  }
+
+  private async notifyOne(listener: RevokedListener, key: KeyRecord): Promise<void> {
+    try {
+      await listener(key);
+    } catch (e) {
+      this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
     }
   }
 
@@ -448,14 +575,8 @@ export class KeyService {
   async verify(token: string): Promise<VerifyResult> {
     if (!checkToken(token, this.opts.prefix).ok) return { valid: false, reason: 'malformed' };
     const hash = hashToken(token, this.opts.pepper);
-    const current = await this.repo.findByTokenHash(hash);
-    let found: { key: KeyRecord; matched: string; which: 'current' | 'previous' | 'retired' } | undefined;
-    if (current) {
-      const { tokenHash, ...key } = current;
-      found = { key, matched: tokenHash, which: 'current' };
-    } else {
-      found = await this.repo.findByOldTokenHash(hash);
-    }
+    // One lookup by `_id` for any secret of a key (current, previous or retired).
+    const found = await this.repo.findBySecret(hash);
     if (!found || !sameHash(found.matched, hash)) return { valid: false, reason: 'unknown' };
     const { key: record, which } = found;
     const now = this.clock.now();
@@ -471,6 +592,13 @@ export class KeyService {
     return { valid: true, key: record };
   }
 }
+
+/** Why an expired key is not revoked. */
+const expiredError = (key: KeyRecord) =>
+  new KeyError(
+    'invalid_input',
+    `\`${key.keyId}\` already expired${key.expiresAt ? ` on ${shortDate(key.expiresAt)}` : ''}: it no longer works and its dependents were told. Nothing to revoke.`,
+  );
 
 /** keyIds are typed by people: forgive case and stray backticks. */
 export const normalizeKeyId = (s: string) => s.trim().replace(/^`|`$/g, '').toLowerCase();

@@ -13,6 +13,8 @@ export interface RevocationAnnouncer {
    * announcement pending and retries it.
    */
   announce(keyId: string): Promise<void>;
+  /** As {@link announce}, for several keys at once (one round trip and one wait for all); optional. */
+  announceMany?(keyIds: readonly string[]): Promise<void>;
   /**
    * The most a verifier may go on answering `valid` from its cache after a revocation that
    * was not announced (VERIFY_CACHE_TTL_MS): cached answers expire by then on their own.

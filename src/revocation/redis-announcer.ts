@@ -50,10 +50,15 @@ export class RedisRevocationAnnouncer implements RevocationAnnouncer {
     this.epoch = new RevocationEpoch(this.redis, key, channel, opts.leaseMs ?? DEFAULT_LEASE_MS, 5, undefined, this.clock);
   }
 
-  async announce(keyId: string): Promise<void> {
+  announce(keyId: string): Promise<void> {
+    return this.announceMany([keyId]);
+  }
+
+  /** Announces several revocations with one epoch bump (and one wait for the lease). */
+  async announceMany(keyIds: readonly string[]): Promise<void> {
     const work = (async () => {
       if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
-      await this.epoch.bump(keyId);
+      await this.epoch.bump(keyIds);
     })();
     // A bump still running after the deadline may yet succeed: harmless (one more epoch).
     work.catch(() => undefined);

@@ -97,11 +97,13 @@ export class RevocationEpoch {
   }
 
   /**
-   * Announces a revocation: replaces the epoch and publishes the keyId, then waits out the
-   * lease so every replica's next positive hit must see the new epoch. Retries briefly
+   * Announces a revocation (or several at once): replaces the epoch and publishes each
+   * keyId, then waits out the lease so every replica's next positive hit must see the new epoch. Retries briefly
    * (100, 200, 400 ms apart); throws if Redis stays unreachable.
    */
-  async bump(keyId: string, attempts = 4): Promise<void> {
+  async bump(keyId: string | readonly string[], attempts = 4): Promise<void> {
+    // Several keys (a mass revocation): one new epoch for all, each keyId published.
+    const keyIds = typeof keyId === 'string' ? [keyId] : keyId;
     let last: Error | undefined;
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await this.clock.sleep(100 * 2 ** (i - 1));
@@ -109,7 +111,9 @@ export class RevocationEpoch {
       const sentAt = this.clock.now();
       const version = this.version;
       try {
-        const replies = await this.redis.multi().set(this.key, next).publish(this.channel, JSON.stringify({ keyId })).exec();
+        const multi = this.redis.multi().set(this.key, next);
+        for (const id of keyIds) multi.publish(this.channel, JSON.stringify({ keyId: id }));
+        const replies = await multi.exec();
         const failed = replies?.find(([err]) => err);
         if (!replies || failed) throw failed?.[0] ?? new Error('transaction aborted');
         this.adopt(next, sentAt, version);

@@ -32,6 +32,26 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * Inserts each event under its id in one unordered insertMany; for each, true when it was
+   * inserted, false when an event with that id existed (duplicate key).
+   */
+  async insertOnceMany(events: Array<{ id: string; e: AuditEvent & { at: Date } }>): Promise<boolean[]> {
+    if (events.length === 0) return [];
+    // Written as `create` writes them: no field that is undefined.
+    const docs = events.map(({ id, e }) => Object.fromEntries(Object.entries({ _id: id, ...e, details: e.details ?? {} }).filter(([, v]) => v !== undefined)));
+    try {
+      await this.m.auditEvents.collection.insertMany(docs, { ordered: false });
+      return events.map(() => true);
+    } catch (err) {
+      const errors = (err as { writeErrors?: unknown }).writeErrors;
+      const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{ index: number; code?: number }>;
+      if (list.length === 0 || list.some((we) => we.code !== 11000)) throw err;
+      const dup = new Set(list.map((we) => we.index));
+      return events.map((_, i) => !dup.has(i));
+    }
+  }
+
   async find(id: string): Promise<AuditRecord | undefined> {
     const r = await this.m.auditEvents.findById(id).lean();
     return r ? toRecord(r) : undefined;

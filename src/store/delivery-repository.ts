@@ -75,7 +75,8 @@ export class DeliveryRepository {
     for (let i = 0; i < rows.length; i += ENSURE_SLICE) {
       try {
         await this.m.deliveries.collection.insertMany(
-          rows.slice(i, i + ENSURE_SLICE).map((r) => ({ ...r, createdAt: at })),
+          // `_id` is the deliveryId: read back by `_id` alone, the one filter FerretDB pushes down.
+          rows.slice(i, i + ENSURE_SLICE).map((r) => ({ _id: r.deliveryId, ...r, createdAt: at })) as unknown as DeliveryDoc[],
           { ordered: false },
         );
       } catch (e) {
@@ -97,16 +98,26 @@ export class DeliveryRepository {
     }
   }
 
+  /**
+   * A delivery's record by its `_id` (the deliveryId); records written before that was so
+   * have an ObjectId and are found by a scan.
+   */
+  private async record(deliveryId: string): Promise<DeliveryRow | undefined> {
+    const byId = await this.m.deliveries.collection.findOne({ _id: deliveryId as never });
+    if (byId) return byId as unknown as DeliveryRow;
+    return (await this.m.deliveries.findOne({ deliveryId }).lean<DeliveryRow>()) ?? undefined;
+  }
+
   async find(deliveryId: string): Promise<DeliveryRecord | undefined> {
-    const d = await this.m.deliveries.findOne({ deliveryId }).lean<DeliveryRow>();
+    const d = await this.record(deliveryId);
     if (!d) return undefined;
     return toRecord(d, await this.m.deliveryLog.find({ d: deliveryId }).lean<LogRow[]>());
   }
 
-  /** Whether the delivery exists, and how it finished (one read by id each). */
+  /** Whether the delivery exists, and how it finished (one read by `_id` each). */
   async status(deliveryId: string): Promise<{ exists: boolean; final?: FinalState }> {
     const [d, end] = await Promise.all([
-      this.m.deliveries.findOne({ deliveryId }, { _id: 0, state: 1 }).lean<Pick<DeliveryDoc, 'state'>>(),
+      this.record(deliveryId),
       this.m.deliveryLog.findOne({ _id: endId(deliveryId) }, { f: 1 }).lean<Pick<DeliveryLogDoc, 'f'>>(),
     ]);
     const legacy = d?.state && d.state !== 'pending' ? d.state : undefined;

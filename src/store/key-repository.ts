@@ -4,6 +4,7 @@ import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
 import type { KeyDirectory } from './key-directory.js';
 import { KeyUsageRepository } from './key-usage-repository.js';
+import { keyIdRef, tokenHashRef } from './models/key-ref.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';
 import type { Leak, RevokeDetails } from '../keys/revoke-reason.js';
 
@@ -57,7 +58,72 @@ function toRecord(d: Row): KeyRecord {
   };
 }
 
+/** Where a key's document is, as a ref says (see models/key-ref.ts). */
+interface Ref {
+  doc: Types.ObjectId;
+  c: string;
+}
+
+/** Refs a process keeps (they never change); beyond this many, the oldest are forgotten. */
+const REF_CACHE_MAX = 50_000;
+
+/** The secret hashes a key's document holds, each of which has a ref. */
+type Secrets = Pick<Row, '_id' | 'keyId' | 'communityId' | 'tokenHash' | 'previousTokenHash' | 'retiredTokenHashes'>;
+
+/** Every ref a key's document should have. */
+function refsOf(d: Secrets): Array<{ _id: string; doc: Types.ObjectId; c: string }> {
+  const hashes = [d.tokenHash, d.previousTokenHash, ...(d.retiredTokenHashes ?? [])].filter((h): h is string => typeof h === 'string' && h.length > 0);
+  return [keyIdRef(d.keyId), ...hashes.map(tokenHashRef)].map((_id) => ({ _id, doc: d._id, c: d.communityId }));
+}
+
+/** An unordered insertMany in which an existing `_id` is not an error (refs are written once, by whoever comes first). */
+async function insertIgnoringDuplicates(insert: () => Promise<unknown>): Promise<void> {
+  try {
+    await insert();
+  } catch (e) {
+    const errors = (e as { writeErrors?: unknown; code?: number }).writeErrors;
+    const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{ code?: number }>;
+    if (list.length === 0 ? (e as { code?: number }).code !== 11000 : list.some((we) => we.code !== 11000)) throw e;
+  }
+}
+
+/**
+ * Writes the refs of every key document that lacks them (documents written by a version
+ * before refs existed). Idempotent, safe in several processes at once; run at start-up.
+ * Returns how many refs it wrote.
+ */
+export async function backfillKeyRefs(m: Models): Promise<number> {
+  const [keys, have] = await Promise.all([
+    m.apiKeys.find({}, { keyId: 1, communityId: 1, tokenHash: 1, previousTokenHash: 1, retiredTokenHashes: 1 }).lean<Secrets[]>(),
+    m.keyRefs.find({}, { _id: 1 }).lean<Array<{ _id: string }>>(),
+  ]);
+  const known = new Set(have.map((r) => r._id));
+  const missing = keys.flatMap(refsOf).filter((r) => !known.has(r._id));
+  type RawRefs = Parameters<typeof m.keyRefs.collection.insertMany>[0];
+  for (let i = 0; i < missing.length; i += 500) {
+    await insertIgnoringDuplicates(() => m.keyRefs.collection.insertMany(missing.slice(i, i + 500) as unknown as RawRefs, { ordered: false }));
+  }
+  return missing.length;
+}
+
+/**
+ * Keys in MongoDB. On FerretDB v1 (SQLite) only a filter that is exactly `{_id}` is pushed
+ * down to SQL; any other is a scan of the whole collection. So every lookup of one key goes
+ * through its ref (`key_refs`, by `_id`) to its document (by `_id`), and every update of one
+ * key is filtered by exactly its `_id`, with the old conditions (community, status, state)
+ * checked in code on the document just read.
+ *
+ * What that keeps (FerretDB's conditional updates were never atomic: it reads, applies the
+ * update in Go, and rewrites the whole document): a revocation is decided by the insert of
+ * its audit event with a deterministic id (KeyService), not by this update; `status` is
+ * written by {@link revoke} alone and only ever to `revoked`, so nothing here can make a
+ * revoked key active; the other transitions (announce, notification) are checked on a
+ * fresh read and may, as before, be undone by a concurrent whole-document rewrite, which
+ * the sweeper puts right.
+ */
 export class KeyRepository {
+  private readonly refs = new Map<string, Ref>();
+
   constructor(
     private readonly m: Models,
     /** Serves lists from memory (see key-directory.ts); without it every list queries the database. */
@@ -75,25 +141,103 @@ export class KeyRepository {
   async insert(key: Omit<KeyRecord, 'notification' | 'status' | 'announce'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
     await this.directory?.changed(key.communityId, doc._id);
-    return toRecord(doc.toObject());
+    const row = doc.toObject() as Row;
+    // After the document: a ref never points at a key that was not written. A writer dying
+    // between the two leaves a key without refs, which the first lookup by scan completes.
+    await this.writeRefs(row);
+    return toRecord(row);
+  }
+
+  /** Writes a document's refs (those already there are left as they are). */
+  private async writeRefs(d: Secrets): Promise<void> {
+    const refs = refsOf(d);
+    type RawRefs = Parameters<typeof this.m.keyRefs.collection.insertMany>[0];
+    await insertIgnoringDuplicates(() => this.m.keyRefs.collection.insertMany(refs as unknown as RawRefs, { ordered: false }));
+    for (const r of refs) this.remember(r._id, { doc: r.doc, c: r.c });
+  }
+
+  private remember(refId: string, ref: Ref): void {
+    if (this.refs.size >= REF_CACHE_MAX) this.refs.delete(this.refs.keys().next().value!);
+    this.refs.set(refId, ref);
+  }
+
+  /** A ref by its `_id` (kept once read: refs never change). */
+  private async ref(refId: string, cached = true): Promise<Ref | undefined> {
+    const hit = cached ? this.refs.get(refId) : undefined;
+    if (hit) return hit;
+    const r = await this.m.keyRefs.findOne({ _id: refId }).lean<{ _id: string; doc: Types.ObjectId; c: string }>();
+    if (!r) return undefined;
+    const ref = { doc: r.doc, c: r.c };
+    this.remember(refId, ref);
+    return ref;
+  }
+
+  /**
+   * The document a ref leads to, checked with `matches` (the ref only says where to look).
+   * Undefined when the ref leads nowhere (the document is gone). With no ref, `scan` finds
+   * the document the slow way (written without refs: by an older version, or by a writer
+   * that died before writing them) and its refs are written.
+   */
+  private async via(refId: string, scan: () => Promise<Row | null>, communityId?: string): Promise<Row | undefined> {
+    for (const cached of [true, false]) {
+      const ref = await this.ref(refId, cached);
+      if (!ref) break;
+      if (communityId !== undefined && ref.c !== communityId) return undefined;
+      const d = await this.m.apiKeys.findOne({ _id: ref.doc }).lean<Row>();
+      if (d) return d;
+      // Gone, or a ref kept from a database since replaced: read the ref itself once more.
+      this.refs.delete(refId);
+      if (!cached) return undefined;
+    }
+    const d = await scan();
+    if (!d) return undefined;
+    await this.writeRefs(d);
+    return communityId === undefined || d.communityId === communityId ? d : undefined;
+  }
+
+  /** A key's document by keyId (and community, when given). */
+  private async byKeyId(keyId: string, communityId?: string): Promise<Row | undefined> {
+    const d = await this.via(keyIdRef(keyId), () => this.m.apiKeys.findOne({ keyId }).lean<Row>(), communityId);
+    return d && d.keyId === keyId && (communityId === undefined || d.communityId === communityId) ? d : undefined;
+  }
+
+  /** Writes `set` (and `push`) to one key's document, filtered by exactly its `_id`. */
+  private async write(d: Row, set: Record<string, unknown>, push?: Record<string, unknown>): Promise<void> {
+    await this.m.apiKeys.updateOne({ _id: d._id }, { $set: set, ...(push ? { $push: push } : {}) });
   }
 
   async find(communityId: string, keyId: string): Promise<KeyRecord | undefined> {
-    const d = await this.m.apiKeys.findOne({ communityId, keyId }).lean<Row>();
+    const d = await this.byKeyId(keyId, communityId);
     return d ? (await this.withUsage([toRecord(d)]))[0] : undefined;
   }
 
-  /** The keys of one community among these keyIds (one query; unknown ones are simply absent). */
+  /** The keys of one community among these keyIds (one lookup by `_id` each; unknown ones are simply absent). */
   async findMany(communityId: string, keyIds: string[]): Promise<KeyRecord[]> {
     if (keyIds.length === 0) return [];
-    const rows = await this.m.apiKeys.find({ communityId, keyId: { $in: keyIds } }).lean<Row[]>();
-    return this.withUsage(rows.map(toRecord));
+    const rows = await Promise.all([...new Set(keyIds)].map((id) => this.byKeyId(id, communityId)));
+    return this.withUsage(rows.flatMap((d) => (d ? [toRecord(d)] : [])));
   }
 
   /** Used by the worker, which gets only a keyId in its job data. */
   async findByKeyId(keyId: string): Promise<KeyRecord | undefined> {
-    const d = await this.m.apiKeys.findOne({ keyId }).lean<Row>();
+    const d = await this.byKeyId(keyId);
     return d ? toRecord(d) : undefined;
+  }
+
+  /**
+   * The key that holds (or held) a secret with this hash, and which of its secrets it is:
+   * the current one, the previous one of a roll, or one ended by a roll. One ref and one
+   * document read by `_id`.
+   */
+  async findBySecret(tokenHash: string): Promise<{ key: KeyRecord; matched: string; which: 'current' | 'previous' | 'retired' } | undefined> {
+    const d = await this.via(tokenHashRef(tokenHash), () =>
+      this.m.apiKeys.findOne({ $or: [{ tokenHash }, { previousTokenHash: tokenHash }, { retiredTokenHashes: tokenHash }] }).lean<Row>(),
+    );
+    if (!d) return undefined;
+    if (d.tokenHash === tokenHash) return { key: toRecord(d), matched: d.tokenHash, which: 'current' };
+    if (d.previousTokenHash === tokenHash) return { key: toRecord(d), matched: d.previousTokenHash, which: 'previous' };
+    const retired = (d.retiredTokenHashes ?? []).find((h) => h === tokenHash);
+    return retired ? { key: toRecord(d), matched: retired, which: 'retired' } : undefined;
   }
 
   /**
@@ -101,33 +245,33 @@ export class KeyRepository {
    * roll (`previous`), or one ended by a roll (`retired`). Undefined when none matches.
    */
   async findByOldTokenHash(tokenHash: string): Promise<{ key: KeyRecord; matched: string; which: 'previous' | 'retired' } | undefined> {
-    const d = await this.m.apiKeys.findOne({ $or: [{ previousTokenHash: tokenHash }, { retiredTokenHashes: tokenHash }] }).lean<Row>();
-    if (!d) return undefined;
-    const which = d.previousTokenHash === tokenHash ? 'previous' : 'retired';
-    return {
-      key: toRecord(d),
-      matched: which === 'previous' ? d.previousTokenHash! : ((d.retiredTokenHashes ?? []).find((h) => h === tokenHash) ?? ''),
-      which,
-    };
+    const found = await this.findBySecret(tokenHash);
+    return found && found.which !== 'current' ? { ...found, which: found.which } : undefined;
   }
 
   /** The hashes of a key's live secrets (the roll decides on the current one). */
   async secretsOf(communityId: string, keyId: string): Promise<{ tokenHash: string; previousTokenHash?: string } | undefined> {
-    const d = await this.m.apiKeys.findOne({ communityId, keyId }, { tokenHash: 1, previousTokenHash: 1 }).lean<Row>();
+    const d = await this.byKeyId(keyId, communityId);
     return d ? { tokenHash: d.tokenHash, previousTokenHash: d.previousTokenHash ?? undefined } : undefined;
   }
 
   /**
    * Replaces the current secret: the old one becomes the previous one (valid until
-   * `previousValidUntil`), and an earlier previous one is retired at once.
+   * `previousValidUntil`), and an earlier previous one is retired at once. Undefined when
+   * the key is not active or its current secret is no longer `fromHash`.
    */
   async roll(
     communityId: string,
     keyId: string,
     r: { fromHash: string; tokenHash: string; hint: string; previousHint: string; previousValidUntil: Date; retire?: string; at: Date; by: string },
   ): Promise<KeyRecord | undefined> {
-    const update: Record<string, unknown> = {
-      $set: {
+    const d = await this.byKeyId(keyId, communityId);
+    if (!d || d.status !== 'active' || d.tokenHash !== r.fromHash) return undefined;
+    // The new hash's ref first: a ref to a document that does not (yet) hold the hash finds nothing.
+    await this.writeRefs({ ...d, tokenHash: r.tokenHash, previousTokenHash: undefined, retiredTokenHashes: undefined });
+    await this.write(
+      d,
+      {
         tokenHash: r.tokenHash,
         hint: r.hint,
         previousTokenHash: r.fromHash,
@@ -136,18 +280,16 @@ export class KeyRepository {
         rolledAt: r.at,
         rolledBy: r.by,
       },
-    };
-    if (r.retire) update.$push = { retiredTokenHashes: r.retire };
-    const d = await this.m.apiKeys
-      .findOneAndUpdate({ communityId, keyId, status: 'active', tokenHash: r.fromHash }, update, { returnDocument: 'after' })
-      .lean<Row>();
-    return d ? toRecord(d) : undefined;
+      r.retire ? { retiredTokenHashes: r.retire } : undefined,
+    );
+    const after = await this.m.apiKeys.findOne({ _id: d._id }).lean<Row>();
+    return after ? toRecord(after) : undefined;
   }
 
-  /** The verify path: one indexed equality lookup on the unique hash. */
+  /** The verify path: the key whose current secret has this hash. */
   async findByTokenHash(tokenHash: string): Promise<(KeyRecord & { tokenHash: string }) | undefined> {
-    const d = await this.m.apiKeys.findOne({ tokenHash }).lean<Row>();
-    return d ? { ...toRecord(d), tokenHash: d.tokenHash } : undefined;
+    const found = await this.findBySecret(tokenHash);
+    return found?.which === 'current' ? { ...found.key, tokenHash: found.matched } : undefined;
   }
 
   /**
@@ -198,38 +340,40 @@ export class KeyRepository {
   }
 
   /**
-   * The one conditional update that revokes: status active → revoked, and the pending
-   * notification and the pending announcement recorded in the same document write, so
-   * that neither can be lost whoever dies next. Null when the key was not active.
+   * The one update that revokes: status active → revoked, and the pending notification and
+   * the pending announcement recorded in the same document write, so that neither can be
+   * lost whoever dies next. Undefined when the key was not active (or not found). The key is
+   * read by `_id` and written by exactly its `_id`; the caller decided beforehand that this
+   * revocation is the one (the audit event), so concurrent calls write the same values.
    */
   async revoke(communityId: string, keyId: string, by: string, at: Date, details: RevokeDetails = {}): Promise<KeyRecord | undefined> {
-    const d = await this.m.apiKeys
-      .findOneAndUpdate(
-        { communityId, keyId, status: 'active' },
-        {
-          $set: {
-            status: 'revoked',
-            revokedAt: at,
-            revokedBy: by,
-            ...(details.reason ? { reason: details.reason } : {}),
-            ...(details.leak ? { leak: details.leak } : {}),
-            notification: { state: 'pending', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
-            announce: { state: 'pending', since: new Date() },
-          },
-        },
-        { returnDocument: 'after' },
-      )
-      .lean<Row>();
-    if (d) await this.directory?.changed(communityId, d._id);
-    return d ? toRecord(d) : undefined;
+    const d = await this.byKeyId(keyId, communityId);
+    if (!d || d.status !== 'active') return undefined;
+    const set = {
+      status: 'revoked' as const,
+      revokedAt: at,
+      revokedBy: by,
+      ...(details.reason ? { reason: details.reason } : {}),
+      ...(details.leak ? { leak: details.leak } : {}),
+      notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+      announce: { state: 'pending' as const, since: new Date() },
+    };
+    await this.write(d, set);
+    await this.directory?.changed(communityId, d._id);
+    return toRecord({ ...d, ...set });
   }
 
   /**
-   * announce pending → done. On FerretDB 1.x a concurrent write to the document may undo
-   * it; then the announcement is simply made again (an extra epoch bump is harmless).
+   * announce pending → done. Written without reading first: only a key whose announcement
+   * was pending is ever announced, and done written twice is done. On FerretDB 1.x a
+   * concurrent write to the document may undo it; then the announcement is simply made
+   * again (an extra epoch bump is harmless).
    */
   async markAnnounced(keyId: string): Promise<void> {
-    await this.m.apiKeys.updateOne({ keyId, 'announce.state': 'pending' }, { $set: { 'announce.state': 'done', 'announce.doneAt': new Date() } });
+    const ref = await this.ref(keyIdRef(keyId));
+    const d = ref ? { _id: ref.doc } : await this.byKeyId(keyId);
+    if (!d) return;
+    await this.m.apiKeys.updateOne({ _id: d._id }, { $set: { 'announce.state': 'done', 'announce.doneAt': new Date() } });
   }
 
   /**
@@ -238,7 +382,8 @@ export class KeyRepository {
    * sees it unfinished and makes sure the new delivery is sent. A no-op in any other state.
    */
   async reopenNotification(keyId: string): Promise<void> {
-    await this.m.apiKeys.updateOne({ keyId, status: 'revoked', 'notification.state': 'done' }, { $set: { 'notification.state': 'enqueued' } });
+    const d = await this.byKeyId(keyId);
+    if (d?.status === 'revoked' && d.notification?.state === 'done') await this.write(d, { 'notification.state': 'enqueued' });
   }
 
   /** Which of these keys are revoked. */
@@ -271,10 +416,9 @@ export class KeyRepository {
    * A no-op for a revoked key or one whose end was already announced.
    */
   async markExpired(keyId: string, at: Date): Promise<void> {
-    await this.m.apiKeys.updateOne(
-      { keyId, status: 'active', 'notification.state': 'none' },
-      { $set: { notification: { state: 'pending', event: 'expired', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 } } },
-    );
+    const d = await this.byKeyId(keyId);
+    if (d?.status !== 'active' || (d.notification?.state ?? 'none') !== 'none') return;
+    await this.write(d, { notification: { state: 'pending', event: 'expired', pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 } });
   }
 
   /** Active keys not yet announced whose expiry is at or before `until`, soonest first (the life scan). */
@@ -289,10 +433,9 @@ export class KeyRepository {
 
   /** The revocation's (or expiry's) notification pending → enqueued (a no-op in any other state). */
   async markNotificationEnqueued(keyId: string): Promise<void> {
-    await this.m.apiKeys.updateOne(
-      { keyId, 'notification.state': 'pending' },
-      { $set: { 'notification.state': 'enqueued', 'notification.enqueuedAt': new Date() } },
-    );
+    const d = await this.byKeyId(keyId);
+    if (d?.notification?.state !== 'pending') return;
+    await this.write(d, { 'notification.state': 'enqueued', 'notification.enqueuedAt': new Date() });
   }
 
   /**
@@ -302,28 +445,23 @@ export class KeyRepository {
    * transition is put right by the sweeper, which settles any unfinished notification.
    */
   async finishNotification(keyId: string, c: DeliveryCounts): Promise<boolean> {
-    const res = await this.m.apiKeys.updateOne(
-      {
-        keyId,
-        $or: [
-          { 'notification.state': { $in: ['pending', 'enqueued'] } },
-          // Finished before a late delivery was added (a dependent linked during the revoke,
-          // whose reopening raced this very finish): counts only grow, so recount.
-          { 'notification.state': 'done', 'notification.total': { $lt: c.total } },
-        ],
-      },
-      {
-        $set: {
-          'notification.state': 'done',
-          'notification.doneAt': new Date(),
-          'notification.total': c.total,
-          'notification.delivered': c.delivered,
-          'notification.failed': c.failed,
-          'notification.gone': c.gone,
-        },
-      },
-    );
-    return res.modifiedCount === 1;
+    const d = await this.byKeyId(keyId);
+    const n = d?.notification;
+    if (!d || !n) return false;
+    const unfinished = n.state === 'pending' || n.state === 'enqueued';
+    // Finished before a late delivery was added (a dependent linked during the revoke,
+    // whose reopening raced this very finish): counts only grow, so recount.
+    const grown = n.state === 'done' && (n.total ?? 0) < c.total;
+    if (!unfinished && !grown) return false;
+    await this.write(d, {
+      'notification.state': 'done',
+      'notification.doneAt': new Date(),
+      'notification.total': c.total,
+      'notification.delivered': c.delivered,
+      'notification.failed': c.failed,
+      'notification.gone': c.gone,
+    });
+    return true;
   }
 
   /**

@@ -6,7 +6,9 @@ import { deliveryLogModel, deliveryModel, fanoutClaimModel } from './models/deli
 import { dependentModel } from './models/dependent.js';
 import { idempotencyModel } from './models/idempotency.js';
 import { keyRequestModel, requestDecisionModel, requestMarkModel, requestMessageModel } from './models/key-request.js';
+import { keyRefModel } from './models/key-ref.js';
 import { keyUsageModel } from './models/key-usage.js';
+import { backfillKeyRefs } from './key-repository.js';
 import { communityModel, memberModel } from './models/member.js';
 import { revocationNoticeModel } from './models/revocation-notice.js';
 
@@ -14,6 +16,7 @@ import { revocationNoticeModel } from './models/revocation-notice.js';
 export function models(conn: Connection) {
   return {
     apiKeys: apiKeyModel(conn),
+    keyRefs: keyRefModel(conn),
     keyUsage: keyUsageModel(conn),
     members: memberModel(conn),
     communities: communityModel(conn),
@@ -42,7 +45,8 @@ export interface Mongo {
 }
 
 /**
- * Connects, creates the indexes the queries need, and returns the models. A server of its own
+ * Connects, creates the indexes the queries need, writes the key refs that older versions
+ * did not (see models/key-ref.ts), and returns the models. A server of its own
  * when MONGODB_URI is unset comes from src/devservices, before this.
  */
 export async function connectMongo(uri: string, opts: { dbName?: string } = {}): Promise<Mongo> {
@@ -58,6 +62,8 @@ export async function connectMongo(uri: string, opts: { dbName?: string } = {}):
   }
   const m = models(conn);
   await Promise.all(Object.values(m).map((model) => model.createIndexes()));
+  // Keys written before `key_refs` existed get theirs, so that lookups by `_id` find them.
+  await backfillKeyRefs(m);
   return {
     conn,
     models: m,
