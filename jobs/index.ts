@@ -17,6 +17,7 @@ import {
   webhookJobOptions,
   redisConnection,
   REVOCATIONS,
+  revocationJobOptions,
   SCHEDULE_BACKOFF,
   scheduledDelay,
   WEBHOOKS,
@@ -44,6 +45,12 @@ const ENQUEUE_TIMEOUT_MS = 3_000;
 export interface RevocationPublisher {
   /** KeyService listener: enqueues the revocation job, then marks the notification enqueued. */
   onRevoked: (key: KeyRecord) => Promise<void>;
+  /**
+   * KeyService listener for the keys of one revokeMany: their jobs in one addBulk. The
+   * notifications are marked enqueued by their jobs (one writer of the key document at a
+   * time, where a fast fan-out would otherwise race this process's write).
+   */
+  onRevokedMany: (keys: KeyRecord[]) => Promise<void>;
   /** DependentService listener: enqueues the webhook of a dependent linked while its key was being revoked. */
   onLateDelivery: (delivery: LateDelivery) => Promise<void>;
   /** KeyService listener: enqueues the `api_key.rolled` fan-out of a roll. */
@@ -69,6 +76,14 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
       // A late success after the timeout is harmless: the job id dedupes the sweeper's add.
       await deadline(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
       await notifications.markEnqueued(key.keyId);
+    },
+    async onRevokedMany(keys) {
+      const jobs = keys.map((k) => ({
+        name: 'revocation' as const,
+        data: { keyId: k.keyId, communityId: k.communityId },
+        opts: revocationJobOptions(k.keyId),
+      }));
+      await deadline(queues.revocations.addBulk(jobs), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocations');
     },
     async onRolled(key) {
       await deadline(enqueueRoll(queues.rolls, rollData(key)), ENQUEUE_TIMEOUT_MS, 'enqueueing the roll');

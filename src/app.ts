@@ -16,7 +16,7 @@ export async function startApi(core: Core): Promise<Part[]> {
   const { config, log } = core;
   const parts: Part[] = [];
   const publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRevoked(publisher.onRevoked, publisher.onRevokedMany);
   core.keys.onRolled(publisher.onRolled);
   core.dependents.onLateDelivery(publisher.onLateDelivery);
   parts.push({ name: 'publisher', stop: () => publisher.close() });

@@ -57,7 +57,7 @@ export async function openDirectBackend(community: string | undefined): Promise<
   }
   const publisher = createRevocationPublisher(core);
   stops.push(() => publisher.close());
-  core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRevoked(publisher.onRevoked, publisher.onRevokedMany);
   core.keys.onRolled(publisher.onRolled);
   core.dependents.onLateDelivery(publisher.onLateDelivery);
 

@@ -32,7 +32,7 @@ export async function startJobsStack(label: string, log: Logger, overrides: Reco
   const config = testConfig({ QUEUE_PREFIX: `test-${randomUUID()}`, SLACK_API_URL: slack.url, ...overrides });
   const core = createCore(config, log, mongo);
   const publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRevoked(publisher.onRevoked, publisher.onRevokedMany);
   core.keys.onRolled(publisher.onRolled);
   core.dependents.onLateDelivery(publisher.onLateDelivery);
   const workers = await startWorkers(core);
