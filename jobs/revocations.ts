@@ -113,8 +113,6 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
 
   const firstRun = await deps.deliveries.claimFanout(keyId);
   const progress = firstRun ? new Map<string, DeliveryProgress>() : await deps.deliveries.progress(keyId);
-  // Not on the way to the first POST: the publisher marked it already, unless it died.
-  const marked = handled(key.notification.state === 'pending' ? deps.notifications.markEnqueued(keyId) : Promise.resolve());
   const body = JSON.stringify(endEvent(key));
   const lastAttempt = deps.config.WEBHOOK_RETRY_SCHEDULE.length + 1;
   const pages = new RecordPages((rows) => deps.deliveries.ensure(rows));
@@ -168,13 +166,17 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
   const known = () => [...records].sort(byNotice).map((r) => ({ ...r, attempts: [...r.attempts] }));
   // While the POSTs are under way: Slack being slow or down never holds them up.
   const notices = postNotices(deps, key, records, firstRun ? known : undefined);
-  const results = await Promise.allSettled([...work, ...pages.all, marked, notices]);
+  const results = await Promise.allSettled([...work, ...pages.all, notices]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   if (tally.held > 0) throw new Error(`worker stopping: ${tally.held} webhooks left for the next run`);
   log.info({ dependents: records.length, sent: tally.sent, retrying: tally.retrying, firstRun }, 'revocation fanned out');
   // A first run that decided every outcome itself ends without reading them back (by keyId,
   // two collection scans on FerretDB); any other run recounts from MongoDB.
-  await advanceNotification(deps, keyId, tally.changed, tally.exact ? known() : undefined);
+  const final = tally.exact ? known() : undefined;
+  // pending → enqueued only when it does not end here (retries left to webhook jobs, or a
+  // re-run): one write of the key document fewer, and none racing the write that ends it.
+  if (key.notification.state === 'pending' && (!final || final.some((d) => d.state === 'pending'))) await deps.notifications.markEnqueued(keyId);
+  await advanceNotification(deps, keyId, tally.changed, final);
   return { deliveries: records.length, sent: tally.sent, retrying: tally.retrying };
 }

@@ -426,9 +426,7 @@ export class KeyService {
     const lost = keys.filter((_, i) => !won[i]);
     const winners = keys.filter((_, i) => won[i]);
     const [revoked] = await Promise.all([
-      Promise.all(
-        winners.map(async (k) => (await this.repo.revoke(k.communityId, k.keyId, who.actor, at, details)) ?? (await this.repo.find(k.communityId, k.keyId))!),
-      ),
+      this.revokeWon(winners, who.actor, at, details),
       // Rare (a concurrent revoke of the same key): each as `revoke` does it.
       Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, eventIdOf(k), who.actor, at, details)))),
     ]);
@@ -439,6 +437,24 @@ export class KeyService {
     await this.notifyMany(revoked);
     for (const k of revoked) results.set(k.keyId, { key: k, changed: true, staleUpToMs });
     return results;
+  }
+
+  /**
+   * Writes the revocations this call won (one write for all), as `revoke` does: a key no
+   * longer active by then (the sweeper completed this very revocation) is taken as it is now.
+   */
+  private async revokeWon(won: KeyRecord[], by: string, at: Date, details: RevokeDetails): Promise<KeyRecord[]> {
+    if (won.length === 0) return [];
+    const written = await this.repo.revokeMany(
+      won[0]!.communityId,
+      won.map((k) => k.keyId),
+      by,
+      at,
+      details,
+    );
+    const done = new Set(written.map((k) => k.keyId));
+    const rest = await Promise.all(won.filter((k) => !done.has(k.keyId)).map(async (k) => (await this.repo.find(k.communityId, k.keyId)) ?? k));
+    return [...written, ...rest];
   }
 
   /** {@link announce} for several keys: one announcement for all; 0 once every verifier was told. */
@@ -456,13 +472,9 @@ export class KeyService {
       for (const id of pending) this.retryAnnouncement(id);
       return this.announcer.unannouncedStaleMs;
     }
-    await Promise.all(
-      pending.map((id) =>
-        this.repo
-          .markAnnounced(id)
-          .catch((e: unknown) => this.log.warn({ keyId: id, err: (e as Error).message }, 'announced, but could not record it; it will be announced again')),
-      ),
-    );
+    await this.repo
+      .markAnnouncedMany(pending)
+      .catch((e: unknown) => this.log.warn({ keyIds: pending, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
     return 0;
   }
 

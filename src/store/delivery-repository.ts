@@ -51,8 +51,8 @@ function toRecord(d: DeliveryRow, log: LogRow[] = []): DeliveryRecord {
 
 /** How long outcomes wait to be written together, and the most written at once. */
 const LOG_BATCH = { lingerMs: 5, maxBatch: 500 };
-/** Records inserted per insertMany when a fan-out creates them. */
-const ENSURE_SLICE = 500;
+/** Delivery records and fan-out claims: gathered over 2 ms, at most 500 per insertMany. */
+const RECORD_BATCH = { lingerMs: 2, maxBatch: 500 };
 
 /**
  * Deliveries in MongoDB. A record per (key, dependent), created once in batches; then only
@@ -62,40 +62,33 @@ const ENSURE_SLICE = 500;
  */
 export class DeliveryRepository {
   private readonly log: BatchedInserter<DeliveryLogDoc>;
+  /** Records and fan-out claims of concurrent fan-outs (a mass revocation) go in shared batches too. */
+  private readonly records: BatchedInserter<DeliveryDoc & { _id: string }>;
+  private readonly claims: BatchedInserter<{ _id: string; at: Date }>;
 
   constructor(private readonly m: Models) {
-    // The driver's own call: its string `_id`s as given, nothing cast or validated per document.
+    // The driver's own calls: string `_id`s as given, nothing cast or validated per document.
     type RawDocs = Parameters<typeof m.deliveryLog.collection.insertMany>[0];
     this.log = new BatchedInserter((docs) => m.deliveryLog.collection.insertMany(docs as unknown as RawDocs, { ordered: false }), LOG_BATCH);
+    type RawRecords = Parameters<typeof m.deliveries.collection.insertMany>[0];
+    this.records = new BatchedInserter((docs) => m.deliveries.collection.insertMany(docs as unknown as RawRecords, { ordered: false }), RECORD_BATCH);
+    type RawClaims = Parameters<typeof m.fanoutClaims.collection.insertMany>[0];
+    this.claims = new BatchedInserter((docs) => m.fanoutClaims.collection.insertMany(docs as unknown as RawClaims, { ordered: false }), RECORD_BATCH);
   }
 
-  /** Creates the deliveries that do not exist yet (unique deliveryId); existing ones are left as they are. */
+  /**
+   * Creates the deliveries that do not exist yet (unique deliveryId); existing ones are left
+   * as they are. Stored under `_id` = deliveryId, read back by `_id` alone (the one filter
+   * FerretDB pushes down), with those of other fan-outs of the next few milliseconds.
+   */
   async ensure(rows: NewDelivery[]): Promise<void> {
     const at = new Date();
-    for (let i = 0; i < rows.length; i += ENSURE_SLICE) {
-      try {
-        await this.m.deliveries.collection.insertMany(
-          // `_id` is the deliveryId: read back by `_id` alone, the one filter FerretDB pushes down.
-          rows.slice(i, i + ENSURE_SLICE).map((r) => ({ _id: r.deliveryId, ...r, createdAt: at })) as unknown as DeliveryDoc[],
-          { ordered: false },
-        );
-      } catch (e) {
-        const errors = (e as { writeErrors?: unknown }).writeErrors;
-        const list = (Array.isArray(errors) ? errors : errors ? [errors] : []) as Array<{ code?: number }>;
-        if (list.length === 0 || list.some((we) => we.code !== 11000)) throw e;
-      }
-    }
+    await Promise.all(rows.map((r) => this.records.insert({ _id: r.deliveryId, ...r, createdAt: at })));
   }
 
   /** Claims the first run of a key's fan-out: true once per key; false for every re-run. */
   async claimFanout(keyId: string): Promise<boolean> {
-    try {
-      await this.m.fanoutClaims.create({ _id: keyId, at: new Date() });
-      return true;
-    } catch (e) {
-      if ((e as { code?: number }).code === 11000) return false;
-      throw e;
-    }
+    return (await this.claims.insert({ _id: keyId, at: new Date() })) === 'inserted';
   }
 
   /**
@@ -194,7 +187,7 @@ export class DeliveryRepository {
   }
 
   /** Writes the outcomes still waiting to be written (at shutdown). */
-  flush(): Promise<void> {
-    return this.log.close();
+  async flush(): Promise<void> {
+    await Promise.all([this.records.close(), this.claims.close(), this.log.close()]);
   }
 }

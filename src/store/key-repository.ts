@@ -364,6 +364,45 @@ export class KeyRepository {
   }
 
   /**
+   * {@link revoke} for several keys of a community with the same actor, time and details:
+   * each read by `_id` and checked as `revoke` checks it, then all written in one bulkWrite
+   * (one round trip; each update still filtered by exactly its document's `_id`). The keys
+   * revoked, in no particular order; those not active (or not found) are left out.
+   */
+  async revokeMany(communityId: string, keyIds: string[], by: string, at: Date, details: RevokeDetails = {}): Promise<KeyRecord[]> {
+    const rows = (await Promise.all(keyIds.map((id) => this.byKeyId(id, communityId)))).filter((d): d is Row => d?.status === 'active');
+    if (rows.length === 0) return [];
+    const set = {
+      status: 'revoked' as const,
+      revokedAt: at,
+      revokedBy: by,
+      ...(details.reason ? { reason: details.reason } : {}),
+      ...(details.leak ? { leak: details.leak } : {}),
+      notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+      announce: { state: 'pending' as const, since: new Date() },
+    };
+    await this.m.apiKeys.bulkWrite(
+      rows.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })),
+      { ordered: false },
+    );
+    for (const d of rows) await this.directory?.changed(communityId, d._id);
+    return rows.map((d) => toRecord({ ...d, ...set }));
+  }
+
+  /** {@link markAnnounced} for several keys, in one bulkWrite. */
+  async markAnnouncedMany(keyIds: string[]): Promise<void> {
+    const ids = (await Promise.all(keyIds.map(async (keyId) => (await this.ref(keyIdRef(keyId)))?.doc ?? (await this.byKeyId(keyId))?._id))).filter(
+      (id): id is Types.ObjectId => id !== undefined,
+    );
+    if (ids.length === 0) return;
+    const at = new Date();
+    await this.m.apiKeys.bulkWrite(
+      ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'announce.state': 'done', 'announce.doneAt': at } } } })),
+      { ordered: false },
+    );
+  }
+
+  /**
    * announce pending → done. Written without reading first: only a key whose announcement
    * was pending is ever announced, and done written twice is done. On FerretDB 1.x a
    * concurrent write to the document may undo it; then the announcement is simply made

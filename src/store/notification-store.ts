@@ -1,3 +1,4 @@
+import type { mongo } from 'mongoose';
 import type { DeliveryCounts } from '../dependents/delivery-record.js';
 import type { KeyRepository } from './key-repository.js';
 import type { NoticeRef, RevocationNoticeDoc } from './models/revocation-notice.js';
@@ -22,6 +23,11 @@ export class NotificationStore {
     private readonly m: Models,
   ) {}
 
+  /** The driver's collection: string `_id`s as given (the model's `_id` is an ObjectId). */
+  private get notices_() {
+    return this.m.revocationNotices.collection as unknown as mongo.Collection<RevocationNoticeDoc & { _id: string }>;
+  }
+
   /** Creates the unique index the notice claim relies on. */
   async init(): Promise<void> {
     await this.m.revocationNotices.createIndexes();
@@ -45,10 +51,14 @@ export class NotificationStore {
     return this.keys.unfinishedNotifications(olderThan, limit, cursor);
   }
 
-  /** Claims the posting of the notices: true for exactly one caller per revocation. */
+  /**
+   * Claims the posting of the notices: true for exactly one caller per revocation. The claim
+   * is stored under `_id` = keyId, so that it is read and written by `_id`, the one filter
+   * FerretDB v1 pushes down (claims of older versions have an ObjectId and are found by keyId).
+   */
   async claimNotices(keyId: string): Promise<boolean> {
     try {
-      await this.m.revocationNotices.create({ keyId, claimedAt: new Date(), notices: [] });
+      await this.notices_.insertOne({ _id: keyId, keyId, claimedAt: new Date(), notices: [] });
       return true;
     } catch (e) {
       if ((e as { code?: number }).code === 11000) return false;
@@ -58,16 +68,18 @@ export class NotificationStore {
 
   /** Gives the claim back when nothing could be posted, so a retry may try again. */
   async releaseNotices(keyId: string): Promise<void> {
-    await this.m.revocationNotices.deleteOne({ keyId });
+    const res = await this.notices_.deleteOne({ _id: keyId });
+    if (res.deletedCount === 0) await this.m.revocationNotices.deleteOne({ keyId });
   }
 
   /** Records one posted notice, right after posting it (only the claimer writes here). */
   async addNotice(keyId: string, notice: NoticeRef): Promise<void> {
-    await this.m.revocationNotices.updateOne({ keyId }, { $push: { notices: notice } });
+    const res = await this.notices_.updateOne({ _id: keyId }, { $push: { notices: notice } });
+    if (res.matchedCount === 0) await this.m.revocationNotices.updateOne({ keyId }, { $push: { notices: notice } });
   }
 
   async notices(keyId: string): Promise<NoticeRef[]> {
-    const d = await this.m.revocationNotices.findOne({ keyId }).lean<RevocationNoticeDoc>();
+    const d = (await this.notices_.findOne({ _id: keyId })) ?? (await this.m.revocationNotices.findOne({ keyId }).lean<RevocationNoticeDoc>());
     return (d?.notices ?? []).flatMap((n) => (n.channel && n.ts ? [{ channel: n.channel, ts: n.ts }] : []));
   }
 }
