@@ -111,6 +111,9 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
   if (key.status !== 'revoked' && key.notification.event !== 'expired') throw new UnrecoverableError(`API key ${keyId} is neither revoked nor expired`);
   if (key.notification.state === 'done') return { deliveries: key.notification.total, sent: 0, retrying: 0, skipped: 'already_done' };
 
+  // Asked for before the claim is decided: the read (shared with the fan-outs starting now)
+  // is under way meanwhile.
+  const dependents = deps.dependentsReader.activeForSigning(keyId);
   const firstRun = await deps.deliveries.claimFanout(keyId);
   const progress = firstRun ? new Map<string, DeliveryProgress>() : await deps.deliveries.progress(keyId);
   const body = JSON.stringify(endEvent(key));
@@ -150,7 +153,7 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     if (settled.finished && (settled.state !== 'delivered' || !tally.changed)) tally.changed = settled.state;
   };
 
-  for await (const d of deps.dependentsReader.activeForSigning(keyId)) {
+  for await (const d of dependents) {
     const deliveryId = deliveryIdFor(keyId, d.dependentId);
     const t: DeliveryTarget = { deliveryId, keyId, dependentId: d.dependentId, communityId: key.communityId, dependentName: d.name };
     const before = progress.get(deliveryId);

@@ -1,5 +1,6 @@
 import type { mongo } from 'mongoose';
 import type { DeliveryCounts } from '../dependents/delivery-record.js';
+import { BatchedInserter } from './batched-inserter.js';
 import type { KeyRepository } from './key-repository.js';
 import type { NoticeRef, RevocationNoticeDoc } from './models/revocation-notice.js';
 import type { Models } from './mongo.js';
@@ -18,10 +19,15 @@ export interface SweepCursor {
  * KeyRepository alone (one writer per field); the notices are this store's own collection.
  */
 export class NotificationStore {
+  /** Claims of concurrent fan-outs (a mass revocation), inserted together. */
+  private readonly claims: BatchedInserter<RevocationNoticeDoc & { _id: string }>;
+
   constructor(
     private readonly keys: KeyRepository,
     private readonly m: Models,
-  ) {}
+  ) {
+    this.claims = new BatchedInserter((docs) => this.notices_.insertMany(docs, { ordered: false }), { lingerMs: 2, maxBatch: 500 });
+  }
 
   /** The driver's collection: string `_id`s as given (the model's `_id` is an ObjectId). */
   private get notices_() {
@@ -57,13 +63,7 @@ export class NotificationStore {
    * FerretDB v1 pushes down (claims of older versions have an ObjectId and are found by keyId).
    */
   async claimNotices(keyId: string): Promise<boolean> {
-    try {
-      await this.notices_.insertOne({ _id: keyId, keyId, claimedAt: new Date(), notices: [] });
-      return true;
-    } catch (e) {
-      if ((e as { code?: number }).code === 11000) return false;
-      throw e;
-    }
+    return (await this.claims.insert({ _id: keyId, keyId, claimedAt: new Date(), notices: [] })) === 'inserted';
   }
 
   /** Gives the claim back when nothing could be posted, so a retry may try again. */
