@@ -205,9 +205,9 @@ async function massRevocation(
   const total = MASS_KEYS * MASS_DEPS;
   const keys: KeyRecord[] = [];
   const posts: Post[] = [];
+  const tag = mode === 'revokeMany' ? 'b' : 'a';
   for (let k = 0; k < MASS_KEYS; k++) {
     const { key } = await core.keys.create(admin, { name: `Mass key ${k}`, description: 'Revoked with many others at once', roles: ['ic_viewer'] });
-    const tag = mode === 'revokeMany' ? 'b' : 'a';
     const urls = Array.from({ length: MASS_DEPS }, (_, i) => `${recv.origin}/mass${tag}/${k}/${i}`);
     await linkDependents(mongo, key.keyId, urls, `m${tag}${k}x`);
     keys.push(key);
@@ -261,6 +261,12 @@ async function massRevocation(
     `   keywarden: first revoke called → last notified ${ms(last - t0)}  ${rate(total, last - t0)}   ratio to the faster baseline: ${(base.bestMs / (last - t0)).toFixed(2)}x (goal ≤ 3000 ms)`,
   );
   console.log(`   last revoke returned → last notified      ${ms(last - lastReturned)}`);
+  // When each key's fan-out got going: its first dependent told, after the last call returned.
+  const firstPerKey = keys
+    .map((_, k) => Math.min(...[...recv.firstHit].filter(([p]) => p.startsWith(`/mass${tag}/${k}/`)).map(([, t]) => t)) - lastReturned)
+    .sort((a, b) => a - b);
+  const pick = (q: number) => firstPerKey[Math.min(firstPerKey.length - 1, Math.floor(q * firstPerKey.length))]!;
+  console.log(`   each key's first dependent told, after the last call returned: first ${ms(pick(0))}, median ${ms(pick(0.5))}, last ${ms(pick(1))}`);
   console.log(`   first revoke called → all notifications done ${ms(done - t0)}`);
   console.log(`   requests received ${recv.hits()} for ${total} dependents (duplicates: ${recv.hits() - total})`);
   dbTime?.print();
