@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ main(): Promise<void> }>> = {
   fanout: () => import('./revocation-fanout.js'),
   'leak-alert': () => import('./leak-alert.js'),
   management: () => import('./management.js'),
+  'verify-instructions': () => import('./verify-instructions.js'),
 };
 
 const stopServices = await ensureBenchServices();
