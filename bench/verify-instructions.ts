@@ -7,11 +7,13 @@
 //
 // Each server (bench/verify-instructions/server.js) runs alone under
 // `valgrind --tool=callgrind --separate-threads=yes`; the client (client.js, in this process)
-// sends INSTR_WARMUP hits (default 1,000) over INSTR_CONNECTIONS keep-alive connections
-// (default 10), dumps, sends INSTR_REQUESTS counted hits (default 5,000), dumps, waits
-// INSTR_IDLE_SECONDS (default 30) and dumps again. A request's cost is the counted dump's
-// main-thread instructions, less the idle dump's rate times the counted phase's duration,
-// divided by the requests the server parsed (calls of node's Parser::Execute).
+// sends INSTR_WARMUP hits (default 5,000: with 1,000, much of node's HTTP code still runs
+// unoptimised and the bare server counts 73 k instead of 62 k) over INSTR_CONNECTIONS
+// keep-alive connections (default 10), has the server collect its garbage, dumps, sends
+// INSTR_REQUESTS counted hits (default 5,000), dumps, waits INSTR_IDLE_SECONDS (default 20)
+// and dumps again. A request's cost is the counted dump's main-thread instructions, less the
+// idle dump's rate times the counted phase's duration, divided by the requests the server
+// parsed (calls of node's Parser::Execute). Runs take about 2 minutes per server.
 //
 // INSTR_BUILDS=label=path,… adds other builds (a dist/ directory each), e.g. one of an older
 // commit built in a `git worktree` of its own, measured between the same bare rounds.
@@ -194,10 +196,10 @@ export async function main(): Promise<void> {
   // Plain JavaScript beside the server script (not compiled with the benches).
   const client = (await import(pathToFileURL(join(repo, 'bench', 'verify-instructions', 'client.js')).href)) as Client;
   const opts = {
-    warmup: int('INSTR_WARMUP', 1_000),
+    warmup: int('INSTR_WARMUP', 5_000),
     counted: int('INSTR_REQUESTS', 5_000),
     connections: int('INSTR_CONNECTIONS', 10),
-    idleSeconds: int('INSTR_IDLE_SECONDS', 30),
+    idleSeconds: int('INSTR_IDLE_SECONDS', 20),
   };
   const rounds = Math.max(1, int('INSTR_ROUNDS', 1));
   const thisBuild: Subject = { label: 'verify, dist/', dist: join(repo, 'dist') };
