@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { readBody } from '../body.js';
+import { readText } from '../body.js';
 import { HttpError, sendPreserialised } from '../errors.js';
 import { verifyDuration, verifyRequests, type CountSeries, type HistogramSeries } from '../../observability/metrics.js';
 import { clientOf } from '../miss-limiter.js';
@@ -74,10 +74,10 @@ export function verifyRoute(verifier: Verifier, verifyToken: string | undefined,
     if (type !== 'application/json' && !JSON_TYPE.test(type ?? '')) {
       throw new HttpError(400, 'invalid_request', 'Content-Type must be application/json.');
     }
-    const raw = await readBody(req);
+    const text = await readText(req);
     let json: unknown;
     try {
-      json = JSON.parse(raw.toString('utf8'));
+      json = JSON.parse(text);
     } catch {
       throw new HttpError(400, 'invalid_request', NOT_JSON);
     }
