@@ -1,29 +1,41 @@
 // Slash-command ack time in a workspace of 10,000 keys, and the list queries behind it.
 //   1. 10,000 keys are inserted straight through the store's model (insertMany: seconds, not
-//      10,000 creates); every 10th revoked, every 7th expired, 20 creators, searchable names.
-//   2. Each list filter (all, active, revoked, expired, by creator, search text) through
-//      `KeyService.list`, one at a time on a quiet database, next to a read of one key by
-//      `_id` (the one query every MongoDB-compatible server answers from an index), with how
-//      the server ran it (FerretDB's explain says whether it pushed the filter down;
-//      MongoDB's plan names the index).
+//      10,000 creates); every 10th revoked, every 7th expired, 20 creators, searchable names;
+//      4 in 5 with a usage document (lastUsedAt).
+//      Being writes around the repository, they are followed by KeyDirectory.invalidate (what
+//      a bulk import does), so every key directory reloads the workspace at its next list.
+//   2. The first list (which loads the key directory: one read of the workspace), the heap
+//      it holds per key, then each list filter (all, active, revoked, expired, by creator,
+//      search text) through `KeyService.list`, one at a time on a quiet database, next to a
+//      read of one key by `_id` (the one query every MongoDB-compatible server answers from an
+//      index) and to the database query the directory replaces (KeyRepository without a
+//      directory, fewer samples: seconds each on FerretDB), with how the server runs that
+//      query (FerretDB's explain says whether it pushed the filter down; MongoDB's plan names
+//      the index). Then lists each after a key was revoked (the change log read, that key
+//      read again).
 //   3. Signed `/apikey help` then `/apikey list`, 10 at a time, against the Slack app running
 //      in-process (fake Slack Web API), next to the same requests to a bare node:http server
 //      that answers 200 at once, all in the same run. The ack is the HTTP 200 from
 //      /slack/events; also printed: arrival → ack inside the app, and the event-loop delay.
 //   npm run bench -- slack-ack      (MONGODB_URI and REDIS_URL like the tests; unset: started for the run)
-//   BENCH_KEYS, BENCH_ACK_REQUESTS, BENCH_LIST_SAMPLES change the sizes.
+//   BENCH_KEYS, BENCH_ACK_REQUESTS, BENCH_LIST_SAMPLES, BENCH_DB_SAMPLES change the sizes.
+//   The load average is printed at the start and the end (other work on the machine).
 import { createHash, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type RequestListener, type Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, withExternalServices } from '../src/config/env.js';
 import { benchEnv, ensureBenchServices } from './services.js';
 import { createCore, type Core } from '../src/core.js';
+import type { ListQuery } from '../src/keys/key-record.js';
 import type { ListOptions } from '../src/keys/key-service.js';
 import { createLogger } from '../src/log.js';
 import { createSlackApp } from '../src/slack/app.js';
+import { KeyRepository } from '../src/store/key-repository.js';
 import { connectMongo, type Mongo } from '../src/store/mongo.js';
 import { startFakeSlack } from '../test/support/fake-slack.js';
 import { sign, slashCommand } from '../test/support/slack-requests.js';
@@ -31,6 +43,7 @@ import { sign, slashCommand } from '../test/support/slack-requests.js';
 const KEYS = Number(process.env.BENCH_KEYS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 100);
 const LIST_SAMPLES = Number(process.env.BENCH_LIST_SAMPLES ?? 20);
+const DB_SAMPLES = Number(process.env.BENCH_DB_SAMPLES ?? 3);
 const CONCURRENCY = 10;
 const ADMIN = 'UADMIN1';
 const COMMUNITY = 'T0TEST';
@@ -125,6 +138,9 @@ async function seed(mongo: Mongo, count: number): Promise<void> {
       });
     }
     await mongo.models.apiKeys.insertMany(docs, { ordered: false, lean: true });
+    // Most keys have been used: the usage documents a page's lastUsedAt is read from.
+    const usage = docs.filter((_, j) => (start + j) % 5 !== 0).map((d) => ({ _id: d.keyId, keyId: d.keyId, lastUsedAt: new Date(now - 3_600_000) }));
+    await mongo.models.keyUsage.insertMany(usage, { ordered: false, lean: true });
   }
 }
 
@@ -141,6 +157,37 @@ async function plan(mongo: Mongo, filter: Record<string, unknown>): Promise<stri
   const text = JSON.stringify(ex.queryPlanner ?? ex);
   const index = /"indexName":"([^"]+)"/.exec(text)?.[1];
   return index ? `index ${index}` : /COLLSCAN/.test(text) ? 'COLLSCAN' : 'plan unknown';
+}
+
+const loadAverage = () =>
+  `${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (${cpus().length} CPUs)`;
+
+/** A full garbage collection (for the heap held per key), without starting node with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose_gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** The database query a list was before the directory (KeyRepository without one), as KeyService builds it. */
+async function timeQuery(mongo: Mongo, opts: ListOptions, samples: number): Promise<number[]> {
+  const repo = new KeyRepository(mongo.models);
+  const q: ListQuery = {
+    communityId: COMMUNITY,
+    status: opts.status ?? 'active',
+    now: new Date(),
+    words: (opts.search ?? '').split(/\s+/).filter(Boolean),
+    ...(opts.createdBy ? { createdBy: opts.createdBy } : {}),
+    limit: 10,
+  };
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = process.hrtime.bigint();
+    await repo.list(q);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return times.sort((a, b) => a - b);
 }
 
 async function timeList(core: Core, opts: ListOptions, samples: number): Promise<number[]> {
@@ -170,9 +217,12 @@ export async function main(): Promise<void> {
     'bench',
   );
   const core = createCore(config, createLogger('warn'), mongo);
+  console.log(`load average at the start: ${loadAverage()}`);
   const seeded = Date.now();
   await seed(mongo, KEYS);
-  console.log(`${KEYS} keys inserted in ${((Date.now() - seeded) / 1000).toFixed(1)} s (insertMany through the store's model)`);
+  // Writes around the repository: every replica's directory must reload the workspace.
+  await core.keyDirectory.invalidate(COMMUNITY);
+  console.log(`${KEYS} keys inserted in ${((Date.now() - seeded) / 1000).toFixed(1)} s (insertMany through the store's model, then the directory invalidated)`);
   await core.members.requireMember({ communityId: COMMUNITY, userId: ADMIN }, 'seed the admin');
 
   const slack = await createSlackApp(core, { retryConfig: { retries: 0 } });
@@ -207,6 +257,15 @@ export async function main(): Promise<void> {
     }
     base.sort((a, b) => a - b);
     console.log(`${'baseline: one key by _id'.padEnd(36)} p50 ${ms(pct(base, 50))}   p95 ${ms(pct(base, 95))}`);
+    collectGarbage();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const loadStarted = process.hrtime.bigint();
+    await core.keys.list({ communityId: COMMUNITY, userId: ADMIN }, { status: 'all' });
+    const loadMs = Number(process.hrtime.bigint() - loadStarted) / 1e6;
+    collectGarbage();
+    const held = core.keyDirectory.size();
+    const perKey = (process.memoryUsage().heapUsed - heapBefore) / Math.max(1, held.keys);
+    console.log(`${'first list (loads the directory)'.padEnd(36)} ${ms(loadMs)}   directory: ${held.keys} keys, heap ≈ ${perKey.toFixed(0)} bytes per key`);
     const now = new Date();
     const filters: Array<[string, ListOptions, Record<string, unknown>]> = [
       ['all', { status: 'all' }, { communityId: COMMUNITY }],
@@ -219,10 +278,26 @@ export async function main(): Promise<void> {
     ];
     for (const [name, opts, filter] of filters) {
       const t = await timeList(core, opts, LIST_SAMPLES);
+      const db = await timeQuery(mongo, opts, DB_SAMPLES);
       console.log(
-        `${name.padEnd(36)} p50 ${ms(pct(t, 50))}   p95 ${ms(pct(t, 95))}   p95 ×${(pct(t, 95) / pct(base, 95)).toFixed(1)} baseline   ${await plan(mongo, filter)}`,
+        `${name.padEnd(36)} p50 ${ms(pct(t, 50))}   p95 ${ms(pct(t, 95))}   p95 ×${(pct(t, 95) / pct(base, 95)).toFixed(1)} baseline   ` +
+          `database query (${DB_SAMPLES}×) p50 ${ms(pct(db, 50))} [${await plan(mongo, filter)}]`,
       );
     }
+    // Each list after a key was revoked: the change log read (one round trip), that key re-read by _id.
+    const actives = (await core.keys.list({ communityId: COMMUNITY, userId: ADMIN }, { status: 'active', limit: 10 })).items;
+    const afterRevoke: number[] = [];
+    for (const key of actives) {
+      await core.keyRepo.revoke(COMMUNITY, key.keyId, ADMIN, new Date());
+      const started = process.hrtime.bigint();
+      const page = await core.keys.list({ communityId: COMMUNITY, userId: ADMIN }, { status: 'active' });
+      afterRevoke.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (page.items.some((k) => k.keyId === key.keyId)) throw new Error(`revoked ${key.keyId} still listed as active`);
+    }
+    afterRevoke.sort((a, b) => a - b);
+    console.log(
+      `${'active, each after a revoke'.padEnd(36)} p50 ${ms(pct(afterRevoke, 50))}   p95 ${ms(pct(afterRevoke, 95))}   (${afterRevoke.length} samples)`,
+    );
     await run(app.port, help, 2, 20); // warm-up: JIT, connection pool
     await run(app.port, list, 2, 2);
     await run(bare.port, list, 2, 20);
@@ -250,13 +325,10 @@ export async function main(): Promise<void> {
     const answered = Date.now();
     const responds = await drain(2 * REQUESTS);
     console.log(`answers posted to response_url: ${responds}/${2 * REQUESTS} (the last ${((Date.now() - answered) / 1000).toFixed(1)} s after the last ack)`);
-    console.log(
-      `load average now: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (${cpus().length} CPUs)`,
-    );
+    console.log(`load average at the end: ${loadAverage()}`);
   } finally {
     await slack.stop();
+    await core.close();
     app.server.closeAllConnections();
     bare.server.closeAllConnections();
     app.server.close();

@@ -64,12 +64,12 @@ export function createCore(
 ): Core {
   const audit = new AuditLog(new AuditRepository(mongo.models));
   const members = new MemberService(new MemberRepository(mongo.models), audit, config.ADMIN_SLACK_USER_IDS);
-  const keyUsage = new KeyUsageRepository(mongo.models, log.child({ component: 'key-usage' }));
   const directoryLog = log.child({ component: 'key-directory' });
   // Its Redis keys carry the database name: deployments sharing a Redis stay apart.
   const keyDirectory = new KeyDirectory(mongo.models, directoryRedis(config.REDIS_URL, directoryLog), directoryLog, clock, {
     namespace: `${config.QUEUE_PREFIX}:${mongo.conn.name}`,
   });
+  const keyUsage = new KeyUsageRepository(mongo.models, log.child({ component: 'key-usage' }), keyDirectory);
   const keyRepo = new KeyRepository(mongo.models, keyDirectory, keyUsage);
   const redisAnnouncer = announcerOverride ? undefined : new RedisRevocationAnnouncer(config, log.child({ component: 'announcer' }));
   const announcer = announcerOverride ?? redisAnnouncer!;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Types } from 'mongoose';
+import { mongo, type Types } from 'mongoose';
 import type { Cursor, ListQuery } from '../keys/key-record.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
@@ -9,22 +9,32 @@ import type { Models } from './mongo.js';
 
 /** A key's document as the lists read it. */
 export type KeyRow = ApiKeyDoc & { _id: Types.ObjectId };
+/** A row of a list page from the directory: the document and when the key was last used. */
+export type ListedRow = KeyRow & { lastUsedAt?: Date };
+
+/** The fields of a key's document never held or published: the hashes of its secrets. */
+const SECRET_FIELDS = ['tokenHash', 'previousTokenHash', 'retiredTokenHashes'] as const;
+const withoutSecrets = (d: KeyRow): KeyRow => {
+  const row = { ...d };
+  for (const f of SECRET_FIELDS) delete (row as Partial<KeyRow>)[f];
+  return row;
+};
 
 /**
- * One key as the directory holds it: only what a list filters and sorts on. About 0.4 KB
- * per key in the V8 heap (measured by bench/slack-ack: the object, its four strings).
+ * One key as the directory holds it: its document without the secrets' hashes (what a list
+ * page shows), and what a list sorts and searches on. About 1.4 KB per key in the V8 heap
+ * (measured by bench/slack-ack).
  */
 interface Entry {
-  /** The document's `_id` (hex): the sort's tie-breaker, and the one filter FerretDB pushes down. */
+  /** The document's `_id` (hex): the sort's tie-breaker. */
   readonly id: string;
   /** createdAt, ms since the epoch. */
   readonly t: number;
-  status: 'active' | 'revoked';
-  createdBy: string;
-  /** expiresAt, ms; undefined: never. */
-  expiresAt: number | undefined;
+  row: KeyRow;
   /** name, description and keyId, lower-cased, one per line: a search word must be inside one of them. */
   text: string;
+  /** When the key was last used (ms), from the usage collection and then the usage log. */
+  lastUsedAt?: number;
 }
 
 /** What a community's directory is: its keys sorted newest first, and how far it has read the change log. */
@@ -32,6 +42,8 @@ interface Community {
   readonly communityId: string;
   /** Sorted by (t desc, id desc), the order of every list. */
   entries: Entry[];
+  /** The same entries by keyId (usage is published by keyId). */
+  byKeyId: Map<string, Entry>;
   /** The change log's generation this directory was loaded under (see {@link KeyDirectory}). */
   gen: string;
   /** The last change (sequence number) applied. */
@@ -47,7 +59,7 @@ export interface KeyDirectoryOptions {
   namespace: string;
   /** A community's directory is reloaded in the background when older than this (bounds a lost publish). Default 5 min. */
   maxAgeMs?: number;
-  /** Keys held over all communities; least recently listed communities are dropped beyond it. Default 200,000. */
+  /** Keys held over all communities; least recently listed communities are dropped beyond it. Default 100,000. */
   maxKeys?: number;
   /** Entries kept in each community's change log (approximately). Default 1,000. */
   logLength?: number;
@@ -55,6 +67,16 @@ export interface KeyDirectoryOptions {
 
 /** Changes read in one catch-up; a reader further behind reloads instead. */
 const MAX_REPLAY = 500;
+/** Entries kept in the usage log (approximately), and read in one catch-up. */
+const USAGE_LOG_LENGTH = 10_000;
+const USAGE_REPLAY = 2_000;
+
+/** Stream ids (`<ms>-<n>`) in order. */
+const streamIdAfter = (a: string, b: string) => {
+  const [am, an] = a.split('-').map(Number) as [number, number];
+  const [bm, bn] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am > bm : an > bn;
+};
 
 /** Redis could not be used (as opposed to the database): the directory steps aside. */
 class RedisUnavailable extends Error {}
@@ -76,14 +98,16 @@ function results(res: Array<[Error | null, unknown]> | null): unknown[] {
 }
 
 /**
- * Appends one change: the sequence number (INCR) and the log entry carrying the key's `_id`
- * under the id `<seq>-0`, in one step, so a reader sees a gap in the ids exactly when
- * entries were trimmed before it read them.
+ * Appends one change: the sequence number (INCR) and the log entry carrying the key's
+ * document as written (without the secrets' hashes) under the id `<seq>-0`, in one step, so
+ * a reader sees a gap in the ids exactly when entries were trimmed before it read them.
  */
 const PUBLISH = `
 local n = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-0', 'id', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-0', 'doc', ARGV[2])
 return n`;
+
+const { EJSON } = mongo.BSON;
 
 const byPosition = (a: { t: number; id: string }, b: { t: number; id: string }) => (a.t !== b.t ? b.t - a.t : a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -91,9 +115,7 @@ function entryOf(d: KeyRow): Entry {
   return {
     id: d._id.toHexString(),
     t: d.createdAt.getTime(),
-    status: d.status,
-    createdBy: d.createdBy,
-    expiresAt: d.expiresAt ? d.expiresAt.getTime() : undefined,
+    row: withoutSecrets(d),
     text: `${d.name}\n${d.description}\n${d.keyId}`.toLowerCase(),
   };
 }
@@ -104,11 +126,13 @@ function entryOf(d: KeyRow): Entry {
  * case-insensitively). Words never hold whitespace, so none matches across two fields.
  */
 function matches(e: Entry, q: ListQuery, words: string[]): boolean {
-  if (q.createdBy !== undefined && e.createdBy !== q.createdBy) return false;
+  const { status, createdBy } = e.row;
+  if (q.createdBy !== undefined && createdBy !== q.createdBy) return false;
   const now = q.now.getTime();
-  if (q.status === 'revoked' && e.status !== 'revoked') return false;
-  if (q.status === 'expired' && !(e.status === 'active' && e.expiresAt !== undefined && e.expiresAt <= now)) return false;
-  if (q.status === 'active' && !(e.status === 'active' && (e.expiresAt === undefined || e.expiresAt > now))) return false;
+  const expiresAt = e.row.expiresAt ? e.row.expiresAt.getTime() : undefined;
+  if (q.status === 'revoked' && status !== 'revoked') return false;
+  if (q.status === 'expired' && !(status === 'active' && expiresAt !== undefined && expiresAt <= now)) return false;
+  if (q.status === 'active' && !(status === 'active' && (expiresAt === undefined || expiresAt > now))) return false;
   return words.every((w) => e.text.includes(w));
 }
 
@@ -131,23 +155,24 @@ function indexOf(entries: Entry[], c: { t: number; id: string }): number {
 }
 
 /**
- * The key directory: per community, the list-relevant fields of every key, in list order,
- * in this process's memory, so that a list filters and pages without a query FerretDB
- * would answer by reading the whole collection (it pushes down only `{_id}`). A page's
- * documents are then read by `_id`, in parallel, and each is checked again against the
- * filter: a stale entry is corrected and never shown.
+ * The key directory: per community, every key's document (without the secrets' hashes), in
+ * list order, in this process's memory, so that a list filters and pages without a query.
+ * FerretDB v1 on SQLite reads and decodes the whole collection for any filter but `{_id}`,
+ * and even `{_id}` is a scan of the table inside SQLite (its `_id` index is declared on
+ * another expression than the one it queries), tens of milliseconds per key at 10,000
+ * keys: so a page is served from memory, with no read at all.
  *
- * Freshness across replicas: every write of a list-relevant field (a key inserted,
- * revoked) is published to the community's change log in Redis (a stream, its entries
- * numbered by a counter); before each list the directory reads the entries it has not seen
- * (one round trip) and re-reads just those keys by `_id`. A log that was lost (Redis
- * flushed or restarted without its data: the community's generation key, made with
- * SET NX at load, is gone or another) or trimmed past this reader (a gap in the numbers)
- * makes it reload the community. A writer that died between its database write and its
- * publish is put right by the page check (a revoked key is never listed as active) and by
- * the reload of any community whose directory is older than `maxAgeMs`, in the background.
- * When Redis cannot be reached the directory is dropped and {@link find} answers undefined:
- * the caller queries the database (slow, but right); one log line says so.
+ * Freshness across replicas: every write of a field a list shows (a key inserted, revoked,
+ * rolled) publishes the document as written to the community's change log in Redis (a
+ * stream, its entries numbered by a counter); before each list the directory applies the
+ * entries it has not seen (one round trip, no database read). A log that was lost (Redis
+ * flushed or restarted without its data: the community's generation key, made with SET NX
+ * at load, is gone or another) or trimmed past this reader (a gap in the numbers) makes it
+ * reload the community. A revocation is never undone by an older entry. A writer that died
+ * between its database write and its publish is bounded by the reload of any community
+ * whose directory is older than `maxAgeMs`, in the background. When Redis cannot be used
+ * the directory is dropped and {@link find} answers undefined: the caller queries the
+ * database (slow, but right); one log line says so.
  */
 export class KeyDirectory {
   private readonly communities = new Map<string, Community>();
@@ -158,11 +183,13 @@ export class KeyDirectory {
    * Changes whose publish failed, published before the next ones; `all` when too many piled
    * up: the community's generation is then dropped instead, so that every replica reloads it.
    */
-  private readonly unpublished = new Map<string, Set<string> | 'all'>();
+  private readonly unpublished = new Map<string, Map<string, KeyRow> | 'all'>();
   private readonly maxAgeMs: number;
   private readonly maxKeys: number;
   private readonly logLength: number;
   private redisDown = false;
+  /** How far the usage log was read (a stream id); undefined until the first load. */
+  private usageFrom: string | undefined;
 
   constructor(
     private readonly m: Models,
@@ -172,48 +199,52 @@ export class KeyDirectory {
     private readonly opts: KeyDirectoryOptions,
   ) {
     this.maxAgeMs = opts.maxAgeMs ?? 5 * 60_000;
-    this.maxKeys = opts.maxKeys ?? 200_000;
+    this.maxKeys = opts.maxKeys ?? 100_000;
     this.logLength = opts.logLength ?? 1_000;
   }
 
   /**
    * The rows of a list page in the order of travel (newest first, or oldest first for a
-   * page before a cursor), up to `q.limit + 1` of them, each read by `_id` and checked
-   * against the filter; undefined when the directory cannot answer (Redis unreachable, a
-   * community too large to hold): then the caller queries the database.
+   * page before a cursor), up to `q.limit + 1` of them (without the secrets' hashes);
+   * undefined when the directory cannot answer (Redis unreachable, a community too large to
+   * hold): then the caller queries the database.
    */
-  async find(q: ListQuery): Promise<KeyRow[] | undefined> {
+  async find(q: ListQuery): Promise<ListedRow[] | undefined> {
     const c = await this.ready(q.communityId);
     if (!c) return undefined;
     const words = q.words.map((w) => w.toLowerCase());
     const backwards = Boolean(q.before && !q.after);
-    const want = q.limit + 1;
-    const rows: KeyRow[] = [];
-    // Where the scan stands, as a position (entries may be added or removed while we wait).
-    let at: Cursor | undefined = q.after ?? q.before;
-    for (;;) {
-      const picked = this.scan(c.entries, q, words, at, backwards, want - rows.length);
-      if (picked.length === 0) return rows;
-      at = { t: picked[picked.length - 1]!.t, id: picked[picked.length - 1]!.id };
-      const docs = await Promise.all(picked.map((e) => this.m.apiKeys.findById(e.id).lean<KeyRow>()));
-      picked.forEach((e, i) => {
-        const d = docs[i];
-        this.correct(c, e, d ?? undefined);
-        if (d && matches(entryOf(d), q, words)) rows.push(d);
-      });
-      if (rows.length >= want) return rows;
+    return this.scan(c.entries, q, words, q.after ?? q.before, backwards, q.limit + 1).map((e) =>
+      e.lastUsedAt === undefined ? e.row : { ...e.row, lastUsedAt: new Date(e.lastUsedAt) },
+    );
+  }
+
+  /**
+   * Tells every replica when keys were last used (the usage collection's one writer calls
+   * it after each write): appended to the usage log, which every directory reads with its
+   * next list. Best effort, as lastUsedAt is: a lost entry is put right by the age reload.
+   */
+  async used(seen: Map<string, Date>): Promise<void> {
+    if (seen.size === 0) return;
+    const fields = [...seen].flatMap(([keyId, at]) => [keyId, String(at.getTime())]);
+    try {
+      await this.connect();
+      await this.redis.xadd(this.usageKey(), 'MAXLEN', '~', USAGE_LOG_LENGTH, '*', ...fields);
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, 'key directory: could not publish lastUsedAt');
     }
   }
 
   /**
-   * Tells every replica that a key changed (inserted or revoked): appended to its
-   * community's change log. Never throws: a change that cannot be published now is kept and
-   * published before the next one; until then the page check and the age reload bound it.
+   * Tells every replica that a key changed (inserted, revoked, rolled): its document as
+   * written is appended to its community's change log. Never throws: a change that cannot
+   * be published now is kept and published before the next one (or with the next list);
+   * a process that dies first leaves it to the age reload.
    */
-  async changed(communityId: string, id: Types.ObjectId | string): Promise<void> {
-    const hex = typeof id === 'string' ? id : id.toHexString();
-    const pending = this.unpublished.get(communityId) ?? new Set<string>();
-    if (pending !== 'all') pending.add(hex);
+  async changed(row: KeyRow): Promise<void> {
+    const { communityId } = row;
+    const pending = this.unpublished.get(communityId) ?? new Map<string, KeyRow>();
+    if (pending !== 'all') pending.set(row._id.toHexString(), withoutSecrets(row));
     this.unpublished.set(communityId, pending !== 'all' && pending.size > MAX_REPLAY ? 'all' : pending);
     try {
       await this.publishPending();
@@ -247,6 +278,10 @@ export class KeyDirectory {
     return { gen: `${base}:gen`, seq: `${base}:seq`, log: `${base}:log` };
   }
 
+  private usageKey(): string {
+    return `${this.opts.namespace}:keydir:usage`;
+  }
+
   private async connect(): Promise<void> {
     if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
   }
@@ -258,8 +293,8 @@ export class KeyDirectory {
       const k = this.keys(communityId);
       if (ids === 'all') await viaRedis(() => this.redis.del(k.gen));
       else
-        for (const id of [...ids]) {
-          await viaRedis(() => this.redis.eval(PUBLISH, 2, k.seq, k.log, this.logLength, id));
+        for (const [id, row] of [...ids]) {
+          await viaRedis(() => this.redis.eval(PUBLISH, 2, k.seq, k.log, this.logLength, EJSON.stringify(row)));
           ids.delete(id);
         }
       this.unpublished.delete(communityId);
@@ -321,16 +356,26 @@ export class KeyDirectory {
     }
     const gen = res[1] as string;
     const seq = Number(res[2] ?? 0);
+    // Usage published from here on is read from the log; what came before, from the collection.
+    if (this.usageFrom === undefined) {
+      const last = (await viaRedis(() => this.redis.xrevrange(this.usageKey(), '+', '-', 'COUNT', 1)))[0];
+      this.usageFrom ??= last ? last[0] : '0-0';
+    }
     const loadedAt = this.clock.now();
-    const docs = await this.m.apiKeys
-      .find({ communityId }, { _id: 1, keyId: 1, name: 1, description: 1, status: 1, createdBy: 1, createdAt: 1, expiresAt: 1 })
-      .lean<KeyRow[]>();
+    const docs = await this.m.apiKeys.find({ communityId }, { tokenHash: 0, previousTokenHash: 0, retiredTokenHashes: 0 }).lean<KeyRow[]>();
     if (docs.length > this.maxKeys) {
       this.tooBig.set(communityId, loadedAt + this.maxAgeMs);
       this.log.warn({ communityId, keys: docs.length, max: this.maxKeys }, 'key directory: community too large to hold; its lists read the database');
       return undefined;
     }
-    return { communityId, entries: docs.map(entryOf).sort(byPosition), gen, seq, loadedAt };
+    const entries = docs.map(entryOf).sort(byPosition);
+    const byKeyId = new Map(entries.map((e) => [e.row.keyId, e]));
+    // The usage collection has no community: all of it is read (each document is three fields).
+    for (const u of await this.m.keyUsage.find({}, { keyId: 1, lastUsedAt: 1 }).lean()) {
+      const e = byKeyId.get(u.keyId);
+      if (e && u.lastUsedAt) e.lastUsedAt = Math.max(e.lastUsedAt ?? 0, u.lastUsedAt.getTime());
+    }
+    return { communityId, entries, byKeyId, gen, seq, loadedAt };
   }
 
   /** Reloads a community in place (shared by concurrent callers). */
@@ -342,7 +387,7 @@ export class KeyDirectory {
           return;
         }
         // Changes applied meanwhile to the old entries are in the log after fresh.seq: replayed.
-        Object.assign(c, { entries: fresh.entries, gen: fresh.gen, seq: fresh.seq, loadedAt: fresh.loadedAt });
+        Object.assign(c, { entries: fresh.entries, byKeyId: fresh.byKeyId, gen: fresh.gen, seq: fresh.seq, loadedAt: fresh.loadedAt });
         this.evict();
       })
       .finally(() => {
@@ -356,8 +401,10 @@ export class KeyDirectory {
     if (c.reloading) return c.reloading;
     const k = this.keys(c.communityId);
     const from = c.seq;
-    const res = results(
-      await viaRedis(() =>
+    // The usage log beside the community's log (another Redis Cluster slot: not in the MULTI),
+    // sent after it on the same connection: a key's use is never read before its creation.
+    const [exec, usage] = await Promise.all([
+      viaRedis(() =>
         this.redis
           .multi()
           .get(k.gen)
@@ -365,7 +412,18 @@ export class KeyDirectory {
           .xrange(k.log, `${from + 1}-0`, '+', 'COUNT', MAX_REPLAY)
           .exec(),
       ),
-    );
+      this.readUsage(),
+    ]);
+    const res = results(exec);
+    try {
+      return await this.applyLog(c, res, from);
+    } finally {
+      this.applyUsage(usage);
+    }
+  }
+
+  /** Applies what a catch-up read of the community's log after `from` returned. */
+  private async applyLog(c: Community, res: unknown[], from: number): Promise<void> {
     const gen = res[0] as string | null;
     const seq = Number(res[1] ?? 0);
     const log = res[2] as Array<[string, string[]]>;
@@ -373,45 +431,46 @@ export class KeyDirectory {
     if (seq === from) return;
     const first = log[0] ? Number(log[0][0].split('-')[0]) : undefined;
     if (first !== from + 1 || seq - from > MAX_REPLAY) return this.reload(c); // trimmed past us, or far behind
-    const ids = [...new Set(log.map(([, fields]) => fields[fields.indexOf('id') + 1]!))];
-    const docs = await Promise.all(ids.map((id) => this.m.apiKeys.findById(id).lean<KeyRow>()));
-    ids.forEach((id, i) => {
-      const d = docs[i];
-      if (d) this.put(c, d);
-      else this.remove(c, id);
-    });
+    for (const [, fields] of log) this.put(c, EJSON.parse(fields[fields.indexOf('doc') + 1]!) as KeyRow);
     c.seq = Math.max(c.seq, Number(log[log.length - 1]![0].split('-')[0]));
   }
 
-  /** Puts what a fresh read of a key says into the directory (the read may be older than one applied before it). */
+  /** Puts a key's document as a writer published it into the directory. */
   private put(c: Community, d: KeyRow): void {
     if (d.communityId !== c.communityId) return;
     const fresh = entryOf(d);
     const i = indexOf(c.entries, fresh);
-    if (i < 0) {
-      c.entries.splice(firstAfter(c.entries, fresh), 0, fresh);
-      return;
+    if (i < 0) c.entries.splice(firstAfter(c.entries, fresh), 0, fresh);
+    else {
+      const old = c.entries[i]!;
+      // A revocation is never undone: an entry published before it but read after it is old.
+      if (old.row.status === 'revoked' && d.status === 'active') return;
+      fresh.lastUsedAt = old.lastUsedAt;
+      c.entries[i] = fresh;
     }
-    const e = c.entries[i]!;
-    // A revocation is never undone: a read older than one that saw it cannot bring `active` back.
-    Object.assign(e, fresh, e.status === 'revoked' ? { status: 'revoked' } : {});
+    c.byKeyId.set(d.keyId, fresh);
   }
 
-  private remove(c: Community, id: string): void {
-    const i = c.entries.findIndex((e) => e.id === id);
-    if (i >= 0) c.entries.splice(i, 1);
+  /** The usage log's entries not read yet. */
+  private async readUsage(): Promise<Array<[string, string[]]>> {
+    const from = this.usageFrom;
+    if (from === undefined) return [];
+    return viaRedis(() => this.redis.xrange(this.usageKey(), `(${from}`, '+', 'COUNT', USAGE_REPLAY));
   }
 
-  /** A page's fresh read of an entry: corrects it (or removes it, the key gone). */
-  private correct(c: Community, e: Entry, d: KeyRow | undefined): void {
-    if (!d || d.communityId !== c.communityId) {
-      const i = indexOf(c.entries, e);
-      if (i >= 0 && c.entries[i] === e) c.entries.splice(i, 1);
-      return;
+  /** Applies usage log entries to every community held (the latest use wins). */
+  private applyUsage(log: Array<[string, string[]]>): void {
+    for (const [, fields] of log) {
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const at = Number(fields[i + 1]);
+        for (const c of this.communities.values()) {
+          const e = c.byKeyId.get(fields[i]!);
+          if (e && !(e.lastUsedAt! >= at)) e.lastUsedAt = at;
+        }
+      }
     }
-    const fresh = entryOf(d);
-    if (e.status === 'revoked') fresh.status = 'revoked';
-    Object.assign(e, fresh);
+    const last = log[log.length - 1]?.[0];
+    if (last && (this.usageFrom === undefined || streamIdAfter(last, this.usageFrom))) this.usageFrom = last;
   }
 
   /**

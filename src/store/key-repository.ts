@@ -2,7 +2,7 @@ import type { Types } from 'mongoose';
 import type { DeliveryCounts } from '../dependents/delivery-record.js';
 import type { Models } from './mongo.js';
 import type { ApiKeyDoc } from './models/api-key.js';
-import type { KeyDirectory } from './key-directory.js';
+import type { KeyDirectory, ListedRow } from './key-directory.js';
 import { KeyUsageRepository } from './key-usage-repository.js';
 import { keyIdRef, tokenHashRef } from './models/key-ref.js';
 import { encodeCursor, type KeyRecord, type ListPage, type ListQuery } from '../keys/key-record.js';
@@ -140,11 +140,11 @@ export class KeyRepository {
 
   async insert(key: Omit<KeyRecord, 'notification' | 'status' | 'announce'> & { tokenHash: string }): Promise<KeyRecord> {
     const doc = await this.m.apiKeys.create({ ...key, status: 'active', notification: { state: 'none' } });
-    await this.directory?.changed(key.communityId, doc._id);
     const row = doc.toObject() as Row;
     // After the document: a ref never points at a key that was not written. A writer dying
     // between the two leaves a key without refs, which the first lookup by scan completes.
     await this.writeRefs(row);
+    await this.directory?.changed(row);
     return toRecord(row);
   }
 
@@ -283,6 +283,7 @@ export class KeyRepository {
       r.retire ? { retiredTokenHashes: r.retire } : undefined,
     );
     const after = await this.m.apiKeys.findOne({ _id: d._id }).lean<Row>();
+    if (after) await this.directory?.changed(after);
     return after ? toRecord(after) : undefined;
   }
 
@@ -294,11 +295,12 @@ export class KeyRepository {
 
   /**
    * A page of a community's keys, newest first, with keyset cursors. The key directory
-   * answers when it can (filter and page in memory, the page's documents read by `_id`);
-   * else the database query below, which FerretDB v1 answers by reading the whole collection.
+   * answers when it can (filter and page in memory, kept fresh through Redis); else the
+   * database query below, which FerretDB v1 answers by reading the whole collection.
    */
   async list(q: ListQuery): Promise<ListPage> {
-    const rows = (await this.directory?.find(q)) ?? (await this.query(q));
+    const listed = await this.directory?.find(q);
+    const rows: ListedRow[] = listed ?? (await this.query(q));
     const backwards = Boolean(q.before && !q.after);
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
@@ -307,7 +309,8 @@ export class KeyRepository {
     const last = page[page.length - 1];
     const cur = (r: Row) => encodeCursor({ t: r.createdAt.getTime(), id: r._id.toHexString() });
     return {
-      items: await this.withUsage(page.map(toRecord)),
+      // The directory holds lastUsedAt too; the database query reads it for the page.
+      items: listed ? page.map((r) => (r.lastUsedAt ? { ...toRecord(r), lastUsedAt: r.lastUsedAt } : toRecord(r))) : await this.withUsage(page.map(toRecord)),
       next: last && (backwards || more) ? cur(last) : undefined,
       prev: first && (backwards ? more : Boolean(q.after)) ? cur(first) : undefined,
     };
@@ -359,7 +362,7 @@ export class KeyRepository {
       announce: { state: 'pending' as const, since: new Date() },
     };
     await this.write(d, set);
-    await this.directory?.changed(communityId, d._id);
+    await this.directory?.changed({ ...d, ...set });
     return toRecord({ ...d, ...set });
   }
 
@@ -385,7 +388,7 @@ export class KeyRepository {
       rows.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })),
       { ordered: false },
     );
-    for (const d of rows) await this.directory?.changed(communityId, d._id);
+    for (const d of rows) await this.directory?.changed({ ...d, ...set });
     return rows.map((d) => toRecord({ ...d, ...set }));
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { KeyDirectory } from './key-directory.js';
 import type { Models } from './mongo.js';
 
 /** The unique index of the older shape (`keyId`), which documents keyed by keyId no longer need. */
@@ -16,6 +17,8 @@ export class KeyUsageRepository {
   constructor(
     private readonly m: Models,
     private readonly log?: Logger,
+    /** Told of each write, so that every replica's lists show it (see key-directory.ts). */
+    private readonly directory?: KeyDirectory,
   ) {}
 
   /**
@@ -41,7 +44,12 @@ export class KeyUsageRepository {
       const keyId = (d as { keyId?: unknown }).keyId;
       const at = (d as { lastUsedAt?: unknown }).lastUsedAt;
       if (typeof keyId === 'string' && at instanceof Date) {
-        await coll.updateOne({ _id: keyId as never }, { $max: { lastUsedAt: at }, $set: { keyId } }, { upsert: true });
+        const move = () => coll.updateOne({ _id: keyId as never }, { $max: { lastUsedAt: at }, $set: { keyId } }, { upsert: true });
+        // Another process moving the same document inserted it first: update it instead.
+        await move().catch((e: unknown) => {
+          if ((e as { code?: number }).code !== 11000) throw e;
+          return move();
+        });
       }
       await coll.deleteOne({ _id: d._id });
     }
@@ -62,6 +70,7 @@ export class KeyUsageRepository {
       if ((e as { code?: number }).code !== 11000) throw e;
       await this.m.keyUsage.bulkWrite(ops, { ordered: false });
     }
+    await this.directory?.used(seen);
   }
 
   /** When each of these keys was last used (keys never used are absent): one read by `_id` per key, in parallel. */

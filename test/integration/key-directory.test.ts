@@ -109,17 +109,31 @@ describe('two replicas sharing the database and Redis', () => {
     expect(page).toEqual(expect.arrayContaining([first.keyId, unseen.keyId, last.keyId]));
   });
 
-  it('a writer that died before publishing: the page check never shows its revoked key as active, the age reload shows its new key', async () => {
+  it('a writer that died before publishing: within the age of a directory (5 minutes) the other lists its revoke and its new key', async () => {
     const key = await insert(a.keyRepo);
     expect(await listed(b)).toContain(key.keyId);
     await direct.revoke(T, key.keyId, 'UADMIN1', new Date(clock.now()));
-    expect(await listed(b)).not.toContain(key.keyId);
-    expect(await listed(b, 'revoked')).toContain(key.keyId); // the check corrected B's entry
-
     const hidden = await insert(direct);
     expect(await listed(b)).not.toContain(hidden.keyId); // the staleness the age reload bounds
     clock.advance(6 * 60_000);
-    await vi.waitFor(async () => expect(await listed(b)).toContain(hidden.keyId), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const active = await listed(b);
+        expect(active).toContain(hidden.keyId);
+        expect(active).not.toContain(key.keyId);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
+    expect(await listed(b, 'revoked')).toContain(key.keyId);
+  });
+
+  it("a roll published by one shows its new hint in the other's list", async () => {
+    const { key, token } = await a.keys.create(admin, { name: 'Rolled on A', description: 'Rolled on replica A', roles: ['ic_viewer'] });
+    await listed(b);
+    const { token: rolled } = await a.keys.roll(admin, key.keyId, 'none');
+    const shown = (await b.keys.list(admin, { status: 'active' })).items.find((k) => k.keyId === key.keyId);
+    expect(shown?.hint).toBe(rolled.slice(-4));
+    expect(shown?.hint).not.toBe(token.slice(-4));
   });
 });
 
@@ -212,7 +226,10 @@ describe('lastUsedAt, read by _id', () => {
     expect(await coll.find({ keyId: key.keyId }).toArray()).toEqual([{ _id: key.keyId, keyId: key.keyId, lastUsedAt: older }]);
     const later = new Date(clock.now());
     await fresh.touchLastUsed(new Map([[key.keyId, later]]));
-    await fresh.touchLastUsed(new Map([[key.keyId, older]])); // never backwards
-    expect((await b.keys.list(admin, { status: 'active', search: key.keyId })).items[0]).toMatchObject({ keyId: key.keyId, lastUsedAt: later });
+    await a.keyUsage.touchLastUsed(new Map([[key.keyId, older]])); // never backwards, and told to B through the usage log
+    expect(await coll.findOne({ _id: key.keyId as never })).toMatchObject({ lastUsedAt: later });
+    const latest = new Date(clock.now() + 1_000);
+    await a.keyUsage.touchLastUsed(new Map([[key.keyId, latest]]));
+    expect((await b.keys.list(admin, { status: 'active', search: key.keyId })).items[0]).toMatchObject({ keyId: key.keyId, lastUsedAt: latest });
   });
 });
