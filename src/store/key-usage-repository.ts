@@ -9,7 +9,9 @@ const OLD_INDEX = 'keyId_1';
  * The one writer of the usage collection (`key_usage.lastUsedAt`). Usage lives apart from
  * the key documents: FerretDB v1 rewrites whole documents, so a usage write racing a revoke
  * could otherwise restore `status: active`. Each document's `_id` is its keyId, so every read
- * and write here is by `_id`, which FerretDB v1 answers without reading the collection.
+ * and write here is by `_id`, which FerretDB v1 hands to SQLite instead of decoding every
+document in Go (SQLite still scans the table: see key-directory.ts). Lists take lastUsedAt
+from the key directory, which this repository tells of each write.
  */
 export class KeyUsageRepository {
   private migrated: Promise<void> | undefined;

@@ -7,9 +7,9 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
  * `api_keys`, so nothing but a revocation writes a key's status.
  *
  * The document's `_id` is the keyId: a read or write of one key's usage is then the one
- * filter FerretDB v1 pushes down to SQLite (`{_id}`), never a scan. Documents of the older
- * shape (an ObjectId `_id` and a unique index on `keyId`) are moved by
- * KeyUsageRepository.migrate at start. `keyId` is still written, for replicas of the older
+ * filter FerretDB v1 pushes down to SQLite (`{_id}`), never a decode of the whole
+ * collection in Go. Documents of the older shape (an ObjectId `_id` and a unique index on
+ * `keyId`) are moved by KeyUsageRepository.migrate at first use. `keyId` is still written, for replicas of the older
  * version during a rolling upgrade (they find the document by it).
  */
 export const keyUsageSchema = new Schema(
