@@ -4,11 +4,14 @@
 //    first and last dependent notified, deliveries per second; baseline: the same N signed
 //    POSTs sent directly, at the same concurrency, with fetch and with a keep-alive
 //    node:http agent (the ratio is against the faster of the two);
-// 2. mass revocation: K keys × M dependents (default 50 × 20) revoked through
-//    KeyService, 10 calls at a time like `/apikey revoke <keyId>…`; baseline: the same K × M POSTs sent directly;
+// 2. mass revocation: K keys × M dependents (default 50 × 20) revoked (a) through
+//    KeyService.revoke, 10 calls at a time as `/apikey revoke <keyId>…` did before, (b) through
+//    one KeyService.revokeMany, (c) by the `Revoke N keys` click on the Slack app; baseline:
+//    the same K × M POSTs sent directly; the database commands of each tallied by kind;
 // 3. where the time goes: the database work of a fan-out of N timed on its own (reading the
 //    dependents, inserting the delivery records, inserting the outcomes in batches).
-//   MONGODB_URI and REDIS_URL like the tests; BENCH_DEPENDENTS=N, BENCH_MASS=KxM.
+//   MONGODB_URI and REDIS_URL like the tests; BENCH_DEPENDENTS=N, BENCH_MASS=KxM;
+//   BENCH_MASS_ONLY_MANY=1 skips 1 and 2a.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +31,10 @@ import { deliveryIdFor } from '../src/dependents/delivery-record.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { createLogger } from '../src/log.js';
 import { connectMongo, type Mongo } from '../src/store/mongo.js';
-import { startFakeSlack } from '../test/support/fake-slack.js';
+import { startFakeSlack, type FakeSlack } from '../test/support/fake-slack.js';
+import { blockAction, sendSigned } from '../test/support/slack-requests.js';
+import { createSlackApp } from '../src/slack/app.js';
+import { actionIds, blockIds } from '../src/slack/ids.js';
 
 const N = Number(process.env.BENCH_DEPENDENTS ?? 1_000);
 const [MASS_KEYS, MASS_DEPS] = (process.env.BENCH_MASS ?? '50x20').split('x').map(Number) as [number, number];
@@ -191,8 +197,37 @@ async function oneKey(core: Core, mongo: Mongo, config: Config, recv: Awaited<Re
   console.log(`   requests received ${recv.hits()} for ${N} dependents (duplicates: ${recv.hits() - N})`);
 }
 
-/** How the mass revocation revokes: one KeyService.revoke per key, 10 at a time (as before), or one KeyService.revokeMany. */
-type MassMode = 'one by one' | 'revokeMany';
+/**
+ * How the mass revocation revokes: one KeyService.revoke per key, 10 at a time (as before),
+ * one KeyService.revokeMany, or the `Revoke N keys` button of `/apikey revoke <keyId>…`
+ * clicked on the Slack app (a signed interaction over HTTP; "returned" is Slack's reply).
+ */
+type MassMode = 'one by one' | 'revokeMany' | 'slack';
+
+/** The Slack app in this process, answering signed interactions over loopback HTTP. */
+interface SlackSide {
+  baseUrl: string;
+  fake: FakeSlack;
+  secret: string;
+}
+
+/** Clicks `Revoke N keys` as the admin and waits for the reply that replaces the confirmation. */
+async function clickRevokeMany(side: SlackSide, keyIds: string[]): Promise<string> {
+  const responseUrl = side.fake.responseUrl();
+  const body = blockAction({
+    userId: admin.userId,
+    teamId: admin.communityId,
+    actionId: actionIds.revokeKeys,
+    blockId: blockIds.keyActions,
+    value: JSON.stringify({ k: keyIds }),
+    container: { type: 'message' },
+    responseUrl,
+  });
+  const res = await sendSigned(side.baseUrl, body, { secret: side.secret });
+  if (res.status !== 200) throw new Error(`the click was answered ${res.status}`);
+  const reply = await side.fake.waitFor('respond', (c) => c.url === responseUrl && c.args.replace_original === true, 120_000);
+  return JSON.stringify(reply.args);
+}
 
 async function massRevocation(
   core: Core,
@@ -201,11 +236,12 @@ async function massRevocation(
   config: Config,
   recv: Awaited<ReturnType<typeof receiver>>,
   mode: MassMode,
+  side?: SlackSide,
 ): Promise<void> {
   const total = MASS_KEYS * MASS_DEPS;
   const keys: KeyRecord[] = [];
   const posts: Post[] = [];
-  const tag = mode === 'revokeMany' ? 'b' : 'a';
+  const tag = ({ 'one by one': 'a', revokeMany: 'b', slack: 'c' } as const)[mode];
   for (let k = 0; k < MASS_KEYS; k++) {
     const { key } = await core.keys.create(admin, { name: `Mass key ${k}`, description: 'Revoked with many others at once', roles: ['ic_viewer'] });
     const urls = Array.from({ length: MASS_DEPS }, (_, i) => `${recv.origin}/mass${tag}/${k}/${i}`);
@@ -220,7 +256,15 @@ async function massRevocation(
   dbTime?.reset();
   const t0 = performance.now();
   const returnedAt: number[] = [];
-  if (mode === 'revokeMany') {
+  if (mode === 'slack') {
+    const reply = await clickRevokeMany(
+      side!,
+      keys.map((k) => k.keyId),
+    );
+    returnedAt.push(performance.now());
+    const named = keys.filter((k) => reply.includes(k.keyId)).length;
+    if (named !== keys.length) throw new Error(`the Slack reply names ${named} of ${keys.length} keys`);
+  } else if (mode === 'revokeMany') {
     // As `/apikey revoke <keyId>…` does now: one KeyService.revokeMany for all.
     const results = await core.keys.revokeMany(
       admin,
@@ -250,13 +294,15 @@ async function massRevocation(
   await waitFor(() => allDone(watcher, ids), 300_000, 'notifications done', 50);
   const done = performance.now();
 
-  const how = mode === 'revokeMany' ? 'one KeyService.revokeMany' : `KeyService.revoke, ${MASS_PARALLEL} calls at a time`;
-  console.log(
-    `\n2${mode === 'revokeMany' ? 'b' : 'a'}. mass revocation: ${MASS_KEYS} keys × ${MASS_DEPS} dependents revoked through ${how}, one worker process`,
-  );
+  const how = {
+    'one by one': `KeyService.revoke, ${MASS_PARALLEL} calls at a time`,
+    revokeMany: 'one KeyService.revokeMany',
+    slack: "the Revoke N keys button of /apikey revoke (a signed click; returned: Slack's reply)",
+  }[mode];
+  console.log(`\n2${tag}. mass revocation: ${MASS_KEYS} keys × ${MASS_DEPS} dependents revoked through ${how}, one worker process`);
   console.log(`   baseline, direct fetch          ${total} POSTs ${ms(base.fetchMs)}  ${rate(total, base.fetchMs)}`);
   console.log(`   baseline, direct node:http      ${total} POSTs ${ms(base.httpMs)}  ${rate(total, base.httpMs)}`);
-  console.log(`   ${MASS_KEYS} keys revoked: ${mode === 'revokeMany' ? 'the call' : 'all calls'} returned after ${ms(lastReturned - t0)}   (goal: within 1 s)`);
+  console.log(`   ${MASS_KEYS} keys revoked: ${mode === 'one by one' ? 'all calls' : 'the call'} returned after ${ms(lastReturned - t0)}   (goal: within 1 s)`);
   console.log(
     `   keywarden: first revoke called → last notified ${ms(last - t0)}  ${rate(total, last - t0)}   ratio to the faster baseline: ${(base.bestMs / (last - t0)).toFixed(2)}x (goal ≤ 3000 ms)`,
   );
@@ -374,6 +420,21 @@ async function probes(core: Core, mongo: Mongo, recv: Awaited<ReturnType<typeof 
   await repo.flush();
 }
 
+let slackStop: (() => Promise<void>) | undefined;
+
+/** Starts the Slack app on loopback (stopped at the end of the run). */
+async function slackSide(core: Core, fake: FakeSlack, config: Config): Promise<SlackSide> {
+  const app = await createSlackApp(core, { retryConfig: { retries: 0 } });
+  const server = createServer((req, res) => app.requestListener!(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  slackStop = async () => {
+    await app.stop();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, fake, secret: config.SLACK_SIGNING_SECRET };
+}
+
 export async function main(): Promise<void> {
   const dbName = `kw_bench_fanout_${randomUUID().slice(0, 8)}`;
   const uri = benchEnv().MONGODB_URI;
@@ -412,10 +473,12 @@ export async function main(): Promise<void> {
     if (!process.env.BENCH_MASS_ONLY_MANY) await oneKey(core, mongo, config, recv);
     if (!process.env.BENCH_MASS_ONLY_MANY) await massRevocation(core, mongo, watcher, config, recv, 'one by one');
     await massRevocation(core, mongo, watcher, config, recv, 'revokeMany');
+    await massRevocation(core, mongo, watcher, config, recv, 'slack', await slackSide(core, slack, config));
     console.log(`\nload average after the revocations: ${load()}`);
     await probes(core, mongo, recv);
     console.log(`\nload average at end: ${load()}`);
   } finally {
+    await slackStop?.();
     await workers.close();
     await publisher.close();
     const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
