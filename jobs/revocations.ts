@@ -105,15 +105,15 @@ class RecordPages {
 export async function processRevocation(job: Job<RevocationJobData>, deps: FanoutDeps): Promise<RevocationResult> {
   const { keyId } = job.data;
   const log = deps.log.child({ jobId: job.id, keyId, communityId: job.data.communityId });
+  // Asked for first: the read (one for the fan-outs starting together, a scan on FerretDB)
+  // is under way while the key is read and the fan-out claimed.
+  const dependents = deps.dependentsReader.activeForSigning(keyId);
   const key = await deps.keyRepo.findByKeyId(keyId);
   if (!key) throw new UnrecoverableError(`API key ${keyId} does not exist`);
   // The same fan-out announces a revocation and an expiry (notification.event).
   if (key.status !== 'revoked' && key.notification.event !== 'expired') throw new UnrecoverableError(`API key ${keyId} is neither revoked nor expired`);
   if (key.notification.state === 'done') return { deliveries: key.notification.total, sent: 0, retrying: 0, skipped: 'already_done' };
 
-  // Asked for before the claim is decided: the read (shared with the fan-outs starting now)
-  // is under way meanwhile.
-  const dependents = deps.dependentsReader.activeForSigning(keyId);
   const firstRun = await deps.deliveries.claimFanout(keyId);
   const progress = firstRun ? new Map<string, DeliveryProgress>() : await deps.deliveries.progress(keyId);
   const body = JSON.stringify(endEvent(key));
