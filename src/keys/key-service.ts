@@ -287,6 +287,46 @@ export class KeyService {
    * verifiers are told, dependents and Slack notified; a second report changes nothing.
    */
   async revokeLeaked(token: string, actorName: string, leak: Leak): Promise<LeakOutcome> {
+    const found = await this.leaked(token);
+    if (found.kind !== 'live') return found;
+    const { key } = found;
+    try {
+      return { kind: 'revoked', ...(await this.revokeAs(key, { actor: actorName }, { reason: 'leaked', leak })) };
+    } catch (e) {
+      // It reached its expiry instant between the two reads: it no longer works, nothing to revoke.
+      if (isKeyError(e) && e.code === 'invalid_input') return { kind: 'inactive', key, status: 'expired' };
+      throw e;
+    }
+  }
+
+  /**
+   * {@link revokeLeaked} for the tokens of one report (a GitHub alert of several): each
+   * decided as if alone, the live keys revoked together as {@link revokeMany} does (one
+   * audit insertMany, one bulkWrite, one announcement, one enqueue). A key reported by
+   * several of its secrets is revoked once, with the first report's place; every report
+   * of it gets the same outcome. Outcomes in the order of `reports`.
+   */
+  async revokeLeakedMany(reports: ReadonlyArray<{ token: string; leak: Leak }>, actorName: string): Promise<LeakOutcome[]> {
+    const found = await Promise.all(reports.map((r) => this.leaked(r.token)));
+    const live = new Map<string, { key: KeyRecord; leak: Leak }>();
+    found.forEach((f, i) => {
+      if (f.kind === 'live' && !live.has(f.key.keyId)) live.set(f.key.keyId, { key: f.key, leak: reports[i]!.leak });
+    });
+    // It may have reached its expiry instant since it was read: it no longer works, nothing to revoke.
+    const now = this.clock.now();
+    const active = [...live.values()].filter(({ key }) => lifeStatus(key, now) === 'active').map(({ key }) => key);
+    const results = active.length
+      ? await this.revokeActive(active, { actor: actorName }, (k) => ({ reason: 'leaked', leak: live.get(k.keyId)!.leak }))
+      : new Map<string, RevokeResult>();
+    return found.map((f): LeakOutcome => {
+      if (f.kind !== 'live') return f;
+      const r = results.get(f.key.keyId);
+      return r ? { kind: 'revoked', ...r } : { kind: 'inactive', key: f.key, status: 'expired' };
+    });
+  }
+
+  /** What a reported token is: noise, unknown, a secret that no longer works, or a live key's. */
+  private async leaked(token: string): Promise<Exclude<LeakOutcome, { kind: 'revoked' }> | { kind: 'live'; key: KeyRecord }> {
     if (!checkToken(token, this.opts.prefix).ok) return { kind: 'noise' };
     const hash = hashToken(token, this.opts.pepper);
     const found = await this.repo.findBySecret(hash);
@@ -297,13 +337,7 @@ export class KeyService {
     // A secret that no longer works (ended by a roll, or its key expired or revoked) leaks nothing.
     const live = status === 'active' && (which === 'current' || (which === 'previous' && (key.previousValidUntil?.getTime() ?? 0) > now));
     if (!live) return { kind: 'inactive', key, status: status === 'active' ? 'rolled' : status };
-    try {
-      return { kind: 'revoked', ...(await this.revokeAs(key, { actor: actorName }, { reason: 'leaked', leak })) };
-    } catch (e) {
-      // It reached its expiry instant between the two reads: it no longer works, nothing to revoke.
-      if (isKeyError(e) && e.code === 'invalid_input') return { kind: 'inactive', key, status: 'expired' };
-      throw e;
-    }
+    return { kind: 'live', key };
   }
 
   /**
@@ -397,7 +431,7 @@ export class KeyService {
     }
     for (const p of out.values()) p.catch(() => undefined); // settled below, all together
     if (active.length > 0) {
-      const decided = this.revokeActive(active, who, details);
+      const decided = this.revokeActive(active, who, () => details);
       decided.catch(() => undefined);
       for (const k of active)
         out.set(
@@ -413,24 +447,28 @@ export class KeyService {
   }
 
   /** The batched part of {@link revokeMany}: keys that were active when read. */
-  private async revokeActive(keys: KeyRecord[], who: { actor: string; onBehalfOf?: string }, details: RevokeDetails): Promise<Map<string, RevokeResult>> {
+  private async revokeActive(
+    keys: KeyRecord[],
+    who: { actor: string; onBehalfOf?: string },
+    detailsFor: (k: KeyRecord) => RevokeDetails,
+  ): Promise<Map<string, RevokeResult>> {
     const at = new Date(this.clock.now());
     const eventIdOf = (k: KeyRecord) => `key.revoked:${k.communityId}:${k.keyId}`;
     const won = await this.audit.recordOnceMany(
       keys.map((k) => ({
         id: eventIdOf(k),
-        e: { communityId: k.communityId, ...who, action: 'key.revoked', target: k.keyId, details: { name: k.name, ...details }, at },
+        e: { communityId: k.communityId, ...who, action: 'key.revoked', target: k.keyId, details: { name: k.name, ...detailsFor(k) }, at },
       })),
     );
     const results = new Map<string, RevokeResult>();
     const lost = keys.filter((_, i) => !won[i]);
     const winners = keys.filter((_, i) => won[i]);
     const [revoked] = await Promise.all([
-      this.revokeWon(winners, who.actor, at, details),
+      this.revokeWon(winners, who.actor, at, detailsFor),
       // Rare (a concurrent revoke of the same key): each as `revoke` does it.
-      Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, eventIdOf(k), who.actor, at, details)))),
+      Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, eventIdOf(k), who.actor, at, detailsFor(k))))),
     ]);
-    for (const k of revoked) this.log.info({ communityId: k.communityId, keyId: k.keyId, by: who.actor, reason: details.reason }, 'api key revoked');
+    for (const k of revoked) this.log.info({ communityId: k.communityId, keyId: k.keyId, by: who.actor, reason: k.reason }, 'api key revoked');
     // The announcement before the notifications (unlike a single revoke, which does both at
     // once): a fan-out that finished fast would race the write that records the announcement.
     const staleUpToMs = await this.announceMany(revoked);
@@ -443,14 +481,12 @@ export class KeyService {
    * Writes the revocations this call won (one write for all), as `revoke` does: a key no
    * longer active by then (the sweeper completed this very revocation) is taken as it is now.
    */
-  private async revokeWon(won: KeyRecord[], by: string, at: Date, details: RevokeDetails): Promise<KeyRecord[]> {
+  private async revokeWon(won: KeyRecord[], by: string, at: Date, detailsFor: (k: KeyRecord) => RevokeDetails): Promise<KeyRecord[]> {
     if (won.length === 0) return [];
     const written = await this.repo.revokeMany(
-      won[0]!.communityId,
-      won.map((k) => k.keyId),
+      won.map((k) => ({ communityId: k.communityId, keyId: k.keyId, details: detailsFor(k) })),
       by,
       at,
-      details,
     );
     const done = new Set(written.map((k) => k.keyId));
     const rest = await Promise.all(won.filter((k) => !done.has(k.keyId)).map(async (k) => (await this.repo.find(k.communityId, k.keyId)) ?? k));

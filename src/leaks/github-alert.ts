@@ -7,8 +7,6 @@ import type { Logger } from '../log.js';
 export const MAX_ALERT_TOKENS = 100;
 /** Largest alert body read (100 tokens with long URLs fit many times over). */
 export const ALERT_BODY_LIMIT = 256 * 1024;
-/** How many tokens of one alert are looked up at once. */
-const CONCURRENCY = 8;
 
 /** GitHub's partner-program alert: a JSON array of matches. */
 export const githubAlert = z.array(
@@ -34,21 +32,17 @@ export const GITHUB_ACTOR = 'github-secret-scanning';
 
 /**
  * Handles a verified alert: each token's checksum first (noise costs no I/O), then its key;
- * an active key is revoked as leaked with the URL it was found at. Labels: `true_positive`
+ * an active key is revoked as leaked with the URL it was found at, the alert's keys in one
+ * batch (KeyService.revokeLeakedMany). Labels: `true_positive`
  * for a token that is or was a real key's secret, `false_positive` otherwise. A resent alert
  * finds the keys revoked and changes nothing.
  */
 export async function handleGithubAlert(keys: KeyService, alert: GithubAlert, log: Logger): Promise<AlertFeedback[]> {
-  const outcomes = new Array<LeakOutcome>(alert.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < alert.length) {
-      const i = next++;
-      const m = alert[i]!;
-      outcomes[i] = await keys.revokeLeaked(m.token, GITHUB_ACTOR, { source: 'github', ...(m.url ? { url: m.url } : {}) });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, alert.length) }, worker));
+  // Each token decided as if alone; the keys revoked together (one announcement, one enqueue).
+  const outcomes: LeakOutcome[] = await keys.revokeLeakedMany(
+    alert.map((m) => ({ token: m.token, leak: { source: 'github' as const, ...(m.url ? { url: m.url } : {}) } })),
+    GITHUB_ACTOR,
+  );
   const revoked = outcomes.flatMap((o) => (o.kind === 'revoked' && o.changed ? [o.key.keyId] : []));
   log.info(
     { tokens: alert.length, revoked, known: outcomes.filter((o) => o.kind === 'revoked' || o.kind === 'inactive').length },

@@ -367,29 +367,35 @@ export class KeyRepository {
   }
 
   /**
-   * {@link revoke} for several keys of a community with the same actor, time and details:
-   * each read by `_id` and checked as `revoke` checks it, then all written in one bulkWrite
-   * (one round trip; each update still filtered by exactly its document's `_id`). The keys
-   * revoked, in no particular order; those not active (or not found) are left out.
+   * {@link revoke} for several keys (each with its community and details; one actor and
+   * time): each read by `_id` and checked as `revoke` checks it, then all written in one
+   * bulkWrite (one round trip; each update still filtered by exactly its document's `_id`).
+   * The keys revoked, in no particular order; those not active (or not found) are left out.
    */
-  async revokeMany(communityId: string, keyIds: string[], by: string, at: Date, details: RevokeDetails = {}): Promise<KeyRecord[]> {
-    const rows = (await Promise.all(keyIds.map((id) => this.byKeyId(id, communityId)))).filter((d): d is Row => d?.status === 'active');
+  async revokeMany(items: Array<{ communityId: string; keyId: string; details?: RevokeDetails }>, by: string, at: Date): Promise<KeyRecord[]> {
+    const read = await Promise.all(items.map(async (item) => ({ item, d: await this.byKeyId(item.keyId, item.communityId) })));
+    const rows = read.filter((r): r is { item: (typeof items)[number]; d: Row } => r.d?.status === 'active');
     if (rows.length === 0) return [];
-    const set = {
-      status: 'revoked' as const,
-      revokedAt: at,
-      revokedBy: by,
-      ...(details.reason ? { reason: details.reason } : {}),
-      ...(details.leak ? { leak: details.leak } : {}),
-      notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
-      announce: { state: 'pending' as const, since: new Date() },
-    };
+    const since = new Date();
+    const writes = rows.map(({ item, d }) => {
+      const details = item.details ?? {};
+      const set = {
+        status: 'revoked' as const,
+        revokedAt: at,
+        revokedBy: by,
+        ...(details.reason ? { reason: details.reason } : {}),
+        ...(details.leak ? { leak: details.leak } : {}),
+        notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+        announce: { state: 'pending' as const, since },
+      };
+      return { d, set };
+    });
     await this.m.apiKeys.bulkWrite(
-      rows.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })),
+      writes.map(({ d, set }) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })),
       { ordered: false },
     );
-    for (const d of rows) await this.directory?.changed({ ...d, ...set });
-    return rows.map((d) => toRecord({ ...d, ...set }));
+    for (const { d, set } of writes) await this.directory?.changed({ ...d, ...set });
+    return writes.map(({ d, set }) => toRecord({ ...d, ...set }));
   }
 
   /** {@link markAnnounced} for several keys, in one bulkWrite. */

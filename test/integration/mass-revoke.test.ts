@@ -190,6 +190,50 @@ describe('revokeMany', () => {
   });
 });
 
+describe('revokeLeakedMany (a GitHub alert of several tokens)', () => {
+  it('decides each token as if alone and revokes the live keys together, a key reported twice once', async () => {
+    const a = await linked('Leaked A', 1);
+    const b = await linked('Leaked B', 1);
+    const gone = await linked('Leaked already revoked', 1);
+    await stack.core.keys.revoke(admin, gone.key.keyId);
+    await waitForNotificationDone(stack.core, gone.key.keyId);
+    // A's previous secret (still in its overlap) and its new one: two reports of one key.
+    const rolled = await stack.core.keys.roll(admin, a.key.keyId, '1h');
+    const leak = (url: string) => ({ source: 'github' as const, url });
+    const outcomes = await stack.core.keys.revokeLeakedMany(
+      [
+        { token: a.token, leak: leak('https://github.com/o/r/blob/main/a1') },
+        { token: 'kw_not_a_token', leak: leak('https://github.com/o/r/blob/main/noise') },
+        { token: b.token, leak: leak('https://github.com/o/r/blob/main/b') },
+        { token: rolled.token, leak: leak('https://github.com/o/r/blob/main/a2') },
+        { token: gone.token, leak: leak('https://github.com/o/r/blob/main/gone') },
+      ],
+      'github-secret-scanning',
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(['revoked', 'noise', 'revoked', 'revoked', 'inactive']);
+    expect(outcomes[0]).toMatchObject({ changed: true, key: { keyId: a.key.keyId, reason: 'leaked', leak: { url: 'https://github.com/o/r/blob/main/a1' } } });
+    expect(outcomes[3]).toMatchObject({ changed: true, key: { keyId: a.key.keyId } });
+    expect(outcomes[2]).toMatchObject({ changed: true, key: { keyId: b.key.keyId, leak: { url: 'https://github.com/o/r/blob/main/b' } } });
+    expect(outcomes[4]).toMatchObject({ kind: 'inactive', status: 'revoked' });
+    for (const k of [a, b]) {
+      expect(await revocationEvents(T, k.key.keyId)).toMatchObject([{ actor: 'github-secret-scanning', details: { reason: 'leaked' } }]);
+      await waitForNotificationDone(stack.core, k.key.keyId);
+    }
+    expect(await stack.core.keys.verify(rolled.token)).toMatchObject({ valid: false, reason: 'revoked' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    // A's dependent was also told of the roll (`api_key.rolled`): one revocation each.
+    const revokedOn = (path: string) => stack.receivers.receivedOn(path).filter((w) => (JSON.parse(w.body) as { type: string }).type === 'api_key.revoked');
+    expect(revokedOn(a.paths[0]!)).toHaveLength(1);
+    expect(revokedOn(b.paths[0]!)).toHaveLength(1);
+    expect(JSON.parse(revokedOn(a.paths[0]!)[0]!.body)).toMatchObject({
+      data: { reason: 'leaked', leak: { source: 'github', url: 'https://github.com/o/r/blob/main/a1' } },
+    });
+    // Reported again: nothing changes.
+    const again = await stack.core.keys.revokeLeakedMany([{ token: b.token, leak: leak('https://github.com/o/r/blob/main/b') }], 'github-secret-scanning');
+    expect(again).toMatchObject([{ kind: 'inactive', status: 'revoked' }]);
+  });
+});
+
 describe('concurrent revokes of one key', () => {
   it('two revokes at once: one revokes, the other is told it was already; one audit event, one webhook', async () => {
     const k = await linked('Raced twice', 1);
