@@ -64,6 +64,9 @@ interface Ref {
   c: string;
 }
 
+/** Updates per bulkWrite (see KeyRepository.bulkUpdate). */
+const BULK_SLICE = 50;
+
 /** Refs a process keeps (they never change); beyond this many, the oldest are forgotten. */
 const REF_CACHE_MAX = 50_000;
 
@@ -368,8 +371,8 @@ export class KeyRepository {
 
   /**
    * {@link revoke} for several keys (each with its community and details; one actor and
-   * time): each read by `_id` and checked as `revoke` checks it, then all written in one
-   * bulkWrite (one round trip; each update still filtered by exactly its document's `_id`).
+   * time): each read by `_id` and checked as `revoke` checks it, then all written in
+   * bulkWrites of up to 50 (each update still filtered by exactly its document's `_id`).
    * The keys revoked, in no particular order; those not active (or not found) are left out.
    */
   async revokeMany(items: Array<{ communityId: string; keyId: string; details?: RevokeDetails }>, by: string, at: Date): Promise<KeyRecord[]> {
@@ -390,25 +393,27 @@ export class KeyRepository {
       };
       return { d, set };
     });
-    await this.m.apiKeys.bulkWrite(
-      writes.map(({ d, set }) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })),
-      { ordered: false },
-    );
+    await this.bulkUpdate(writes.map(({ d, set }) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })));
     for (const { d, set } of writes) await this.directory?.changed({ ...d, ...set });
     return writes.map(({ d, set }) => toRecord({ ...d, ...set }));
   }
 
-  /** {@link markAnnounced} for several keys, in one bulkWrite. */
+  /**
+   * Updates by `_id` in bulkWrites of at most {@link BULK_SLICE}, one after the other:
+   * FerretDB v1.24 (SQLite) did not answer one `update` command of 100 statements.
+   */
+  private async bulkUpdate(ops: Parameters<Models['apiKeys']['bulkWrite']>[0]): Promise<void> {
+    for (let i = 0; i < ops.length; i += BULK_SLICE) await this.m.apiKeys.bulkWrite(ops.slice(i, i + BULK_SLICE), { ordered: false });
+  }
+
+  /** {@link markAnnounced} for several keys, in bulkWrites (see bulkUpdate). */
   async markAnnouncedMany(keyIds: string[]): Promise<void> {
     const ids = (await Promise.all(keyIds.map(async (keyId) => (await this.ref(keyIdRef(keyId)))?.doc ?? (await this.byKeyId(keyId))?._id))).filter(
       (id): id is Types.ObjectId => id !== undefined,
     );
     if (ids.length === 0) return;
     const at = new Date();
-    await this.m.apiKeys.bulkWrite(
-      ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'announce.state': 'done', 'announce.doneAt': at } } } })),
-      { ordered: false },
-    );
+    await this.bulkUpdate(ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'announce.state': 'done', 'announce.doneAt': at } } } })));
   }
 
   /**
