@@ -56,7 +56,7 @@ export async function main(): Promise<void> {
   );
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRevoked(publisher.onRevoked, publisher.onRevokedMany);
   const workers = await startWorkers(core);
   const server = createPublicServer(core, {});
   const base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;

@@ -42,7 +42,7 @@ export async function main(): Promise<void> {
   );
   const core = createCore(config, createLogger(config.LOG_LEVEL), mongo);
   const publisher = createRevocationPublisher(core);
-  core.keys.onRevoked(publisher.onRevoked);
+  core.keys.onRevoked(publisher.onRevoked, publisher.onRevokedMany);
   const verifier = createVerifier(core);
   const management = createManagementApi(core);
   const server = createApiServer(core, { verifier, routes: management.routes });
