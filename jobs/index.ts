@@ -4,7 +4,6 @@ import { deadline } from '../src/util/deadline.js';
 import type { LateDelivery } from '../src/dependents/dependent-service.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import { jobDeps } from './context.js';
-import { NotificationStore } from '../src/store/notification-store.js';
 import {
   enqueueRevocation,
   enqueueRoll,
@@ -43,13 +42,14 @@ export type { RevocationJobData, WebhookJobData } from './queues.js';
 const ENQUEUE_TIMEOUT_MS = 3_000;
 
 export interface RevocationPublisher {
-  /** KeyService listener: enqueues the revocation job, then marks the notification enqueued. */
-  onRevoked: (key: KeyRecord) => Promise<void>;
   /**
-   * KeyService listener for the keys of one revokeMany: their jobs in one addBulk. The
-   * notifications are marked enqueued by their jobs (one writer of the key document at a
-   * time, where a fast fan-out would otherwise race this process's write).
+   * KeyService listener: enqueues the revocation job. The notification is marked enqueued by
+   * the job itself, when it does not finish at once: a write from here raced the job's
+   * `done` (FerretDB rewrites the whole document) and could put a finished notification
+   * back in hand until the sweeper settled it again.
    */
+  onRevoked: (key: KeyRecord) => Promise<void>;
+  /** KeyService listener for the keys of one revokeMany: their jobs in one addBulk, marked as for {@link onRevoked}. */
   onRevokedMany: (keys: KeyRecord[]) => Promise<void>;
   /** DependentService listener: enqueues the webhook of a dependent linked while its key was being revoked. */
   onLateDelivery: (delivery: LateDelivery) => Promise<void>;
@@ -69,13 +69,11 @@ export function createRevocationPublisher(core: Core): RevocationPublisher {
   const log = core.log.child({ component: 'publisher' });
   const connection = redisConnection(core.config, log, 'publisher');
   const queues = openQueues(core.config, connection, log);
-  const notifications = new NotificationStore(core.keyRepo, core.mongo.models);
   return {
     queues,
     async onRevoked(key) {
       // A late success after the timeout is harmless: the job id dedupes the sweeper's add.
       await deadline(enqueueRevocation(queues.revocations, key), ENQUEUE_TIMEOUT_MS, 'enqueueing the revocation');
-      await notifications.markEnqueued(key.keyId);
     },
     async onRevokedMany(keys) {
       const jobs = keys.map((k) => ({
