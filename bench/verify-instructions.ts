@@ -7,13 +7,15 @@
 //
 // Each server (bench/verify-instructions/server.js) runs alone under
 // `valgrind --tool=callgrind --separate-threads=yes`; the client (client.js, in this process)
-// sends INSTR_WARMUP hits (default 5,000: with 1,000, much of node's HTTP code still runs
-// unoptimised and the bare server counts 73 k instead of 62 k) over INSTR_CONNECTIONS
-// keep-alive connections (default 10), has the server collect its garbage, dumps, sends
-// INSTR_REQUESTS counted hits (default 5,000), dumps, waits INSTR_IDLE_SECONDS (default 20)
-// and dumps again. A request's cost is the counted dump's main-thread instructions, less the
-// idle dump's rate times the counted phase's duration, divided by the requests the server
-// parsed (calls of node's Parser::Execute). Runs take about 2 minutes per server.
+// sends INSTR_WARMUP hits (default 20,000: after 1,000 or 5,000, much of node's HTTP code
+// and of the routes still runs unoptimised, or is optimised during the count, which moved
+// totals by several thousand instructions from run to run) over INSTR_CONNECTIONS
+// keep-alive connections (default 10), dumps, sends INSTR_REQUESTS counted hits (default
+// 5,000), dumps, waits INSTR_IDLE_SECONDS (default 20) and dumps again. A request's cost is
+// the counted dump's main-thread instructions, less the idle dump's rate times the counted
+// phase's duration, divided by the requests the server parsed (calls of node's
+// Parser::Execute). About 5 minutes per server. (A forced full collection before the count
+// was tried and dropped: it threw optimised code away.)
 //
 // INSTR_BUILDS=label=path,… adds other builds (a dist/ directory each), e.g. one of an older
 // commit built in a `git worktree` of its own, measured between the same bare rounds.
@@ -36,12 +38,7 @@ interface Durations {
   idleSeconds: number;
 }
 interface Client {
-  phases(
-    pid: number,
-    target: Target,
-    opts: { warmup: number; counted: number; connections: number; idleSeconds: number },
-    settle: () => Promise<void>,
-  ): Promise<Durations>;
+  phases(pid: number, target: Target, opts: { warmup: number; counted: number; connections: number; idleSeconds: number }): Promise<Durations>;
 }
 
 /** The repository: the nearest directory above this file with a package.json (this file may run from dist/bench/). */
@@ -133,7 +130,6 @@ async function measureOne(
     '--compress-pos=no',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
     process.execPath,
-    '--expose-gc',
     SERVER,
     ...(subject.dist ? ['verify', subject.dist] : ['bare']),
   ];
@@ -148,18 +144,7 @@ async function measureOne(
       });
       child.once('exit', (code) => failed(new Error(`${subject.label}: server exited (${code}) before listening\n${stderr}`)));
     });
-    // After the warm-up: a full collection in the server (see server.js), answered by a line.
-    const settle = () =>
-      new Promise<void>((collected) => {
-        const onLine = (line: string) => {
-          if (line !== 'collected') return;
-          lines.off('line', onLine);
-          collected();
-        };
-        lines.on('line', onLine);
-        child.kill('SIGUSR2');
-      });
-    const durations = await client.phases(child.pid!, target, opts, settle);
+    const durations = await client.phases(child.pid!, target, opts);
     const dumps = readdirSync(dir);
     // callgrind.out.<pid>.<dump>-<thread>; thread 01 is the main thread, dumps count from 1.
     const mainThread = (n: number) => {
@@ -196,7 +181,7 @@ export async function main(): Promise<void> {
   // Plain JavaScript beside the server script (not compiled with the benches).
   const client = (await import(pathToFileURL(join(repo, 'bench', 'verify-instructions', 'client.js')).href)) as Client;
   const opts = {
-    warmup: int('INSTR_WARMUP', 5_000),
+    warmup: int('INSTR_WARMUP', 20_000),
     counted: int('INSTR_REQUESTS', 5_000),
     connections: int('INSTR_CONNECTIONS', 10),
     idleSeconds: int('INSTR_IDLE_SECONDS', 20),

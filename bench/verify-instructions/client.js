@@ -42,15 +42,13 @@ export async function dump(pid, label) {
 
 /**
  * The phases, each ended by a dump: `warmup` requests (start-up, JIT, sockets, the cache),
- * then `settle()` (the server collects its garbage), `counted` requests, then `idleSeconds`
- * without any (what the process does per second on its own, to subtract). Resolves with
- * the counted phase's and the idle phase's durations.
+ * `counted` requests, then `idleSeconds` without any (what the process does per second on
+ * its own, to subtract). Resolves with the counted phase's and the idle phase's durations.
  */
-export async function phases(pid, target, { warmup, counted, connections, idleSeconds }, settle) {
+export async function phases(pid, target, { warmup, counted, connections, idleSeconds }) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   try {
     await send(agent, target, warmup, connections);
-    await settle();
     await dump(pid, 'warmup');
     const started = performance.now();
     await send(agent, target, counted, connections);

@@ -38,14 +38,6 @@ perfHooks.monitorEventLoopDelay = (options) => monitorEventLoopDelay({ ...option
 const [mode, distArg] = process.argv.slice(2);
 const announce = (port, path, body) => process.stdout.write(`${JSON.stringify({ port, path, body })}\n`);
 
-// SIGUSR2 (sent after the warm-up): a full garbage collection, so that every server starts
-// its counted phase with a compacted heap (run with --expose-gc) and a major collection
-// left over from start-up does not land in one server's count and not in another's.
-process.on('SIGUSR2', () => {
-  globalThis.gc?.();
-  process.stdout.write('collected\n');
-});
-
 if (mode === 'bare') {
   const fixed = JSON.stringify({ valid: true, keyId: 'ak_000000000000', name: 'bench', roles: ['ic_viewer'], communityId: 'TBENCH' });
   const server = createServer((req, res) => {
