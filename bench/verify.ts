@@ -4,9 +4,11 @@
 // the client does not share the servers' event loop.
 //
 //   MONGODB_URI=mongodb://127.0.0.1:27017/ REDIS_URL=redis://127.0.0.1:6379 npx tsx bench/verify.ts
-//   (or: npm run bench -- verify). BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50),
+//   (or: npm run bench -- verify; compiled and run with node against dist/, as production
+//   runs: npm run bench:dist -- verify). BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50),
 //   BENCH_ROUNDS (default 3) alternating bare/cached rounds; BENCH_UNCACHED=false skips the MongoDB run.
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +54,11 @@ export interface Row {
   busyUs: number;
   errors: number;
 }
+
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
@@ -128,6 +135,7 @@ export async function measure(): Promise<Row[]> {
   // Bare and cached alternate, round after round, so a noisy neighbour hits both alike;
   // the table shows each run and the medians.
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const loadAtStart = loadAverage();
   const rows: Row[] = [];
   const bareRows: Row[] = [];
   const cachedRows: Row[] = [];
@@ -166,7 +174,10 @@ export async function measure(): Promise<Row[]> {
   const base = bareMedian.rps;
   const fmt = (n: number, d = 0) => n.toFixed(d).padStart(9);
   console.log("µs/req: time the servers' event loop was busy per request (their CPU cost; the client runs in its own thread).");
-  console.log(`\n${connections} connections, ${seconds} s per run, ${rounds} alternating rounds, client in a worker thread, ${process.version}`);
+  console.log(
+    `\n${connections} connections, ${seconds} s per run, ${rounds} alternating rounds, client in a worker thread, ${process.version}, ` +
+      `${import.meta.url.endsWith('.js') ? 'compiled (dist/)' : 'TypeScript through tsx'}; load average ${loadAtStart} at the start, ${loadAverage()} at the end`,
+  );
   console.log(
     `${'run'.padEnd(30)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs bare'.padStart(9)}${'µs/req'.padStart(9)}${'errors'.padStart(9)}`,
   );
