@@ -66,6 +66,8 @@ class RouteSet {
   readonly allow: string;
   private readonly byMethod: Map<string, Handler>;
   private readonly byStatus = new Map<number, CountSeries>();
+  private lastStatus = 0;
+  private lastSeries: CountSeries | undefined;
 
   constructor(
     readonly path: string,
@@ -80,9 +82,14 @@ class RouteSet {
   }
 
   count(status: number): void {
-    let series = this.byStatus.get(status);
-    if (!series) this.byStatus.set(status, (series = httpResponses.bind(this.path, String(status))));
-    series.inc();
+    // Most answers of a path share one status: skip the Map (a number key is hashed on every get).
+    if (status !== this.lastStatus || !this.lastSeries) {
+      let series = this.byStatus.get(status);
+      if (!series) this.byStatus.set(status, (series = httpResponses.bind(this.path, String(status))));
+      this.lastStatus = status;
+      this.lastSeries = series;
+    }
+    this.lastSeries.inc();
   }
 }
 
@@ -146,20 +153,21 @@ function createRoutedServer(
 
   let closing = false;
 
-  const answer = async (
-    handler: Handler,
-    set: RouteSet,
-    req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
-    params: Readonly<Record<string, string>>,
-  ) => {
-    try {
-      await handler(req, res, { requestId, log: hlog, params });
-    } catch (e) {
+  /**
+   * Runs a route and counts its answer; a rejection (or a throw) becomes the error answer.
+   * Written with then() rather than as an async function: one frame less to suspend and
+   * resume on every request.
+   */
+  const answer = (handler: Handler, set: RouteSet, req: IncomingMessage, res: ServerResponse, requestId: string, params: Readonly<Record<string, string>>) => {
+    const fail = (e: unknown) => {
       sendError(res, e, requestId, hlog);
+      set.count(res.statusCode);
+    };
+    try {
+      handler(req, res, { requestId, log: hlog, params }).then(() => set.count(res.statusCode), fail);
+    } catch (e) {
+      fail(e);
     }
-    set.count(res.statusCode);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -192,7 +200,7 @@ function createRoutedServer(
       set.count(res.statusCode);
       return;
     }
-    void answer(handler, set, req, res, requestId, params);
+    answer(handler, set, req, res, requestId, params);
   };
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest);
