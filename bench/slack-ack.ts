@@ -13,10 +13,12 @@
 //      query (FerretDB's explain says whether it pushed the filter down; MongoDB's plan names
 //      the index). Then lists each after a key was revoked (the change log read, that key
 //      read again).
-//   3. Signed `/apikey help` then `/apikey list`, 10 at a time, against the Slack app running
-//      in-process (fake Slack Web API), next to the same requests to a bare node:http server
-//      that answers 200 at once, all in the same run. The ack is the HTTP 200 from
-//      /slack/events; also printed: arrival → ack inside the app, and the event-loop delay.
+//   3. Signed `/apikey help` then `/apikey list`, 10 at a time, against the Slack app in this
+//      process, next to the same requests to a bare node:http server that answers 200 at
+//      once, all in the same run. Slack's side — the client and the fake Slack Web API that
+//      receives the answers — runs in a worker thread of its own (bench/slack-peer.ts), as
+//      Slack is remote in production. The ack is the HTTP 200 from /slack/events; also
+//      printed: arrival → ack inside the app, and the app thread's event-loop delay.
 //   npm run bench -- slack-ack      (MONGODB_URI and REDIS_URL like the tests; unset: started for the run)
 //   BENCH_KEYS, BENCH_ACK_REQUESTS, BENCH_LIST_SAMPLES, BENCH_DB_SAMPLES change the sizes.
 //   The load average is printed at the start and the end (other work on the machine).
@@ -39,8 +41,7 @@ import { createLogger } from '../src/log.js';
 import { createSlackApp } from '../src/slack/app.js';
 import { KeyRepository } from '../src/store/key-repository.js';
 import { connectMongo, type Mongo } from '../src/store/mongo.js';
-import { startFakeSlack } from '../test/support/fake-slack.js';
-import { slashCommand } from '../test/support/slack-requests.js';
+import type { PeerCommand } from './slack-peer.js';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_ACK_REQUESTS ?? 100);
@@ -59,53 +60,57 @@ async function listen(handler: RequestListener): Promise<{ server: Server; port:
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-/**
- * The client, in a worker thread of its own: Slack is a remote client, so its timing must not
- * wait on the app's event loop (it did when the requests were sent from the app's thread,
- * which doubled what the ack seemed to cost). Sends `bodies` to `/slack/events`, signed at
- * send time, `concurrency` at a time over keep-alive connections; posts back each latency.
- */
-const CLIENT = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { Agent, request } = require('node:http');
-const { createHmac } = require('node:crypto');
-const { port, bodies, concurrency, secret } = workerData;
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-function post(body) {
-  const ts = Math.floor(Date.now() / 1000);
-  const signature = 'v0=' + createHmac('sha256', secret).update('v0:' + ts + ':' + body).digest('hex');
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/slack/events', method: 'POST', agent, headers: {
-      'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body),
-      'x-slack-request-timestamp': ts, 'x-slack-signature': signature } }, (res) => {
-      res.resume();
-      res.on('end', () => res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error('HTTP ' + res.statusCode)));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** Slack's side (bench/slack-peer.ts), in a worker thread: one command at a time, answered in order. */
+interface Peer {
+  url: string;
+  call<T>(c: PeerCommand): Promise<T>;
+  close(): Promise<void>;
 }
-let next = 0;
-const times = [];
-Promise.all(Array.from({ length: concurrency }, async () => {
-  while (next < bodies.length) times.push(await post(bodies[next++]));
-})).then(() => { agent.destroy(); parentPort.postMessage({ times }); }, (e) => parentPort.postMessage({ error: String(e) }));
+
+const TSX_ENTRY = `
+const { workerData } = require('node:worker_threads');
+import('tsx/esm/api').then(({ register }) => { register(); return import(workerData.file); });
 `;
+
+async function startPeer(): Promise<Peer> {
+  // Run from the sources (tsx) or compiled beside the build (npm run bench:dist).
+  const fromSources = import.meta.url.endsWith('.ts');
+  const file = new URL(`./slack-peer.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
+  // A worker does not inherit tsx's loader: from the sources, it registers its own first.
+  const worker = fromSources
+    ? new Worker(TSX_ENTRY, { eval: true, workerData: { secret: SECRET, file } })
+    : new Worker(new URL(file), { workerData: { secret: SECRET } });
+  const answer = async <T>(): Promise<T> => {
+    const [m] = (await once(worker, 'message')) as [{ value?: T; error?: string }];
+    if (m.error) throw new Error(m.error);
+    return m.value as T;
+  };
+  const url = await answer<string>();
+  let last: Promise<unknown> = Promise.resolve();
+  const call = <T>(c: PeerCommand): Promise<T> => {
+    const p = last.then(() => {
+      worker.postMessage(c);
+      return answer<T>();
+    });
+    last = p.catch(() => undefined);
+    return p;
+  };
+  return {
+    url,
+    call,
+    async close() {
+      await call({ cmd: 'close' });
+      await worker.terminate();
+    },
+  };
+}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-/** Runs `count` requests, `concurrency` at a time, from the client thread; returns latencies in ms, sorted. */
-async function run(port: number, bodies: () => string, concurrency: number, count = REQUESTS): Promise<number[]> {
-  const all = Array.from({ length: count }, bodies);
-  const worker = new Worker(CLIENT, { eval: true, workerData: { port, bodies: all, concurrency, secret: SECRET } });
-  try {
-    const [out] = (await once(worker, 'message')) as [{ times?: number[]; error?: string }];
-    if (out.error) throw new Error(out.error);
-    return out.times!.sort((a, b) => a - b);
-  } finally {
-    await worker.terminate();
-  }
+/** Sends `count` signed `/apikey <text>`, `concurrency` at a time, from Slack's thread; returns latencies in ms, sorted. */
+async function run(peer: Peer, port: number, text: string, concurrency: number, count = REQUESTS): Promise<number[]> {
+  const times = await peer.call<number[]>({ cmd: 'run', port, text, userId: ADMIN, concurrency, count });
+  return times.sort((a, b) => a - b);
 }
 
 const ms = (n: number) => `${n.toFixed(2).padStart(8)} ms`;
@@ -206,7 +211,7 @@ async function timeList(core: Core, opts: ListOptions, samples: number): Promise
 }
 
 export async function main(): Promise<void> {
-  const fake = await startFakeSlack();
+  const peer = await startPeer();
   const dbName = `kw_bench_slack_${randomUUID().slice(0, 8)}`;
   const mongo = await connectMongo(benchEnv().MONGODB_URI, { dbName });
   const config = withExternalServices(
@@ -214,7 +219,7 @@ export async function main(): Promise<void> {
       ...benchEnv(),
       SLACK_SIGNING_SECRET: SECRET,
       SLACK_BOT_TOKEN: 'xoxb-bench',
-      SLACK_API_URL: fake.url,
+      SLACK_API_URL: peer.url,
       ADMIN_SLACK_USER_IDS: ADMIN,
       LOG_LEVEL: 'warn',
     }),
@@ -241,12 +246,10 @@ export async function main(): Promise<void> {
     req.resume();
     req.on('end', () => res.writeHead(200).end());
   });
-  const list = () => slashCommand({ text: 'list', userId: ADMIN, responseUrl: fake.responseUrl() });
-  const help = () => slashCommand({ text: 'help', userId: ADMIN, responseUrl: fake.responseUrl() });
   const drain = async (expected: number) => {
     const deadline = Date.now() + 120_000;
-    while (fake.callsOf('respond').length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return fake.callsOf('respond').length;
+    while ((await peer.call<number>({ cmd: 'responds' })) < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return peer.call<number>({ cmd: 'responds' });
   };
 
   try {
@@ -302,19 +305,19 @@ export async function main(): Promise<void> {
     console.log(
       `${'active, each after a revoke'.padEnd(36)} p50 ${ms(pct(afterRevoke, 50))}   p95 ${ms(pct(afterRevoke, 95))}   (${afterRevoke.length} samples)`,
     );
-    await run(app.port, help, 2, 20); // warm-up: JIT, connection pool
-    await run(app.port, list, 2, 2);
-    await run(bare.port, list, 2, 20);
+    await run(peer, app.port, 'help', 2, 20); // warm-up: JIT, connection pool
+    await run(peer, app.port, 'list', 2, 2);
+    await run(peer, bare.port, 'list', 2, 20);
     await drain(22);
-    fake.reset();
+    await peer.call({ cmd: 'reset' });
     console.log(`\nack of ${REQUESTS} signed requests per row, ${CONCURRENCY} at a time (HTTP 200 from /slack/events), workspace of ${KEYS} keys`);
-    const baseline = await run(bare.port, list, CONCURRENCY);
+    const baseline = await run(peer, bare.port, 'list', CONCURRENCY);
     console.log(ackRow(`baseline: bare node:http`, baseline));
-    const measured = async (name: string, bodies: () => string) => {
+    const measured = async (name: string, text: string) => {
       inside.length = 0;
       const loop = monitorEventLoopDelay({ resolution: 5 });
       loop.enable();
-      const t = await run(app.port, bodies, CONCURRENCY);
+      const t = await run(peer, app.port, text, CONCURRENCY);
       loop.disable();
       inside.sort((a, b) => a - b);
       console.log(ackRow(name, t, baseline));
@@ -324,8 +327,8 @@ export async function main(): Promise<void> {
     };
     // `help` does no database work after its ack: the app's own cost. Then `list`, whose
     // follow-up (membership, the list query, the answer) competes with the acks after it.
-    await measured('keywarden /apikey help', help);
-    await measured('keywarden /apikey list', list);
+    await measured('keywarden /apikey help', 'help');
+    await measured('keywarden /apikey list', 'list');
     const answered = Date.now();
     const responds = await drain(2 * REQUESTS);
     console.log(`answers posted to response_url: ${responds}/${2 * REQUESTS} (the last ${((Date.now() - answered) / 1000).toFixed(1)} s after the last ack)`);
@@ -337,7 +340,7 @@ export async function main(): Promise<void> {
     bare.server.closeAllConnections();
     app.server.close();
     bare.server.close();
-    await fake.close();
+    await peer.close();
     await mongo.conn.dropDatabase().catch(() => undefined);
     await mongo.close();
   }
