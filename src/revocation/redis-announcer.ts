@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
 import type { RevocationAnnouncer } from '../keys/revocation-announcer.js';
 import type { Logger } from '../log.js';
+import { failFastRedis } from '../util/fail-fast-redis.js';
 import { systemMonotonicClock, type MonotonicClock } from '../util/monotonic-clock.js';
 import { DEFAULT_LEASE_MS, epochKeys, RevocationEpoch } from './revocation-epoch.js';
 
@@ -31,15 +32,7 @@ export class RedisRevocationAnnouncer implements RevocationAnnouncer {
     this.clock = opts.clock ?? systemMonotonicClock;
     this.timeoutMs = opts.timeoutMs ?? 2_000;
     this.unannouncedStaleMs = config.VERIFY_CACHE_MAX > 0 ? config.VERIFY_CACHE_TTL_MS : 0;
-    this.redis = new Redis(config.REDIS_URL, {
-      connectionName: 'keywarden-announcer',
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 1_000,
-      commandTimeout: 1_000,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-    });
+    this.redis = failFastRedis(config.REDIS_URL, 'keywarden-announcer');
     this.redis.on('error', (e: Error) => {
       // Reconnect errors repeat while Redis is down: one line per 10 s.
       if (Date.now() - this.lastErrorLog < 10_000) return;

@@ -4,6 +4,7 @@ import { mongo, type Types } from 'mongoose';
 import type { Cursor, ListQuery } from '../keys/key-record.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
+import { failFastRedis } from '../util/fail-fast-redis.js';
 import type { ApiKeyDoc } from './models/api-key.js';
 import type { Models } from './mongo.js';
 
@@ -534,15 +535,7 @@ export class KeyDirectory {
 
 /** The directory's own Redis connection: opened on first use, failing fast while Redis is down. */
 export function directoryRedis(url: string, log: Logger): Redis {
-  const redis = new Redis(url, {
-    connectionName: 'keywarden-key-directory',
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 1_000,
-    commandTimeout: 1_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+  const redis = failFastRedis(url, 'keywarden-key-directory');
   let lastErrorLog = Number.NEGATIVE_INFINITY;
   redis.on('error', (e: Error) => {
     // Reconnect errors repeat while Redis is down: one line per minute.

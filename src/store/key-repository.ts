@@ -124,6 +124,22 @@ export async function backfillKeyRefs(m: Models): Promise<number> {
  * fresh read and may, as before, be undone by a concurrent whole-document rewrite, which
  * the sweeper puts right.
  */
+/**
+ * What a revocation writes: the status, who and why, and the pending notification and
+ * announcement (in the same document write, so that neither can be lost whoever dies next).
+ */
+function revokedFields(by: string, at: Date, details: RevokeDetails, since: Date) {
+  return {
+    status: 'revoked' as const,
+    revokedAt: at,
+    revokedBy: by,
+    ...(details.reason ? { reason: details.reason } : {}),
+    ...(details.leak ? { leak: details.leak } : {}),
+    notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
+    announce: { state: 'pending' as const, since },
+  };
+}
+
 export class KeyRepository {
   private readonly refs = new Map<string, Ref>();
 
@@ -355,15 +371,7 @@ export class KeyRepository {
   async revoke(communityId: string, keyId: string, by: string, at: Date, details: RevokeDetails = {}): Promise<KeyRecord | undefined> {
     const d = await this.byKeyId(keyId, communityId);
     if (!d || d.status !== 'active') return undefined;
-    const set = {
-      status: 'revoked' as const,
-      revokedAt: at,
-      revokedBy: by,
-      ...(details.reason ? { reason: details.reason } : {}),
-      ...(details.leak ? { leak: details.leak } : {}),
-      notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
-      announce: { state: 'pending' as const, since: new Date() },
-    };
+    const set = revokedFields(by, at, details, new Date());
     await this.write(d, set);
     await this.directory?.changed({ ...d, ...set });
     return toRecord({ ...d, ...set });
@@ -380,19 +388,7 @@ export class KeyRepository {
     const rows = read.filter((r): r is { item: (typeof items)[number]; d: Row } => r.d?.status === 'active');
     if (rows.length === 0) return [];
     const since = new Date();
-    const writes = rows.map(({ item, d }) => {
-      const details = item.details ?? {};
-      const set = {
-        status: 'revoked' as const,
-        revokedAt: at,
-        revokedBy: by,
-        ...(details.reason ? { reason: details.reason } : {}),
-        ...(details.leak ? { leak: details.leak } : {}),
-        notification: { state: 'pending' as const, pendingSince: at, total: 0, delivered: 0, failed: 0, gone: 0 },
-        announce: { state: 'pending' as const, since },
-      };
-      return { d, set };
-    });
+    const writes = rows.map(({ item, d }) => ({ d, set: revokedFields(by, at, item.details ?? {}, since) }));
     await this.bulkUpdate(writes.map(({ d, set }) => ({ updateOne: { filter: { _id: d._id }, update: { $set: set } } })));
     for (const { d, set } of writes) await this.directory?.changed({ ...d, ...set });
     return writes.map(({ d, set }) => toRecord({ ...d, ...set }));
