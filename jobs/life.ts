@@ -1,8 +1,8 @@
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { DAY_MS, REMINDERS, type ReminderId } from '../src/keys/key-life.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
 import type { JobDeps } from './context.js';
-import { enqueueRevocation, ensureDueJob, lifeJobId, type LifeJobData } from './queues.js';
+import { enqueueRevocation, ensureDueJob, lifeJobId, waitUntilDue, type LifeJobData } from './queues.js';
 import { renderReminder } from './reminder.js';
 import { scanRequests } from './requests.js';
 import { ensureRollFanouts } from './rolls.js';
@@ -110,8 +110,7 @@ export async function processLife(job: Job<LifeJobData>, token: string | undefin
   if (result === 'not_due' && token) {
     const key = await deps.keyRepo.findByKeyId(keyId);
     const due = (key?.expiresAt?.getTime() ?? 0) - (kind === 'reminder' ? beforeOf(reminder ?? '7d') : 0);
-    await job.moveToDelayed(Date.now() + Math.max(1_000, due - deps.clock.now()), token);
-    throw new DelayedError();
+    await waitUntilDue(job, token, due, deps.clock);
   }
   return result;
 }

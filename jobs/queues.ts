@@ -1,8 +1,9 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../src/config/env.js';
 import type { ReminderId } from '../src/keys/key-life.js';
 import type { Logger } from '../src/log.js';
+import type { Clock } from '../src/util/clock.js';
 
 /** Queue names. */
 export const REVOCATIONS = 'revocations';
@@ -222,4 +223,14 @@ export function openQueues(config: Config, connection: Redis, log: Logger): Queu
     q.on('error', (err: Error) => log.warn({ queue: name, err: err.message }, 'queue error'));
   }
   return queues;
+}
+
+/**
+ * Puts back a job that ran before its instant of the domain clock (the clock was set back,
+ * or Redis's timer ran early), to run again when it is due (at least a second from now).
+ * Throws BullMQ's DelayedError, which tells the worker the job was moved, not finished.
+ */
+export async function waitUntilDue(job: Job, token: string, dueAt: number, clock: Clock): Promise<never> {
+  await job.moveToDelayed(Date.now() + Math.max(1_000, dueAt - clock.now()), token);
+  throw new DelayedError();
 }

@@ -1,9 +1,9 @@
-import { DelayedError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { KeyRequest, RequestStatus } from '../src/requests/request-record.js';
 import { requestMessage } from '../src/slack/blocks/requests.js';
 import { bold, md, mention, slackDate, truncate } from '../src/slack/blocks/text.js';
 import type { JobDeps } from './context.js';
-import { ensureDueJob, requestJobId, type RequestJobData } from './queues.js';
+import { ensureDueJob, requestJobId, waitUntilDue, type RequestJobData } from './queues.js';
 
 export type RequestReviewResult = 'lapsed' | 'settled' | 'told_collect' | 'not_due' | 'skipped';
 
@@ -96,10 +96,7 @@ export async function reviewRequest(deps: JobDeps, requestId: string): Promise<R
 /** Runs a request's look; one that runs before its instant of the domain clock waits for it. */
 export async function processRequest(job: Job<RequestJobData>, token: string | undefined, deps: JobDeps): Promise<RequestReviewResult> {
   const result = await reviewRequest(deps, job.data.requestId);
-  if (result === 'not_due' && token && job.data.dueAt > deps.clock.now()) {
-    await job.moveToDelayed(Date.now() + Math.max(1_000, job.data.dueAt - deps.clock.now()), token);
-    throw new DelayedError();
-  }
+  if (result === 'not_due' && token && job.data.dueAt > deps.clock.now()) await waitUntilDue(job, token, job.data.dueAt, deps.clock);
   return result;
 }
 

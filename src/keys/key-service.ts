@@ -135,21 +135,7 @@ export class KeyService {
    * it) and this process retries it in the background too.
    */
   async announce(key: KeyRecord): Promise<number> {
-    if (key.announce?.state !== 'pending') return 0;
-    try {
-      await this.announcer.announce(key.keyId);
-    } catch (e) {
-      this.log.warn(
-        { keyId: key.keyId, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs },
-        'could not tell the verifiers of a revocation; other servers may accept the key until their caches expire; retrying',
-      );
-      this.retryAnnouncement(key.keyId);
-      return this.announcer.unannouncedStaleMs;
-    }
-    await this.repo
-      .markAnnounced(key.keyId)
-      .catch((e: unknown) => this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
-    return 0;
+    return this.announceMany([key]);
   }
 
   /**
@@ -164,7 +150,7 @@ export class KeyService {
       this.announcer.announce(keyId).then(
         async () => {
           this.retrying.delete(keyId);
-          await this.repo.markAnnounced(keyId).catch(() => undefined);
+          await this.repo.markAnnounced([keyId]).catch(() => undefined);
           this.log.info({ keyId }, 'revocation announced after a retry');
         },
         () => {
@@ -365,7 +351,7 @@ export class KeyService {
     // The audit event with a deterministic id decides which caller revokes: MongoDB would
     // serialise the conditional update below on its own, but compatible servers such as
     // FerretDB v1 let concurrent conditional updates all succeed.
-    const eventId = `key.revoked:${communityId}:${id}`;
+    const eventId = revokedEventId(current);
     const at = new Date(this.clock.now());
     const won = await this.audit.recordOnce(eventId, {
       communityId,
@@ -453,10 +439,9 @@ export class KeyService {
     detailsFor: (k: KeyRecord) => RevokeDetails,
   ): Promise<Map<string, RevokeResult>> {
     const at = new Date(this.clock.now());
-    const eventIdOf = (k: KeyRecord) => `key.revoked:${k.communityId}:${k.keyId}`;
     const won = await this.audit.recordOnceMany(
       keys.map((k) => ({
-        id: eventIdOf(k),
+        id: revokedEventId(k),
         e: { communityId: k.communityId, ...who, action: 'key.revoked', target: k.keyId, details: { name: k.name, ...detailsFor(k) }, at },
       })),
     );
@@ -466,7 +451,7 @@ export class KeyService {
     const [revoked] = await Promise.all([
       this.revokeWon(winners, who.actor, at, detailsFor),
       // Rare (a concurrent revoke of the same key): each as `revoke` does it.
-      Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, eventIdOf(k), who.actor, at, detailsFor(k))))),
+      Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, revokedEventId(k), who.actor, at, detailsFor(k))))),
     ]);
     for (const k of revoked) this.log.info({ communityId: k.communityId, keyId: k.keyId, by: who.actor, reason: k.reason }, 'api key revoked');
     // The announcement before the notifications (unlike a single revoke, which does both at
@@ -498,30 +483,24 @@ export class KeyService {
     const pending = keys.filter((k) => k.announce?.state === 'pending').map((k) => k.keyId);
     if (pending.length === 0) return 0;
     try {
-      if (this.announcer.announceMany) await this.announcer.announceMany(pending);
+      if (pending.length > 1 && this.announcer.announceMany) await this.announcer.announceMany(pending);
       else await Promise.all(pending.map((id) => this.announcer.announce(id)));
     } catch (e) {
       this.log.warn(
         { keyIds: pending, err: (e as Error).message, staleUpToMs: this.announcer.unannouncedStaleMs },
-        'could not tell the verifiers of revocations; other servers may accept the keys until their caches expire; retrying',
+        'could not tell the verifiers of a revocation; other servers may accept the key until their caches expire; retrying',
       );
       for (const id of pending) this.retryAnnouncement(id);
       return this.announcer.unannouncedStaleMs;
     }
     await this.repo
-      .markAnnouncedMany(pending)
+      .markAnnounced(pending)
       .catch((e: unknown) => this.log.warn({ keyIds: pending, err: (e as Error).message }, 'announced, but could not record it; it will be announced again'));
     return 0;
   }
 
   private async notify(key: KeyRecord): Promise<void> {
-    for (const { one } of this.listeners) {
-      try {
-        await one(key);
-      } catch (e) {
-        this.log.warn({ keyId: key.keyId, err: (e as Error).message }, 'after-revoke step failed; the sweeper will retry it');
-      }
-    }
+    for (const { one } of this.listeners) await this.notifyOne(one, key);
   }
 
   /** {@link notify} for several keys: each listener's batch form when it has one. */
@@ -640,6 +619,9 @@ export class KeyService {
     return { valid: true, key: record };
   }
 }
+
+/** The id of a key's `key.revoked` audit event: its insert decides which caller revokes. */
+const revokedEventId = (k: Pick<KeyRecord, 'communityId' | 'keyId'>) => `key.revoked:${k.communityId}:${k.keyId}`;
 
 /** Why an expired key is not revoked. */
 const expiredError = (key: KeyRecord) =>

@@ -110,21 +110,6 @@ export async function backfillKeyRefs(m: Models): Promise<number> {
 }
 
 /**
- * Keys in MongoDB. On FerretDB v1 (SQLite) only a filter that is exactly `{_id}` is pushed
- * down to SQL; any other is a scan of the whole collection. So every lookup of one key goes
- * through its ref (`key_refs`, by `_id`) to its document (by `_id`), and every update of one
- * key is filtered by exactly its `_id`, with the old conditions (community, status, state)
- * checked in code on the document just read.
- *
- * What that keeps (FerretDB's conditional updates were never atomic: it reads, applies the
- * update in Go, and rewrites the whole document): a revocation is decided by the insert of
- * its audit event with a deterministic id (KeyService), not by this update; `status` is
- * written by {@link revoke} alone and only ever to `revoked`, so nothing here can make a
- * revoked key active; the other transitions (announce, notification) are checked on a
- * fresh read and may, as before, be undone by a concurrent whole-document rewrite, which
- * the sweeper puts right.
- */
-/**
  * What a revocation writes: the status, who and why, and the pending notification and
  * announcement (in the same document write, so that neither can be lost whoever dies next).
  */
@@ -140,6 +125,21 @@ function revokedFields(by: string, at: Date, details: RevokeDetails, since: Date
   };
 }
 
+/**
+ * Keys in MongoDB. On FerretDB v1 (SQLite) only a filter that is exactly `{_id}` is pushed
+ * down to SQL; any other is a scan of the whole collection. So every lookup of one key goes
+ * through its ref (`key_refs`, by `_id`) to its document (by `_id`), and every update of one
+ * key is filtered by exactly its `_id`, with the old conditions (community, status, state)
+ * checked in code on the document just read.
+ *
+ * What that keeps (FerretDB's conditional updates were never atomic: it reads, applies the
+ * update in Go, and rewrites the whole document): a revocation is decided by the insert of
+ * its audit event with a deterministic id (KeyService), not by this update; `status` is
+ * written by {@link revoke} alone and only ever to `revoked`, so nothing here can make a
+ * revoked key active; the other transitions (announce, notification) are checked on a
+ * fresh read and may, as before, be undone by a concurrent whole-document rewrite, which
+ * the sweeper puts right.
+ */
 export class KeyRepository {
   private readonly refs = new Map<string, Ref>();
 
@@ -259,15 +259,6 @@ export class KeyRepository {
     return retired ? { key: toRecord(d), matched: retired, which: 'retired' } : undefined;
   }
 
-  /**
-   * The verify path for a secret that is not a key's current one: the previous secret of a
-   * roll (`previous`), or one ended by a roll (`retired`). Undefined when none matches.
-   */
-  async findByOldTokenHash(tokenHash: string): Promise<{ key: KeyRecord; matched: string; which: 'previous' | 'retired' } | undefined> {
-    const found = await this.findBySecret(tokenHash);
-    return found && found.which !== 'current' ? { ...found, which: found.which } : undefined;
-  }
-
   /** The hashes of a key's live secrets (the roll decides on the current one). */
   async secretsOf(communityId: string, keyId: string): Promise<{ tokenHash: string; previousTokenHash?: string } | undefined> {
     const d = await this.byKeyId(keyId, communityId);
@@ -304,12 +295,6 @@ export class KeyRepository {
     const after = await this.m.apiKeys.findOne({ _id: d._id }).lean<Row>();
     if (after) await this.directory?.changed(after);
     return after ? toRecord(after) : undefined;
-  }
-
-  /** The verify path: the key whose current secret has this hash. */
-  async findByTokenHash(tokenHash: string): Promise<(KeyRecord & { tokenHash: string }) | undefined> {
-    const found = await this.findBySecret(tokenHash);
-    return found?.which === 'current' ? { ...found.key, tokenHash: found.matched } : undefined;
   }
 
   /**
@@ -402,27 +387,23 @@ export class KeyRepository {
     for (let i = 0; i < ops.length; i += BULK_SLICE) await this.m.apiKeys.bulkWrite(ops.slice(i, i + BULK_SLICE), { ordered: false });
   }
 
-  /** {@link markAnnounced} for several keys, in bulkWrites (see bulkUpdate). */
-  async markAnnouncedMany(keyIds: string[]): Promise<void> {
-    const ids = (await Promise.all(keyIds.map(async (keyId) => (await this.ref(keyIdRef(keyId)))?.doc ?? (await this.byKeyId(keyId))?._id))).filter(
-      (id): id is Types.ObjectId => id !== undefined,
-    );
-    if (ids.length === 0) return;
-    const at = new Date();
-    await this.bulkUpdate(ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'announce.state': 'done', 'announce.doneAt': at } } } })));
+  /** Where a key's document is: its ref, else (a key without refs) a lookup by scan. */
+  private async docIdOf(keyId: string): Promise<Types.ObjectId | undefined> {
+    return (await this.ref(keyIdRef(keyId)))?.doc ?? (await this.byKeyId(keyId))?._id;
   }
 
   /**
-   * announce pending → done. Written without reading first: only a key whose announcement
-   * was pending is ever announced, and done written twice is done. On FerretDB 1.x a
-   * concurrent write to the document may undo it; then the announcement is simply made
-   * again (an extra epoch bump is harmless).
+   * announce pending → done, for one key or several (bulkWrites, see bulkUpdate). Written
+   * without reading the documents first: only a key whose announcement was pending is ever
+   * announced, and done written twice is done. On FerretDB 1.x a concurrent write to the
+   * document may undo it; then the announcement is simply made again (an extra epoch bump
+   * is harmless).
    */
-  async markAnnounced(keyId: string): Promise<void> {
-    const ref = await this.ref(keyIdRef(keyId));
-    const d = ref ? { _id: ref.doc } : await this.byKeyId(keyId);
-    if (!d) return;
-    await this.m.apiKeys.updateOne({ _id: d._id }, { $set: { 'announce.state': 'done', 'announce.doneAt': new Date() } });
+  async markAnnounced(keyIds: string[]): Promise<void> {
+    const ids = (await Promise.all(keyIds.map((keyId) => this.docIdOf(keyId)))).filter((id): id is Types.ObjectId => id !== undefined);
+    if (ids.length === 0) return;
+    const at = new Date();
+    await this.bulkUpdate(ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'announce.state': 'done', 'announce.doneAt': at } } } })));
   }
 
   /**

@@ -87,7 +87,7 @@ describe('malformed tokens touch neither MongoDB nor Redis', () => {
     const port = await freePort();
     const cut = await startVerifyApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
     const { token: good } = await cut.createKey();
-    const repo = vi.spyOn(cut.core.keyRepo, 'findByTokenHash');
+    const repo = vi.spyOn(cut.core.keyRepo, 'findBySecret');
     await cut.mongo.conn.close();
     try {
       for (const key of ['hello', '', good.slice(0, -1) + (good.endsWith('A') ? 'B' : 'A'), `${good}x`]) {
