@@ -364,8 +364,10 @@ export class KeyService {
     if (!won) return this.afterLost(current, eventId, by, at, details);
     const revoked = (await this.repo.revoke(communityId, id, by, at, details)) ?? (await this.repo.find(communityId, id))!;
     this.log.info({ communityId: revoked.communityId, keyId: id, by, reason: details.reason }, 'api key revoked');
-    // The announcement and the notifications do not depend on each other: both at once.
-    const [staleUpToMs] = await Promise.all([this.announce(revoked), this.notify(revoked)]);
+    // The announcement before the notifications: recording it rewrites the key's document
+    // (FerretDB), which would undo the `done` of a fan-out that finished first.
+    const staleUpToMs = await this.announce(revoked);
+    await this.notify(revoked);
     return { key: revoked, changed: true, staleUpToMs };
   }
 
@@ -380,7 +382,8 @@ export class KeyService {
     const completed = await this.repo.revoke(communityId, id, winner?.actor ?? by, winner?.at ?? at, winner ? detailsOf(winner.details) : details);
     const key = completed ?? (await this.repo.find(communityId, id)) ?? current;
     if (completed) this.log.warn({ communityId: key.communityId, keyId: id }, 'completed a revocation its revoker left half done');
-    const [staleUpToMs] = await Promise.all([this.announce(key), completed ? this.notify(key) : undefined]);
+    const staleUpToMs = await this.announce(key);
+    if (completed) await this.notify(key);
     return { key, changed: false, staleUpToMs };
   }
 
@@ -454,8 +457,7 @@ export class KeyService {
       Promise.all(lost.map(async (k) => results.set(k.keyId, await this.afterLost(k, revokedEventId(k), who.actor, at, detailsFor(k))))),
     ]);
     for (const k of revoked) this.log.info({ communityId: k.communityId, keyId: k.keyId, by: who.actor, reason: k.reason }, 'api key revoked');
-    // The announcement before the notifications (unlike a single revoke, which does both at
-    // once): a fan-out that finished fast would race the write that records the announcement.
+    // The announcement before the notifications, as for a single revoke.
     const staleUpToMs = await this.announceMany(revoked);
     await this.notifyMany(revoked);
     for (const k of revoked) results.set(k.keyId, { key: k, changed: true, staleUpToMs });
