@@ -4,6 +4,7 @@
  */
 
 import type { Leak } from './revoke-reason.js';
+import type { MemberRole } from '../members/member-record.js';
 
 /** An API key as the rest of the code sees it: everything but the hash. */
 export interface KeyRecord {
@@ -91,4 +92,13 @@ export interface ListPage {
   prev?: string;
   /** The cursor asked for did not decode to a position: this is the first page instead. */
   cursorGone?: boolean;
+}
+
+/**
+ * A page as `KeyService.list` gives it: with the role of whoever listed, read by the same
+ * membership check that let them list, so a surface choosing what to offer (admins get
+ * Revoke buttons) does not read it a second time.
+ */
+export interface ListedPage extends ListPage {
+  viewerRole: MemberRole;
 }

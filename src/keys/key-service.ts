@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { auditActor, type Actor, type MemberService } from '../members/member-service.js';
 import type { RoleCatalog } from '../roles/catalog.js';
 import type { KeyRepository } from '../store/key-repository.js';
-import { decodeCursor, type KeyRecord, type ListPage } from './key-record.js';
+import { decodeCursor, type KeyRecord, type ListedPage } from './key-record.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { expiryInput, lifeStatus, resolveExpiry, ROLL_OVERLAPS, rollOverlaps, shortDate, type RollOverlap } from './key-life.js';
 import type { RevocationAnnouncer } from './revocation-announcer.js';
@@ -212,8 +212,8 @@ export class KeyService {
     return { key, token };
   }
 
-  async list(actor: Actor, opts: ListOptions = {}): Promise<ListPage> {
-    await this.members.requireMember(actor, 'list API keys');
+  async list(actor: Actor, opts: ListOptions = {}): Promise<ListedPage> {
+    const viewerRole = await this.members.requireMember(actor, 'list API keys');
     const words = (opts.search ?? '')
       .split(/\s+/)
       .filter(Boolean)
@@ -232,7 +232,7 @@ export class KeyService {
       limit: Math.min(Math.max(opts.limit ?? 10, 1), 10),
       ...(gone ? {} : { after, before }),
     });
-    return gone ? { ...page, cursorGone: true } : page;
+    return gone ? { ...page, cursorGone: true, viewerRole } : { ...page, viewerRole };
   }
 
   async show(actor: Actor, keyId: string): Promise<KeyRecord> {

@@ -18,6 +18,8 @@ export const commandPayload = z.object({
   is_enterprise_install: z.string().optional(),
   trigger_id: z.string().min(1),
   channel_id: z.string().optional(),
+  /** Where the answer goes (ephemeral, up to 5 posts within 30 minutes); Slack always sends it. */
+  response_url: z.string().optional(),
 });
 export type CommandPayload = z.infer<typeof commandPayload>;
 

@@ -13,12 +13,11 @@ export function listPageAction(deps: SlackDeps) {
     const state = parseListState(action.value);
     try {
       if (fromHome(body)) return await publishHome(deps, client, actor, state);
-      const role = await deps.core.members.requireMember(actor, 'list API keys');
       const page = await deps.core.keys.list(actor, listOptionsOf(state));
       await respond({
         replace_original: true,
         text: keyListText(page, state),
-        blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: deps.core.clock.now() }),
+        blocks: keyListBlocks({ page, state, isAdmin: page.viewerRole === 'admin', surface: 'message', now: deps.core.clock.now() }),
       });
     } catch (e) {
       await explainToClicker({ body, client, respond }, expectedFailure(e));

@@ -18,6 +18,7 @@ import { revokeCommand } from './revoke-command.js';
 import { revokeManyCommand } from './revoke-many-command.js';
 import { rollCommand } from './roll-command.js';
 import { showCommand } from './show-command.js';
+import { postToResponseUrl } from '../response-url.js';
 
 /** `/apikey …`: ack at once (empty, nothing echoed), then answer ephemerally. */
 export function apikeyCommand(deps: SlackDeps) {
@@ -29,9 +30,13 @@ export function apikeyCommand(deps: SlackDeps) {
       actor: commandActor(payload),
       payload,
       client,
-      reply: async (r) => {
-        await respond({ response_type: 'ephemeral', ...r });
-      },
+      // Our keep-alive poster when the payload has its response_url (Slack always sends one);
+      // Bolt's respond() otherwise. Why not respond() always: src/slack/response-url.ts.
+      reply: payload.response_url
+        ? (r) => postToResponseUrl(payload.response_url!, { response_type: 'ephemeral', ...r })
+        : async (r) => {
+            await respond({ response_type: 'ephemeral', ...r });
+          },
     };
     const cmd = parseApikeyCommand(payload.text);
     try {

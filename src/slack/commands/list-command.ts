@@ -5,10 +5,9 @@ import type { CommandContext } from './context.js';
 /** `/apikey list [status] [search…]`: the first page, ephemerally. */
 export async function listCommand(ctx: CommandContext, state: ListState): Promise<void> {
   const { core } = ctx.deps;
-  const role = await core.members.requireMember(ctx.actor, 'list API keys');
   const page = await core.keys.list(ctx.actor, listOptionsOf(state));
   await ctx.reply({
     text: keyListText(page, state),
-    blocks: keyListBlocks({ page, state, isAdmin: role === 'admin', surface: 'message', now: core.clock.now() }),
+    blocks: keyListBlocks({ page, state, isAdmin: page.viewerRole === 'admin', surface: 'message', now: core.clock.now() }),
   });
 }
