@@ -14,6 +14,7 @@ import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
 import { AuditRepository } from './store/audit-repository.js';
+import { MemberDirectory, memberDirectoryRedis } from './store/member-directory.js';
 import { MemberRepository } from './store/member-repository.js';
 import { RequestRepository } from './store/request-repository.js';
 import { directoryRedis, KeyDirectory } from './store/key-directory.js';
@@ -63,7 +64,18 @@ export function createCore(
   announcerOverride?: RevocationAnnouncer,
 ): Core {
   const audit = new AuditLog(new AuditRepository(mongo.models));
-  const members = new MemberService(new MemberRepository(mongo.models), audit, config.ADMIN_SLACK_USER_IDS);
+  // Its Redis keys carry the database name too. Members are read through it (one read per
+  // community while the membership epoch holds), written around it (each change bumps the epoch).
+  const memberReader = new MemberRepository(mongo.models);
+  const memberDirectory = new MemberDirectory(
+    memberDirectoryRedis(config.REDIS_URL),
+    (c) => memberReader.ofCommunity(c),
+    log.child({ component: 'member-directory' }),
+    {
+      namespace: `${config.QUEUE_PREFIX}:${mongo.conn.name}`,
+    },
+  );
+  const members = new MemberService(new MemberRepository(mongo.models, memberDirectory), audit, config.ADMIN_SLACK_USER_IDS);
   const directoryLog = log.child({ component: 'key-directory' });
   // Its Redis keys carry the database name: deployments sharing a Redis stay apart.
   const keyDirectory = new KeyDirectory(mongo.models, directoryRedis(config.REDIS_URL, directoryLog), directoryLog, clock, {
@@ -121,6 +133,7 @@ export function createCore(
     async close() {
       redisAnnouncer?.close();
       keyDirectory.close();
+      memberDirectory.close();
     },
   };
 }
