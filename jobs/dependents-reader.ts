@@ -1,5 +1,4 @@
-import type { DependentRepository } from '../src/store/dependent-repository.js';
-import type { SigningDependent } from '../src/dependents/dependent-record.js';
+import type { DependentRepository, FanoutDependent } from '../src/store/dependent-repository.js';
 
 /** An async iterable fed by a producer that never waits for its consumer. */
 class Channel<T> implements AsyncIterable<T> {
@@ -48,7 +47,7 @@ class Channel<T> implements AsyncIterable<T> {
  * Each fan-out gets its own dependents as they stream in.
  */
 export class DependentsReader {
-  private waiting = new Map<string, Array<Channel<SigningDependent>>>();
+  private waiting = new Map<string, Array<Channel<FanoutDependent>>>();
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
 
@@ -57,8 +56,8 @@ export class DependentsReader {
     private readonly lingerMs = 2,
   ) {}
 
-  activeForSigning(keyId: string): AsyncIterable<SigningDependent> {
-    const channel = new Channel<SigningDependent>();
+  activeForSigning(keyId: string): AsyncIterable<FanoutDependent> {
+    const channel = new Channel<FanoutDependent>();
     this.waiting.set(keyId, [...(this.waiting.get(keyId) ?? []), channel]);
     if (!this.reading && !this.timer) this.timer = setTimeout(() => void this.read(), this.lingerMs);
     return channel;

@@ -17,6 +17,10 @@ function toRecord(d: DependentDoc): DependentRecord {
   };
 }
 
+/** What a fan-out needs of an active dependent: where to send, how to sign, its name for the notice. */
+export type FanoutDependent = Pick<SigningDependent, 'dependentId' | 'keyId' | 'name' | 'webhookUrl' | 'status' | 'signingSecret'>;
+const fanoutFields = { _id: 0, dependentId: 1, keyId: 1, name: 1, webhookUrl: 1, signingSecret: 1 } as const;
+
 /** The additional data a dependent's sealed secret is bound to. */
 const secretContext = (dependentId: string) => `dependent:${dependentId}`;
 
@@ -69,18 +73,28 @@ export class DependentRepository {
   }
 
   /**
-   * The active dependents of these keys with their secrets, as MongoDB returns them (no
-   * sort: on FerretDB a sorted read must load every match before the first comes back, an
-   * unsorted one streams), `batchSize` at a time, so that a fan-out sends to the first while
-   * it reads the rest. One read serves many keys: on FerretDB each read scans the collection.
+   * The active dependents of these keys with their secrets, only the fields a fan-out uses,
+   * as MongoDB returns them (no sort: on FerretDB a sorted read must load every match before
+   * the first comes back, an unsorted one streams; the fan-out needs no order, a re-run finds
+   * what is left by webhook-id), `batchSize` at a time, so that a fan-out sends to the first
+   * while it reads the rest. One read serves many keys: on FerretDB each read scans the
+   * collection. Through the driver itself: nothing cast or hydrated per document.
    */
-  async *activeForSigning(keyIds: string[], batchSize = 100): AsyncGenerator<SigningDependent> {
-    const cursor = this.m.dependents
-      .find({ keyId: keyIds.length === 1 ? keyIds[0]! : { $in: keyIds }, status: 'active' as const })
-      .lean<DependentDoc>()
-      .cursor({ batchSize });
+  async *activeForSigning(keyIds: string[], batchSize = 100): AsyncGenerator<FanoutDependent> {
+    const cursor = this.m.dependents.collection.find<Omit<FanoutDependent, 'status'> & { signingSecret: string }>(
+      { keyId: keyIds.length === 1 ? keyIds[0]! : { $in: keyIds }, status: 'active' },
+      { projection: fanoutFields, batchSize },
+    );
     try {
-      for await (const d of cursor) yield { ...toRecord(d), signingSecret: this.box.open(d.signingSecret, secretContext(d.dependentId)) };
+      for await (const d of cursor)
+        yield {
+          dependentId: d.dependentId,
+          keyId: d.keyId,
+          name: d.name,
+          webhookUrl: d.webhookUrl,
+          status: 'active',
+          signingSecret: this.box.open(d.signingSecret, secretContext(d.dependentId)),
+        };
     } finally {
       await cursor.close();
     }
