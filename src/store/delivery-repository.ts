@@ -21,16 +21,19 @@ type DeliveryRow = Pick<DeliveryDoc, 'communityId' | 'deliveryId' | 'keyId' | 'd
 
 /**
  * A delivery as stored (its record) and what its log says. Deliveries written before the
- * log carry their state and attempts in the record itself; both are honoured.
+ * log carry their state and attempts in the record itself; both are honoured. The end entry
+ * is also the last attempt when it has a number (written so since the attempt that finishes
+ * a delivery is one insert); an attempt entry of the same number, from a duplicate run that
+ * did not finish it, is not listed twice.
  */
 function toRecord(d: DeliveryRow, log: LogRow[] = []): DeliveryRecord {
   const legacy = (d.attempts ?? []).map((a) => ({ at: a.at!, status: a.status ?? undefined, error: a.error ?? undefined, durationMs: a.durationMs ?? 0 }));
+  const end = log.find((l) => l.f);
   const logged = log
-    .filter((l) => l.n != null)
+    .filter((l) => l.n != null && (l === end || l.n !== end?.n))
     .sort((a, b) => a.n! - b.n!)
     .map((l) => ({ at: l.at, status: l.s ?? undefined, error: l.e ?? undefined, durationMs: l.ms ?? 0 }));
   const attempts = [...legacy, ...logged];
-  const end = log.find((l) => l.f);
   const last = attempts[attempts.length - 1];
   const state: DeliveryState = end?.f ?? d.state ?? 'pending';
   const lastError = end?.e ?? (logged.length ? last?.error : (d.lastError ?? undefined));
@@ -152,7 +155,7 @@ export class DeliveryRepository {
     for (const l of log) {
       const p = of(l.d);
       if (l.f) p.final = l.f;
-      else if (l.n) p.attempts = Math.max(p.attempts, l.n);
+      if (l.n) p.attempts = Math.max(p.attempts, l.n);
     }
     return out;
   }
@@ -160,16 +163,24 @@ export class DeliveryRepository {
   /**
    * Records attempt `n` of a delivery, and optionally finishes it. Returns false when it
    * was already final (someone else finished it first): a duplicate run then never counts
-   * or reports twice. Written with other outcomes of the next few milliseconds.
+   * or reports twice. An attempt that finishes the delivery is its end entry (one insert,
+   * `#end` with the attempt's fields), any other is `#n`. Written with other outcomes of the
+   * next few milliseconds.
    */
   async recordAttempt(d: { deliveryId: string; keyId: string }, n: number, attempt: DeliveryAttempt, finish?: FinalState): Promise<boolean> {
-    const entry: DeliveryLogDoc = { _id: attemptId(d.deliveryId, n), d: d.deliveryId, k: d.keyId, n, at: attempt.at, ms: attempt.durationMs };
+    const entry: DeliveryLogDoc = {
+      _id: finish ? endId(d.deliveryId) : attemptId(d.deliveryId, n),
+      d: d.deliveryId,
+      k: d.keyId,
+      n,
+      at: attempt.at,
+      ms: attempt.durationMs,
+    };
+    if (finish) entry.f = finish;
     if (attempt.status !== undefined) entry.s = attempt.status;
     if (attempt.error !== undefined) entry.e = attempt.error;
-    const wrote = [this.log.insert(entry)];
-    if (finish) wrote.push(this.log.insert({ _id: endId(d.deliveryId), d: d.deliveryId, k: d.keyId, f: finish, at: attempt.at }));
-    const [, end] = await Promise.all(wrote);
-    return !finish || end === 'inserted';
+    const wrote = await this.log.insert(entry);
+    return !finish || wrote === 'inserted';
   }
 
   /** Finishes a pending delivery without an attempt (e.g. its job failed for good elsewhere). */

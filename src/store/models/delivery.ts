@@ -36,7 +36,9 @@ export const deliveryModel = (conn: Connection): Model<DeliveryDoc> =>
  * cheap in batches and decide races). Two kinds of entry, both keyed by the delivery:
  * - `<deliveryId>#<n>`: attempt n (1-based): when, HTTP status, error, duration;
  * - `<deliveryId>#end`: the delivery became final (`f`: delivered, failed or gone). The one
- *   insert that succeeds finished it; a duplicate means someone else had.
+ *   insert that succeeds finished it; a duplicate means someone else had. When an attempt
+ *   finished it, the end entry is that attempt too (its `n`, status, error, duration) and
+ *   there is no `#<n>` for it (earlier versions wrote both).
  */
 export const deliveryLogSchema = new Schema(
   {
@@ -45,7 +47,7 @@ export const deliveryLogSchema = new Schema(
     d: { type: String, required: true },
     /** Its key, to read a revocation's log at once. */
     k: { type: String, required: true },
-    /** Attempt number; absent on the end entry. */
+    /** Attempt number; on the end entry only when an attempt finished the delivery. */
     n: Number,
     /** Final state, on the end entry only. */
     f: { type: String, enum: ['delivered', 'failed', 'gone'] },
