@@ -11,8 +11,12 @@
 // 3. where the time goes: the database work of a fan-out of N timed on its own (reading the
 //    dependents, inserting the delivery records, inserting the outcomes in batches).
 //   MONGODB_URI and REDIS_URL like the tests; BENCH_DEPENDENTS=N, BENCH_MASS=KxM;
-//   BENCH_MASS_ONLY_MANY=1 skips 1 and 2a.
+//   BENCH_MASS_ONLY_MANY=1 skips 1 and 2a; BENCH_ONE_ONLY=1 runs 1 and 3 alone;
+//   BENCH_CPU_PROFILE=<prefix> writes CPU profiles of this process for 1: <prefix>-baseline.cpuprofile
+//   (the node:http baseline) and <prefix>-fanout.cpuprofile (revoke called → notification done).
 import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -122,19 +126,50 @@ function viaHttp(agent: Agent) {
     });
 }
 
-/** Both direct baselines (after a warm-up); the faster is the one compared against. */
-async function baselines(posts: Post[], concurrency: number): Promise<{ fetchMs: number; httpMs: number; bestMs: number }> {
+/** Both direct baselines (after a warm-up); the faster is the one compared against. `profiled`: the node:http one, with BENCH_CPU_PROFILE. */
+async function baselines(
+  posts: Post[],
+  concurrency: number,
+  profiled = false,
+): Promise<{ fetchMs: number; httpMs: number; bestMs: number; httpCpuMs: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   try {
     await direct(posts.slice(0, 100), concurrency, viaFetch);
     await direct(posts.slice(0, 100), concurrency, viaHttp(agent));
     const fetchMs = await direct(posts, concurrency, viaFetch);
+    const profile = profiled ? await startProfile('baseline') : undefined;
+    const cpu = process.cpuUsage();
     const httpMs = await direct(posts, concurrency, viaHttp(agent));
-    return { fetchMs, httpMs, bestMs: Math.min(fetchMs, httpMs) };
+    const httpCpuMs = cpuMs(cpu);
+    await profile?.();
+    return { fetchMs, httpMs, bestMs: Math.min(fetchMs, httpMs), httpCpuMs };
   } finally {
     agent.destroy();
   }
 }
+
+/** With BENCH_CPU_PROFILE=<prefix>: starts profiling this process; the returned function writes `<prefix>-<part>.cpuprofile`. */
+async function startProfile(part: 'baseline' | 'fanout'): Promise<(() => Promise<void>) | undefined> {
+  if (!process.env.BENCH_CPU_PROFILE) return undefined;
+  const file = `${process.env.BENCH_CPU_PROFILE}-${part}.cpuprofile`;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`   CPU profile written to ${file}`);
+  };
+}
+
+/** CPU time (user + system) of this process since `since`, in ms. */
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+};
 
 const ms = (v: number) => `${v.toFixed(0).padStart(6)} ms`;
 const rate = (n: number, t: number) => `${((n * 1000) / t).toFixed(0).padStart(6)}/s`;
@@ -161,7 +196,7 @@ async function linkDependents(mongo: Mongo, keyId: string, urls: string[], tag: 
 const bodyOf = (key: KeyRecord) => JSON.stringify(revokedEvent({ ...key, status: 'revoked', revokedAt: new Date(), revokedBy: admin.userId }));
 const secret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
-async function oneKey(core: Core, mongo: Mongo, config: Config, recv: Awaited<ReturnType<typeof receiver>>): Promise<void> {
+async function oneKey(core: Core, mongo: Mongo, watcher: KeyRepository, config: Config, recv: Awaited<ReturnType<typeof receiver>>): Promise<void> {
   const { key } = await core.keys.create(admin, { name: 'Bench key', description: 'Fanned out to many dependents', roles: ['ic_viewer'] });
   const urls = Array.from({ length: N }, (_, i) => `${recv.origin}/one/${i}`);
   await linkDependents(mongo, key.keyId, urls, 'one');
@@ -169,9 +204,13 @@ async function oneKey(core: Core, mongo: Mongo, config: Config, recv: Awaited<Re
   const base = await baselines(
     urls.map((url) => ({ url, body, secret: secret() })),
     config.WEBHOOK_CONCURRENCY,
+    true,
   );
   recv.reset();
 
+  const profile = await startProfile('fanout');
+  dbTime?.reset();
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   await core.keys.revoke(admin, key.keyId);
   const returned = performance.now();
@@ -179,22 +218,32 @@ async function oneKey(core: Core, mongo: Mongo, config: Config, recv: Awaited<Re
   const hits = [...recv.firstHit.values()];
   const first = Math.min(...hits);
   const last = Math.max(...hits);
-  await waitFor(async () => (await core.keyRepo.findByKeyId(key.keyId))?.notification.state === 'done', 300_000, 'notification done', 20);
+  const fanCpuMs = cpuMs(cpu);
+  // Polled on a connection of its own, so that the tally below is the revocation's work alone.
+  await waitFor(async () => (await watcher.findByKeyId(key.keyId))?.notification.state === 'done', 300_000, 'notification done', 20);
   const done = performance.now();
+  await profile?.();
   const fanMs = last - returned;
 
   console.log(`\n1. one key, ${N} dependents on one loopback receiver; webhook concurrency ${config.WEBHOOK_CONCURRENCY}, one worker process`);
   console.log(`   baseline, direct fetch          ${N} POSTs ${ms(base.fetchMs)}  ${rate(N, base.fetchMs)}`);
-  console.log(`   baseline, direct node:http      ${N} POSTs ${ms(base.httpMs)}  ${rate(N, base.httpMs)}`);
+  console.log(`   baseline, direct node:http      ${N} POSTs ${ms(base.httpMs)}  ${rate(N, base.httpMs)}   CPU of this process ${ms(base.httpCpuMs)}`);
   console.log(
     `   keywarden: revoke returned → last notified ${ms(fanMs)}  ${rate(N, fanMs)}   ratio to the faster baseline: ${(base.bestMs / fanMs).toFixed(2)}x (goal ≥ 0.5x; ≤ 2000 ms)`,
+  );
+  console.log(
+    `   CPU of this process (worker, receiver), revoke called → last notified ${ms(fanCpuMs)}  (${(fanCpuMs / base.httpCpuMs).toFixed(2)}x the node:http baseline's; less sensitive to load than the times)`,
   );
   console.log(
     `   revoke returned → first notified         ${ms(first - returned)}   (goal ≤ 100 ms; negative: the worker sent before the revoke call had returned)`,
   );
   console.log(`   revoke call itself                       ${ms(returned - t0)}`);
   console.log(`   revoke returned → notification done      ${ms(done - returned)}   (every outcome recorded, counts on the key)`);
+  const told = hits.map((h) => h - returned).sort((a, b) => a - b);
+  const at = (q: number) => told[Math.min(told.length - 1, Math.floor(q * told.length))]!.toFixed(0);
+  console.log(`   dependents told, after the revoke returned: 10% ${at(0.1)} ms, 50% ${at(0.5)} ms, 90% ${at(0.9)} ms, all ${at(1)} ms`);
   console.log(`   requests received ${recv.hits()} for ${N} dependents (duplicates: ${recv.hits() - N})`);
+  dbTime?.print();
 }
 
 /**
@@ -414,7 +463,7 @@ async function probes(core: Core, mongo: Mongo, recv: Awaited<ReturnType<typeof 
   console.log(`\n3. where a fan-out of ${N} spends database time (each part alone)`);
   console.log(`   read the dependents, streamed     first after ${ms(firstAt)}, all ${count} after ${ms(readMs)}`);
   console.log(`   insert ${N} delivery records, pages of 100            ${ms(ensureMs)}`);
-  console.log(`   insert ${2 * N} outcomes (attempt + end) through the batched log ${ms(logMs)}`);
+  console.log(`   insert ${N} outcomes (attempt that ends each) through the batched log ${ms(logMs)}`);
   console.log(`   count the outcomes (the notification's end)           ${ms(countMs)}`);
   console.log(`   for comparison, one single-document update (what each delivery cost twice before) ${ms(updateMs)}`);
   await repo.flush();
@@ -470,10 +519,12 @@ export async function main(): Promise<void> {
   const server = (await mongo.conn.db!.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
   console.log(`load average at start: ${load()}; ${server.ferretdbVersion ? `FerretDB ${server.ferretdbVersion}` : `MongoDB ${server.version}`}`);
   try {
-    if (!process.env.BENCH_MASS_ONLY_MANY) await oneKey(core, mongo, config, recv);
-    if (!process.env.BENCH_MASS_ONLY_MANY) await massRevocation(core, mongo, watcher, config, recv, 'one by one');
-    await massRevocation(core, mongo, watcher, config, recv, 'revokeMany');
-    await massRevocation(core, mongo, watcher, config, recv, 'slack', await slackSide(core, slack, config));
+    if (!process.env.BENCH_MASS_ONLY_MANY) await oneKey(core, mongo, watcher, config, recv);
+    if (!process.env.BENCH_ONE_ONLY) {
+      if (!process.env.BENCH_MASS_ONLY_MANY) await massRevocation(core, mongo, watcher, config, recv, 'one by one');
+      await massRevocation(core, mongo, watcher, config, recv, 'revokeMany');
+      await massRevocation(core, mongo, watcher, config, recv, 'slack', await slackSide(core, slack, config));
+    }
     console.log(`\nload average after the revocations: ${load()}`);
     await probes(core, mongo, recv);
     console.log(`\nload average at end: ${load()}`);
