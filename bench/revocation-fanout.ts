@@ -414,7 +414,7 @@ function watchCommands(mongo: Mongo): CommandTally {
   const client = mongo.conn.getClient();
   client.on('commandStarted', (e) => {
     const cmd = e.command as Record<string, unknown>;
-    const coll = cmd[e.commandName];
+    const coll = e.commandName === 'getMore' ? cmd.collection : cmd[e.commandName];
     if (typeof coll !== 'string') return;
     tally.start(e.requestId, `${e.commandName} ${coll} ${filterKind(cmd)}`.trim());
   });
