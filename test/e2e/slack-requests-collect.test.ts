@@ -97,6 +97,12 @@ const homeOf = async (userId: string) => {
   await h.send(appHomeOpened({ userId }));
   return (await eventually(() => calls()[n])).args.view as { blocks: any[] };
 };
+/** The key's `request.collected` events, once there are any: recorded after the secret's modal opened (it was shown), so just after Slack saw it. */
+const collectedEvents = (keyId: string) =>
+  eventually(async () => {
+    const events = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'request.collected');
+    return events.length > 0 ? events : undefined;
+  });
 const dmsTo = (userId: string, re: RegExp): FakeSlackCall[] =>
   h.fake.callsOf('chat.postMessage').filter((c) => c.args.channel === `D${userId}` && re.test(textOf(c.args)));
 
@@ -140,7 +146,7 @@ describe('Collect key: the requester’s DM cannot be opened', () => {
     expect(await h.core.keys.verify(token)).toMatchObject({ valid: true, key: { keyId, createdBy: VIEWER } });
     const created = (await h.core.audit.forTarget(TEAM, keyId)).find((e) => e.action === 'key.created')!;
     expect(created).toMatchObject({ actor: VIEWER, details: { approvedBy: ADMIN } });
-    const received = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'request.collected');
+    const received = await collectedEvents(keyId);
     expect(received).toMatchObject([{ actor: VIEWER, details: { requestId: id, via: 'modal' } }]);
     expect(received[0]!.details).not.toHaveProperty('reissued');
     await copyMatches(ts, new RegExp(`Approved by <@${ADMIN}> — \`${keyId}\``));
@@ -296,7 +302,7 @@ describe('an approval whose key creation died (decision recorded, nothing after 
       expect(await h.core.keys.verify(lost)).toMatchObject({ valid: false, reason: 'rolled' });
       expect(await keyCount(keyId)).toBe(1);
       // The trail says the requester received a new secret, not only that the approver rolled the key.
-      const received = (await h.core.audit.forTarget(TEAM, keyId)).filter((e) => e.action === 'request.collected');
+      const received = await collectedEvents(keyId);
       expect(received).toMatchObject([{ actor: VIEWER, details: { via: 'modal', reissued: true } }]);
     } finally {
       clock.offsetMs = 0;
