@@ -10,6 +10,7 @@ import { KeyService } from './keys/key-service.js';
 import type { RevocationAnnouncer } from './keys/revocation-announcer.js';
 import type { Logger } from './log.js';
 import { MemberService } from './members/member-service.js';
+import type { Member } from './members/member-record.js';
 import { RedisRevocationAnnouncer } from './revocation/redis-announcer.js';
 import { loadRoleCatalog, type RoleCatalog } from './roles/catalog.js';
 import { AdminTokenRepository } from './store/admin-token-repository.js';
@@ -65,17 +66,18 @@ export function createCore(
 ): Core {
   const audit = new AuditLog(new AuditRepository(mongo.models));
   // Its Redis keys carry the database name too. Members are read through it (one read per
-  // community while the membership epoch holds), written around it (each change bumps the epoch).
-  const memberReader = new MemberRepository(mongo.models);
-  const memberDirectory = new MemberDirectory(
+  // community while the membership epoch holds); each change bumps the epoch. It reads a
+  // community through the repository it serves (a read that does not consult it).
+  const memberDirectory: MemberDirectory = new MemberDirectory(
     memberDirectoryRedis(config.REDIS_URL),
-    (c) => memberReader.ofCommunity(c),
+    (c): Promise<Member[]> => memberRepo.ofCommunity(c),
     log.child({ component: 'member-directory' }),
     {
       namespace: `${config.QUEUE_PREFIX}:${mongo.conn.name}`,
     },
   );
-  const members = new MemberService(new MemberRepository(mongo.models, memberDirectory), audit, config.ADMIN_SLACK_USER_IDS);
+  const memberRepo = new MemberRepository(mongo.models, memberDirectory);
+  const members = new MemberService(memberRepo, audit, config.ADMIN_SLACK_USER_IDS);
   const directoryLog = log.child({ component: 'key-directory' });
   // Its Redis keys carry the database name: deployments sharing a Redis stay apart.
   const keyDirectory = new KeyDirectory(mongo.models, directoryRedis(config.REDIS_URL, directoryLog), directoryLog, clock, {

@@ -79,7 +79,7 @@ export class MemberDirectory {
    */
   async find(communityId: string, slackUserId: string): Promise<Member | null | undefined> {
     const arrival = this.clock.now();
-    if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
+    await this.connect();
     const epoch = await this.epoch.fresh(arrival);
     if (epoch === undefined) return undefined;
     let held = this.held.get(communityId);
@@ -95,7 +95,7 @@ export class MemberDirectory {
   async changed(communityId: string): Promise<void> {
     this.held.delete(communityId);
     try {
-      if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
+      await this.connect();
       await this.epoch.bump([]);
     } catch (e) {
       this.log.warn(
@@ -127,6 +127,11 @@ export class MemberDirectory {
       });
     this.loading.set(communityId, { stamp, done });
     return done;
+  }
+
+  /** Opens the connection on first use; a failure shows in the command that follows. */
+  private async connect(): Promise<void> {
+    if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
   }
 
   private warn(e: Error): void {
