@@ -20,6 +20,10 @@
 // INSTR_BUILDS=label=path,… adds other builds (a dist/ directory each), e.g. one of an older
 // commit built in a `git worktree` of its own, measured between the same bare rounds.
 // INSTR_ROUNDS (default 1) repeats the whole sequence; each server is measured once a round.
+// INSTR_NODE_FLAGS (space-separated) are passed to node before the server script, e.g.
+// `--single-threaded`: V8 then compiles on the main thread at fixed points instead of on
+// background threads whose finishing time varies with the machine's load, which moved the
+// main thread's totals by thousands of instructions between sessions on a loaded machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -130,6 +134,7 @@ async function measureOne(
     '--compress-pos=no',
     `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
     process.execPath,
+    ...(process.env.INSTR_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     SERVER,
     ...(subject.dist ? ['verify', subject.dist] : ['bare']),
   ];
