@@ -45,6 +45,12 @@ export class CacheEntry {
     readonly endsWith: VerifyOutcome,
     /** performance.now() after which a hit starts a background re-read (see REFRESH_AHEAD). */
     public refreshAt: number,
+    /**
+     * performance.now() at which the entry is gone (its lifetime, VERIFY_CACHE_TTL_MS, ends).
+     * Kept here rather than as lru-cache's `ttl`, whose get() reads the clock and arms a
+     * timer of its own: a hit already knows its arrival time.
+     */
+    readonly goneAt: number,
   ) {}
 
   get valid(): boolean {
@@ -93,12 +99,11 @@ export class VerificationCache {
   constructor(private readonly limits: CacheLimits) {
     this.valid = new LRUCache({
       max: limits.max,
-      ttl: limits.ttlMs,
       dispose: (entry, key) => {
         if (entry.keyId !== undefined && this.byKeyId.get(entry.keyId) === key) this.byKeyId.delete(entry.keyId);
       },
     });
-    this.negative = limits.negativeMax > 0 ? new LRUCache({ max: limits.negativeMax, ttl: limits.ttlMs }) : undefined;
+    this.negative = limits.negativeMax > 0 ? new LRUCache({ max: limits.negativeMax }) : undefined;
   }
 
   /**
@@ -110,8 +115,13 @@ export class VerificationCache {
     return hash('sha256', token, 'binary');
   }
 
-  lookup(key: string): CacheEntry | undefined {
-    return this.valid.get(key) ?? this.negative?.get(key);
+  /** The entry of `key` still alive at `now` (performance.now()); an entry past its lifetime is dropped. */
+  lookup(key: string, now: number): CacheEntry | undefined {
+    const entry = this.valid.get(key) ?? this.negative?.get(key);
+    if (entry === undefined || now < entry.goneAt) return entry;
+    if (entry.valid) this.valid.delete(key);
+    else this.negative?.delete(key);
+    return undefined;
   }
 
   /** Records a hit at `at` (performance.now()) for lastUsedAt and returns its answer. */
@@ -156,14 +166,22 @@ export class VerificationCache {
     if (body.valid && r.epoch === undefined) return;
     const ends = endOf(result);
     const hit: VerifyOutcome = { ...answer, source: 'cache' };
-    const entry = new CacheEntry(hit, body.valid ? body.keyId : undefined, body.valid ? r.epoch : undefined, ends.at, ends.with, r.now + left * REFRESH_AHEAD);
+    const entry = new CacheEntry(
+      hit,
+      body.valid ? body.keyId : undefined,
+      body.valid ? r.epoch : undefined,
+      ends.at,
+      ends.with,
+      r.now + left * REFRESH_AHEAD,
+      r.now + left,
+    );
     if (body.valid) {
-      this.valid.set(key, entry, { ttl: Math.floor(left) });
+      this.valid.set(key, entry);
       this.byKeyId.set(body.keyId, key);
     } else {
       // A key just found revoked or expired: its `valid` entry must not shadow the answer.
       this.valid.delete(key);
-      this.negative?.set(key, entry, { ttl: Math.floor(left) });
+      this.negative?.set(key, entry);
     }
   }
 

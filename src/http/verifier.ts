@@ -114,7 +114,7 @@ export class Verifier {
     if (token.length !== this.tokenLength) return MALFORMED;
     if (!this.cache) return undefined;
     const key = VerificationCache.keyOf(token);
-    const entry = this.cache.lookup(key);
+    const entry = this.cache.lookup(key, arrival);
     if (!entry) return undefined;
     return this.fromEntry(token, key, entry, arrival, this.epoch.peek(arrival));
   }
@@ -162,7 +162,7 @@ export class Verifier {
 
   /** The answer of the token's cache entry (read again if the entry cannot serve it); undefined: no entry. */
   private async fromCache(token: string, key: string, arrival: number): Promise<VerifyOutcome | undefined> {
-    const entry = this.cache?.lookup(key);
+    const entry = this.cache?.lookup(key, arrival);
     if (!entry) return undefined;
     const known = this.epoch.peek(arrival) ?? (await this.epoch.fresh(arrival));
     return this.fromEntry(token, key, entry, arrival, known) ?? this.load(token, key, arrival);
@@ -173,8 +173,8 @@ export class Verifier {
     // Negative answers are final (see VerificationCache): they simply expire.
     if (!entry.valid) return entry.hit;
     // A key expires, and a rolled-away secret ends, at an instant, not by invalidation:
-    // every entry carries that instant.
-    if (entry.endsAt <= this.clock.now()) return entry.endsWith;
+    // every entry carries that instant (a key that never ends needs no clock read).
+    if (entry.endsAt !== Number.POSITIVE_INFINITY && entry.endsAt <= this.clock.now()) return entry.endsWith;
     if (arrival >= entry.refreshAt) this.refreshAhead(token, key, entry, arrival);
     return epoch !== undefined && epoch === entry.epoch ? this.cache!.hit(entry, arrival) : undefined;
   }

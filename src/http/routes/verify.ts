@@ -44,8 +44,16 @@ interface Series {
 
 class VerifyMetrics {
   private readonly bySource: Record<VerifySource, Map<string, Series>> = { format: new Map(), cache: new Map(), store: new Map() };
+  /** The series of the most common answer, a cached `valid`, bound on first use. */
+  private cachedValid: Series | undefined;
 
   observe(outcome: VerifyOutcome, seconds: number): void {
+    const series = outcome.source === 'cache' && outcome.body.valid ? (this.cachedValid ??= this.seriesOf(outcome)) : this.seriesOf(outcome);
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
+  private seriesOf(outcome: VerifyOutcome): Series {
     const result = outcome.body.valid ? 'valid' : outcome.body.reason;
     const bound = this.bySource[outcome.source];
     let series = bound.get(result);
@@ -53,8 +61,7 @@ class VerifyMetrics {
       series = { count: verifyRequests.bind(result, outcome.source), latency: verifyDuration.labels(outcome.source) };
       bound.set(result, series);
     }
-    series.count.inc();
-    series.latency.observe(seconds);
+    return series;
   }
 }
 
