@@ -21,9 +21,9 @@
 // commit built in a `git worktree` of its own, measured between the same bare rounds.
 // INSTR_ROUNDS (default 1) repeats the whole sequence; each server is measured once a round.
 // INSTR_NODE_FLAGS (space-separated) are passed to node before the server script, e.g.
-// `--single-threaded`: V8 then compiles on the main thread at fixed points instead of on
-// background threads whose finishing time varies with the machine's load, which moved the
-// main thread's totals by thousands of instructions between sessions on a loaded machine.
+// `--single-threaded`: V8 then compiles and collects garbage on the main thread, so all of a
+// hit's work is counted there. It does not make the count independent of load: on a quiet
+// machine the same build counted 87.1 k and 87.2 k per hit, beside a CI run 94.0 k.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

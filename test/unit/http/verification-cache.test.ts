@@ -6,10 +6,10 @@ import { outcomeOf, VerificationCache } from '../../../src/http/verification-cac
 // hit's arrival time, not by lru-cache's own timer: these tests pass the times explicitly.
 const TTL = 1_000;
 const key = { keyId: 'ak_1', name: 'n', roles: ['reader'], communityId: 'T1' } as unknown as KeyRecord;
+const valid = outcomeOf({ valid: true, keyId: 'ak_1', name: 'n', roles: ['reader'], communityId: 'T1' }, 'store');
 
 function cached() {
   const cache = new VerificationCache({ max: 10, negativeMax: 10, ttlMs: TTL });
-  const valid = outcomeOf({ valid: true, keyId: 'ak_1', name: 'n', roles: ['reader'], communityId: 'T1' }, 'store');
   cache.remember('h-valid', { valid: true, key }, valid, { revision: cache.revision, epoch: 'e1', startedAt: 100, now: 100 });
   const unknown = outcomeOf({ valid: false, reason: 'unknown' }, 'store');
   cache.remember('h-unknown', { valid: false, reason: 'unknown' }, unknown, { revision: cache.revision, epoch: undefined, startedAt: 100, now: 100 });
@@ -34,7 +34,6 @@ describe('VerificationCache lifetime', () => {
 
   it('an entry whose read took part of the lifetime lives only for the rest', () => {
     const cache = new VerificationCache({ max: 10, negativeMax: 0, ttlMs: TTL });
-    const valid = outcomeOf({ valid: true, keyId: 'ak_1', name: 'n', roles: ['reader'], communityId: 'T1' }, 'store');
     cache.remember('h', { valid: true, key }, valid, { revision: cache.revision, epoch: 'e1', startedAt: 0, now: 400 });
     expect(cache.lookup('h', 999)).toBeDefined();
     expect(cache.lookup('h', 1_000)).toBeUndefined();
