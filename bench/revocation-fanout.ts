@@ -440,7 +440,10 @@ async function probes(core: Core, mongo: Mongo, recv: Awaited<ReturnType<typeof 
   let t = performance.now();
   let firstAt = 0;
   let count = 0;
-  for await (const _ of core.dependentRepo.activeForSigning([key.keyId])) if (++count === 1) firstAt = performance.now() - t;
+  for await (const page of core.dependentRepo.activeForSigning([key.keyId])) {
+    if (count === 0) firstAt = performance.now() - t;
+    count += page.length;
+  }
   const readMs = performance.now() - t;
   const repo = new DeliveryRepository(mongo.models);
   const rows = Array.from({ length: N }, (_, i) => {

@@ -1,14 +1,14 @@
 import type { DependentRepository, FanoutDependent } from '../src/store/dependent-repository.js';
 
-/** An async iterable fed by a producer that never waits for its consumer. */
-class Channel<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
+/** An async iterable of pages, fed by a producer that never waits for its consumer. */
+class Channel<T> implements AsyncIterable<T[]> {
+  private readonly pages: T[][] = [];
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
-  push(item: T): void {
-    this.items.push(item);
+  push(page: T[]): void {
+    this.pages.push(page);
     this.signal();
   }
 
@@ -24,10 +24,10 @@ class Channel<T> implements AsyncIterable<T> {
     w?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+  async *[Symbol.asyncIterator](): AsyncIterator<T[]> {
     for (;;) {
-      if (this.items.length > 0) {
-        yield this.items.shift()!;
+      if (this.pages.length > 0) {
+        yield this.pages.shift()!;
         continue;
       }
       if (this.ended) {
@@ -39,12 +39,23 @@ class Channel<T> implements AsyncIterable<T> {
   }
 }
 
+/** A page of dependents split by key. */
+function byKey(page: FanoutDependent[]): Map<string, FanoutDependent[]> {
+  const out = new Map<string, FanoutDependent[]>();
+  for (const d of page) {
+    const own = out.get(d.keyId);
+    if (own) own.push(d);
+    else out.set(d.keyId, [d]);
+  }
+  return out;
+}
+
 /**
  * Reads the dependents of the keys being fanned out, many keys per read: the fan-outs that
  * start within a few milliseconds of each other (a mass revocation) share one query, and
  * while a read is under way the keys asking meanwhile wait for the next one. On FerretDB
  * every read scans the whole collection, so fifty fan-outs cost one scan instead of fifty.
- * Each fan-out gets its own dependents as they stream in.
+ * Each fan-out gets its own dependents, a page at a time, as they stream in.
  */
 export class DependentsReader {
   private waiting = new Map<string, Array<Channel<FanoutDependent>>>();
@@ -56,7 +67,7 @@ export class DependentsReader {
     private readonly lingerMs = 2,
   ) {}
 
-  activeForSigning(keyId: string): AsyncIterable<FanoutDependent> {
+  activeForSigning(keyId: string): AsyncIterable<FanoutDependent[]> {
     const channel = new Channel<FanoutDependent>();
     this.waiting.set(keyId, [...(this.waiting.get(keyId) ?? []), channel]);
     if (!this.reading && !this.timer) this.timer = setTimeout(() => void this.read(), this.lingerMs);
@@ -70,7 +81,10 @@ export class DependentsReader {
     this.reading = true;
     let failure: Error | undefined;
     try {
-      for await (const d of this.repo.activeForSigning([...batch.keys()])) for (const c of batch.get(d.keyId) ?? []) c.push(d);
+      for await (const page of this.repo.activeForSigning([...batch.keys()])) {
+        if (batch.size === 1) for (const c of batch.values().next().value!) c.push(page);
+        else for (const [keyId, own] of byKey(page)) for (const c of batch.get(keyId) ?? []) c.push(own);
+      }
     } catch (e) {
       failure = e instanceof Error ? e : new Error(`reading dependents failed: ${String(e)}`);
     } finally {

@@ -39,12 +39,10 @@ const byNotice = (a: DeliveryRecord, b: DeliveryRecord) =>
 function remember(rec: DeliveryRecord, at: Date, outcome: PostOutcome, settled: Settled): void {
   const gone = settled.state === 'gone';
   const error = gone ? 'the receiver answered 410 Gone' : outcome.error;
-  rec.attempts.push({
-    at,
-    durationMs: outcome.durationMs,
-    ...(outcome.status !== undefined ? { status: outcome.status } : {}),
-    ...(error !== undefined ? { error } : {}),
-  });
+  const attempt: DeliveryRecord['attempts'][number] = { at, durationMs: outcome.durationMs };
+  if (outcome.status !== undefined) attempt.status = outcome.status;
+  if (error !== undefined) attempt.error = error;
+  rec.attempts.push(attempt);
   rec.lastStatus = outcome.status;
   rec.lastError = error;
   if (settled.state !== 'retry') rec.state = settled.state;
@@ -153,17 +151,18 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     if (settled.finished && (settled.state !== 'delivered' || !tally.changed)) tally.changed = settled.state;
   };
 
-  for await (const d of dependents) {
-    const deliveryId = deliveryIdFor(keyId, d.dependentId);
-    const t: DeliveryTarget = { deliveryId, keyId, dependentId: d.dependentId, communityId: key.communityId, dependentName: d.name };
-    const before = progress.get(deliveryId);
-    const rec: DeliveryRecord = { ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() };
-    records.push(rec);
-    if (before?.final) continue;
-    const stored = pages.add({ communityId: key.communityId, deliveryId, keyId, dependentId: d.dependentId, dependentName: d.name });
-    // A failure recorded by an earlier run has (or is given again) its retry job.
-    work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, rec, d.webhookUrl, d.signingSecret, 1, stored)));
-  }
+  for await (const page of dependents)
+    for (const d of page) {
+      const deliveryId = deliveryIdFor(keyId, d.dependentId);
+      const t: DeliveryTarget = { deliveryId, keyId, dependentId: d.dependentId, communityId: key.communityId, dependentName: d.name };
+      const before = progress.get(deliveryId);
+      const rec: DeliveryRecord = { ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() };
+      records.push(rec);
+      if (before?.final) continue;
+      const stored = pages.add({ communityId: key.communityId, deliveryId, keyId, dependentId: d.dependentId, dependentName: d.name });
+      // A failure recorded by an earlier run has (or is given again) its retry job.
+      work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, rec, d.webhookUrl, d.signingSecret, 1, stored)));
+    }
   pages.flush();
   // What this run knows of its deliveries, as the notice shows them (a first run knows every outcome).
   const known = () => [...records].sort(byNotice).map((r) => ({ ...r, attempts: [...r.attempts] }));

@@ -75,6 +75,13 @@ export class WebhookSender {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            // Success: the body is never read, only drained so the socket can be reused.
+            res.on('end', () => done({ status }));
+            res.on('error', (e) => done({ status, error: `HTTP ${status}, then ${e.message}` }));
+            res.resume();
+            return;
+          }
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
@@ -82,7 +89,6 @@ export class WebhookSender {
             size += c.length;
           });
           res.on('end', () => {
-            if (status >= 200 && status < 300) return done({ status });
             // The receiver's reason phrase is never kept; its body only as a snippet without
             // the characters Slack mrkdwn builds mentions and links from.
             const snippet = errorSnippet(Buffer.concat(chunks).toString('utf8'));

@@ -1,6 +1,6 @@
 import type { Models } from './mongo.js';
 import type { DeliveryDoc, DeliveryLogDoc } from './models/delivery.js';
-import { BatchedInserter } from './batched-inserter.js';
+import { BatchedInserter, insertCommand } from './batched-inserter.js';
 import {
   countDeliveries,
   type DeliveryAttempt,
@@ -70,13 +70,11 @@ export class DeliveryRepository {
   private readonly claims: BatchedInserter<{ _id: string; at: Date }>;
 
   constructor(private readonly m: Models) {
-    // The driver's own calls: string `_id`s as given, nothing cast or validated per document.
-    type RawDocs = Parameters<typeof m.deliveryLog.collection.insertMany>[0];
-    this.log = new BatchedInserter((docs) => m.deliveryLog.collection.insertMany(docs as unknown as RawDocs, { ordered: false }), LOG_BATCH);
-    type RawRecords = Parameters<typeof m.deliveries.collection.insertMany>[0];
-    this.records = new BatchedInserter((docs) => m.deliveries.collection.insertMany(docs as unknown as RawRecords, { ordered: false }), RECORD_BATCH);
-    type RawClaims = Parameters<typeof m.fanoutClaims.collection.insertMany>[0];
-    this.claims = new BatchedInserter((docs) => m.fanoutClaims.collection.insertMany(docs as unknown as RawClaims, { ordered: false }), RECORD_BATCH);
+    // The insert command itself: string `_id`s as given, nothing cast or validated per document.
+    const db = () => m.deliveries.db.db;
+    this.log = new BatchedInserter(insertCommand(db, m.deliveryLog.collection.collectionName), LOG_BATCH);
+    this.records = new BatchedInserter(insertCommand(db, m.deliveries.collection.collectionName), RECORD_BATCH);
+    this.claims = new BatchedInserter(insertCommand(db, m.fanoutClaims.collection.collectionName), RECORD_BATCH);
   }
 
   /**

@@ -3,7 +3,7 @@ import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import { deliveryIdFor } from '../../src/dependents/delivery-record.js';
 import { DependentRepository } from '../../src/store/dependent-repository.js';
 import { SecretBox } from '../../src/dependents/secret-box.js';
-import { BatchedInserter } from '../../src/store/batched-inserter.js';
+import { BatchedInserter, insertCommand } from '../../src/store/batched-inserter.js';
 import { DependentsReader } from '../../jobs/dependents-reader.js';
 import { openTestMongo } from '../support/services.js';
 
@@ -44,6 +44,24 @@ describe('BatchedInserter', () => {
     expect(batches).toEqual([41]);
     expect(await collection.countDocuments()).toBe(41);
     expect((await collection.findOne({ _id: 'taken' }))?.v).toBe(0); // the first insert decided
+    await writer.close();
+  });
+
+  it('through the insert command itself (answered, not thrown, write errors) also says which ids were taken, in a batch of mixed results', async () => {
+    const name = `batched_cmd_${Math.random().toString(36).slice(2, 8)}`;
+    const collection = mongo.conn.db!.collection<Row>(name);
+    await collection.insertMany([
+      { _id: 'c3', v: -3 },
+      { _id: 'c7', v: -7 },
+    ]);
+    const writer = new BatchedInserter<Row>(
+      insertCommand(() => mongo.conn.db, name),
+      { lingerMs: 20, maxBatch: 500 },
+    );
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => writer.insert({ _id: `c${i}`, v: i })));
+    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => (i === 3 || i === 7 ? 'duplicate' : 'inserted')));
+    expect(await collection.countDocuments()).toBe(10);
+    expect((await collection.findOne({ _id: 'c7' }))?.v).toBe(-7); // the first insert decided
     await writer.close();
   });
 
@@ -184,7 +202,7 @@ describe('DependentsReader', () => {
     const reader = new DependentsReader(repo);
     const collect = async (keyId: string) => {
       const got = [];
-      for await (const d of reader.activeForSigning(keyId)) got.push(d);
+      for await (const page of reader.activeForSigning(keyId)) got.push(...page);
       return got;
     };
     const first = [collect(keys[0]!), collect(keys[1]!)];
