@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { deliveryIdFor, type DeliveryProgress, type DeliveryRecord, type DeliveryState, type NewDelivery } from '../src/dependents/delivery-record.js';
+import { deliveryIdFor, type DeliveryProgress, type DeliveryRecord, type DeliveryState } from '../src/dependents/delivery-record.js';
 import type { JobDeps } from './context.js';
 import type { DependentsReader } from './dependents-reader.js';
 import type { Limiter } from './limiter.js';
@@ -7,9 +7,6 @@ import { advanceNotification, postNotices } from './notices.js';
 import { webhookJobOptions, type RevocationJobData } from './queues.js';
 import type { PostOutcome, WebhookSender } from './webhook-sender.js';
 import { endEvent, settleAttempt, signedHeaders, type DeliveryTarget, type Settled } from './webhooks.js';
-
-/** Delivery records inserted per insertMany while the fan-out sends (one page of dependents). */
-const RECORD_BATCH = 100;
 
 /** What a revocation job reports when it completes. */
 export interface RevocationResult {
@@ -55,50 +52,20 @@ function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** Inserts delivery records in pages while the fan-out sends; each row learns when it is stored. */
-class RecordPages {
-  private rows: NewDelivery[] = [];
-  private page: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
-  readonly all: Promise<void>[] = [];
-
-  constructor(private readonly insert: (rows: NewDelivery[]) => Promise<void>) {}
-
-  add(row: NewDelivery): Promise<void> {
-    if (!this.page) {
-      let resolve!: () => void, reject!: (e: unknown) => void;
-      const done = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
-      done.catch(() => undefined); // awaited through `all`; a row's own waiter sees it too
-      this.page = { done, resolve, reject };
-    }
-    this.rows.push(row);
-    const { done } = this.page;
-    if (this.rows.length >= RECORD_BATCH) this.flush();
-    return done;
-  }
-
-  flush(): void {
-    if (!this.page) return;
-    const { resolve, reject, done } = this.page;
-    this.insert(this.rows).then(resolve, reject);
-    this.all.push(done);
-    this.rows = [];
-    this.page = undefined;
-  }
-}
-
 /**
  * Fans a revocation (or an expiry) out to the key's active dependents, sending at once:
- * dependents are read in pages as MongoDB streams them; each is POSTed as soon as it is read
- * (WEBHOOK_CONCURRENCY at a time across the process) while its delivery record is inserted
- * with its page; outcomes are written to the delivery log in batches gathered over a few
- * milliseconds. Only failures become webhook jobs, which retry on the schedule. Then the
- * Slack notice (posted once) and the notification's end.
+ * dependents are read in pages as MongoDB finds them; each is POSTed as soon as it is read
+ * (WEBHOOK_CONCURRENCY at a time across the process), and then its delivery record is
+ * inserted with that first attempt and, when it decided the delivery, its end — one
+ * document per dependent, in batches gathered over a few milliseconds. Only failures become
+ * webhook jobs, which retry on the schedule (their attempts go to the delivery log). Then
+ * the Slack notice (posted once) and the notification's end.
  *
  * Safe to run any number of times for the same key: the first run claims the fan-out; a
- * re-run (after a crash, a stall or a shutdown) reads the log and sends again only to
- * dependents with no recorded attempt — with the same webhook-id, so that a receiver that
- * got it before the crash can drop it — and makes sure the retries of recorded failures
- * have their job. Finished deliveries are never re-sent.
+ * re-run (after a crash, a stall or a shutdown) reads the records and the log and sends
+ * again only to dependents with no recorded attempt — with the same webhook-id, so that a
+ * receiver that got it before the crash can drop it — and makes sure the retries of
+ * recorded failures have their job. Finished deliveries are never re-sent.
  */
 export async function processRevocation(job: Job<RevocationJobData>, deps: FanoutDeps): Promise<RevocationResult> {
   const { keyId } = job.data;
@@ -116,15 +83,14 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
   const progress = firstRun ? new Map<string, DeliveryProgress>() : await deps.deliveries.progress(keyId);
   const body = JSON.stringify(endEvent(key));
   const lastAttempt = deps.config.WEBHOOK_RETRY_SCHEDULE.length + 1;
-  const pages = new RecordPages((rows) => deps.deliveries.ensure(rows));
   const records: DeliveryRecord[] = [];
   const work: Promise<unknown>[] = [];
   // `exact`: every outcome of this run was decided by this run, so `records` is what the
   // log says (a first run only; a duplicate run finishing a delivery first makes it false).
   const tally = { sent: 0, retrying: 0, held: 0, changed: undefined as DeliveryState | undefined, exact: firstRun };
 
-  const retryLater = async (t: DeliveryTarget, stored: Promise<void>, after: number) => {
-    await stored; // the retry reads the record
+  // Only once the record holds the attempt (the retry reads it).
+  const retryLater = async (t: DeliveryTarget, after: number) => {
     await deps.queues.webhooks.add(
       'webhook',
       { keyId, communityId: t.communityId, dependentId: t.dependentId, deliveryId: t.deliveryId, after },
@@ -133,7 +99,7 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
     tally.retrying++;
   };
 
-  const send = async (t: DeliveryTarget, rec: DeliveryRecord, url: string, secret: string, n: number, stored: Promise<void>) => {
+  const send = async (t: DeliveryTarget, rec: DeliveryRecord, url: string, secret: string) => {
     const posted = await deps.limiter.run(async () => {
       if (deps.stopping()) return undefined;
       const at = new Date();
@@ -144,10 +110,10 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
       return;
     }
     tally.sent++;
-    const settled = await settleAttempt(deps, t, n, posted.at, posted.outcome, n >= lastAttempt);
+    const settled = await settleAttempt(deps, t, 1, posted.at, posted.outcome, lastAttempt === 1, rec.createdAt);
     remember(rec, posted.at, posted.outcome, settled);
     if (settled.state !== 'retry' && !settled.finished) tally.exact = false;
-    if (settled.state === 'retry') return retryLater(t, stored, n);
+    if (settled.state === 'retry') return retryLater(t, 1);
     if (settled.finished && (settled.state !== 'delivered' || !tally.changed)) tally.changed = settled.state;
   };
 
@@ -159,16 +125,14 @@ export async function processRevocation(job: Job<RevocationJobData>, deps: Fanou
       const rec: DeliveryRecord = { ...t, state: before?.final ?? 'pending', attempts: [], createdAt: new Date() };
       records.push(rec);
       if (before?.final) continue;
-      const stored = pages.add({ communityId: key.communityId, deliveryId, keyId, dependentId: d.dependentId, dependentName: d.name });
       // A failure recorded by an earlier run has (or is given again) its retry job.
-      work.push(handled(before && before.attempts > 0 ? retryLater(t, stored, before.attempts) : send(t, rec, d.webhookUrl, d.signingSecret, 1, stored)));
+      work.push(handled(before && before.attempts > 0 ? retryLater(t, before.attempts) : send(t, rec, d.webhookUrl, d.signingSecret)));
     }
-  pages.flush();
   // What this run knows of its deliveries, as the notice shows them (a first run knows every outcome).
   const known = () => [...records].sort(byNotice).map((r) => ({ ...r, attempts: [...r.attempts] }));
   // While the POSTs are under way: Slack being slow or down never holds them up.
   const notices = postNotices(deps, key, records, firstRun ? known : undefined);
-  const results = await Promise.allSettled([...work, ...pages.all, notices]);
+  const results = await Promise.allSettled([...work, notices]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   if (tally.held > 0) throw new Error(`worker stopping: ${tally.held} webhooks left for the next run`);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
-import type { DeliveryAttempt, DeliveryState } from '../src/dependents/delivery-record.js';
+import type { DeliveryAttempt, DeliveryState, FinalState } from '../src/dependents/delivery-record.js';
 import { webhookOutcomes } from '../src/observability/metrics.js';
 import type { Leak } from '../src/keys/revoke-reason.js';
 import type { KeyRecord } from '../src/keys/key-record.js';
@@ -136,15 +136,27 @@ export type Settled = { state: Exclude<DeliveryState, 'pending'>; finished: bool
  * asked to be removed (marked gone, audited, no retry). A refused address or the last
  * attempt: failed. Anything else: to be retried. `finished` is false when someone else had
  * already finished the delivery (a duplicate run): then nothing is counted or reported.
+ * `createdAt`: the fan-out's first attempt, written with the delivery's record in one insert
+ * (DeliveryRepository.recordFirstAttempt); otherwise the attempt goes to the delivery log.
  */
-export async function settleAttempt(deps: JobDeps, t: DeliveryTarget, n: number, at: Date, outcome: PostOutcome, last: boolean): Promise<Settled> {
+export async function settleAttempt(
+  deps: JobDeps,
+  t: DeliveryTarget,
+  n: number,
+  at: Date,
+  outcome: PostOutcome,
+  last: boolean,
+  createdAt?: Date,
+): Promise<Settled> {
+  const record = (attempt: DeliveryAttempt, finish?: FinalState) =>
+    createdAt ? deps.deliveries.recordFirstAttempt({ ...t, createdAt }, attempt, finish) : deps.deliveries.recordAttempt(t, n, attempt, finish);
   const attempt: DeliveryAttempt = { at, status: outcome.status, error: outcome.error, durationMs: outcome.durationMs };
   const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
   if (ok || outcome.status === 410) {
     const state = ok ? 'delivered' : 'gone';
     if (state === 'gone') attempt.error = 'the receiver answered 410 Gone';
     webhookOutcomes.inc({ outcome: state });
-    const finished = await deps.deliveries.recordAttempt(t, n, attempt, state);
+    const finished = await record(attempt, state);
     if (finished && state === 'gone' && (await deps.dependents.setStatus(t.dependentId, 'active', 'gone'))) {
       await deps.audit.record({
         communityId: t.communityId,
@@ -158,7 +170,7 @@ export async function settleAttempt(deps: JobDeps, t: DeliveryTarget, n: number,
   }
   const final = outcome.blocked || last;
   webhookOutcomes.inc({ outcome: final ? 'failed' : 'retrying' });
-  const recorded = await deps.deliveries.recordAttempt(t, n, attempt, final ? 'failed' : undefined);
+  const recorded = await record(attempt, final ? 'failed' : undefined);
   return final ? { state: 'failed', finished: recorded } : { state: 'retry' };
 }
 

@@ -17,6 +17,16 @@ const attemptId = (deliveryId: string, n: number) => `${deliveryId}#${n}`;
 const endId = (deliveryId: string) => `${deliveryId}#end`;
 
 type LogRow = Pick<DeliveryLogDoc, 'd' | 'n' | 'f' | 'at' | 's' | 'e' | 'ms'>;
+/** A delivery record as written: who is to be told and, when written with its first attempt, that attempt and its end. */
+type RecordDoc = NewDelivery & {
+  _id: string;
+  createdAt: Date;
+  state?: DeliveryState;
+  attempts?: DeliveryAttempt[];
+  lastStatus?: number;
+  lastError?: string;
+  deliveredAt?: Date;
+};
 type DeliveryRow = Pick<DeliveryDoc, 'communityId' | 'deliveryId' | 'keyId' | 'dependentId' | 'dependentName' | 'createdAt'> & Partial<DeliveryDoc>;
 
 /**
@@ -66,7 +76,7 @@ const RECORD_BATCH = { lingerMs: 2, maxBatch: 500 };
 export class DeliveryRepository {
   private readonly log: BatchedInserter<DeliveryLogDoc>;
   /** Records and fan-out claims of concurrent fan-outs (a mass revocation) go in shared batches too. */
-  private readonly records: BatchedInserter<DeliveryDoc & { _id: string }>;
+  private readonly records: BatchedInserter<RecordDoc>;
   private readonly claims: BatchedInserter<{ _id: string; at: Date }>;
 
   constructor(private readonly m: Models) {
@@ -141,21 +151,61 @@ export class DeliveryRepository {
 
   /** Attempts made and final state of every delivery of a key that got anywhere. */
   async progress(keyId: string): Promise<Map<string, DeliveryProgress>> {
-    const [legacy, log] = await Promise.all([
-      this.m.deliveries
-        .find({ keyId, state: { $in: ['delivered', 'failed', 'gone'] } }, { _id: 0, deliveryId: 1, state: 1 })
-        .lean<Array<Pick<DeliveryDoc, 'deliveryId' | 'state'>>>(),
+    const [records, log] = await Promise.all([
+      this.m.deliveries.find({ keyId }, { _id: 0, deliveryId: 1, state: 1, attempts: 1 }).lean<Array<Pick<DeliveryDoc, 'deliveryId' | 'state' | 'attempts'>>>(),
       this.m.deliveryLog.find({ k: keyId }, { _id: 0, d: 1, n: 1, f: 1 }).lean<LogRow[]>(),
     ]);
     const out = new Map<string, DeliveryProgress>();
     const of = (id: string) => out.get(id) ?? out.set(id, { attempts: 0 }).get(id)!;
-    for (const d of legacy) of(d.deliveryId).final = d.state as FinalState;
+    // The record's own: a first attempt written with it, or a delivery from before the log.
+    for (const d of records) {
+      const attempts = d.attempts?.length ?? 0;
+      const final = d.state && d.state !== 'pending' ? d.state : undefined;
+      if (attempts === 0 && !final) continue;
+      const p = of(d.deliveryId);
+      p.attempts = attempts;
+      if (final) p.final = final;
+    }
     for (const l of log) {
       const p = of(l.d);
       if (l.f) p.final = l.f;
       if (l.n) p.attempts = Math.max(p.attempts, l.n);
     }
     return out;
+  }
+
+  /**
+   * Records a delivery's first attempt in the same insert as the delivery itself (the
+   * fan-out's path: one document per dependent, not a record and then a log entry). The
+   * record carries the attempt and, when the attempt decided it, the final state; nothing
+   * on it ever changes after. Returns true when this call recorded the attempt and, if it
+   * finishes the delivery, finished it — false when someone else had already finished it.
+   *
+   * The insert of the record decides, like the log's `#end`: when the record already exists
+   * (created by an earlier run or a late link, or by a duplicate run a moment before), the
+   * attempt goes to the log as {@link recordAttempt} writes it — unless that record itself
+   * says how the delivery ended, which never changes once inserted.
+   */
+  async recordFirstAttempt(d: NewDelivery & { createdAt: Date }, attempt: DeliveryAttempt, finish?: FinalState): Promise<boolean> {
+    // Absent fields left out, not written as null.
+    const stored: DeliveryAttempt = { at: attempt.at, durationMs: attempt.durationMs };
+    const doc: RecordDoc = {
+      _id: d.deliveryId,
+      communityId: d.communityId,
+      deliveryId: d.deliveryId,
+      keyId: d.keyId,
+      dependentId: d.dependentId,
+      dependentName: d.dependentName,
+      createdAt: d.createdAt,
+      state: finish ?? 'pending',
+      attempts: [stored],
+    };
+    if (attempt.status !== undefined) doc.lastStatus = stored.status = attempt.status;
+    if (attempt.error !== undefined) doc.lastError = stored.error = attempt.error;
+    if (finish === 'delivered') doc.deliveredAt = attempt.at;
+    if ((await this.records.insert(doc)) === 'inserted') return true;
+    if ((await this.status(d.deliveryId)).final) return false;
+    return this.recordAttempt(d, 1, attempt, finish);
   }
 
   /**

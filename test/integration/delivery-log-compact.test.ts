@@ -3,9 +3,10 @@ import { DeliveryRepository } from '../../src/store/delivery-repository.js';
 import { deliveryIdFor } from '../../src/dependents/delivery-record.js';
 import { openTestMongo } from '../support/services.js';
 
-// The attempt that finishes a delivery is written as its end entry: a fan-out of 1,000
-// first-try successes inserts 1,000 log entries, not 2,000, and every reader still sees
-// the attempt, the state and the count.
+// Few documents per delivery, and every reader still sees the attempt, the state and the
+// count: the fan-out's first attempt is written with the delivery's record (a fan-out of
+// 1,000 first-try successes inserts 1,000 documents, not 2,000 or 3,000); a later attempt
+// that finishes a delivery is its end entry in the log.
 let mongo: Awaited<ReturnType<typeof openTestMongo>>;
 
 beforeAll(async () => {
@@ -62,6 +63,62 @@ describe('DeliveryRepository log entries', () => {
     const [rec] = (await repo.forKey(keyId)).filter((r) => r.dependentId === 'dep_dup');
     expect(rec).toMatchObject({ state: 'delivered', lastStatus: 200, attempts: [{ status: 200, durationMs: 2 }] });
     expect(await repo.status(d.deliveryId)).toEqual({ exists: true, final: 'delivered' });
+    await repo.flush();
+  });
+
+  it("writes the fan-out's first attempt with the record, and that insert decides like the log's end", async () => {
+    const repo = new DeliveryRepository(mongo.models);
+    const createdAt = new Date('2026-12-03T09:00:00Z');
+    const at = new Date('2026-12-03T09:00:01Z');
+    const [ok, retried, raced, late] = [row('dep_first_ok'), row('dep_first_retried'), row('dep_first_raced'), row('dep_first_late')];
+
+    // Delivered at once: one record, no log entry; a duplicate run finishing second records nothing.
+    expect(await repo.recordFirstAttempt({ ...ok, createdAt }, { at, status: 202, durationMs: 4 }, 'delivered')).toBe(true);
+    expect(await repo.recordFirstAttempt({ ...ok, createdAt }, { at, status: 200, durationMs: 6 }, 'delivered')).toBe(false);
+    expect(await repo.recordFirstAttempt({ ...ok, createdAt }, { at, status: 500, error: 'HTTP 500', durationMs: 6 })).toBe(false);
+
+    // Failed first, then the retry finishes it in the log.
+    expect(await repo.recordFirstAttempt({ ...retried, createdAt }, { at, status: 503, error: 'HTTP 503', durationMs: 5 })).toBe(true);
+    expect((await repo.progress(keyId)).get(retried.deliveryId)).toEqual({ attempts: 1 });
+    expect(await repo.status(retried.deliveryId)).toEqual({ exists: true, final: undefined });
+    expect(await repo.recordAttempt(retried, 2, { at, status: 200, durationMs: 3 }, 'delivered')).toBe(true);
+
+    // Two runs sent attempt 1: the first failed and wrote the record; the second succeeded
+    // afterwards and finishes it through the log, once.
+    expect(await repo.recordFirstAttempt({ ...raced, createdAt }, { at, error: 'ECONNRESET: socket hang up', durationMs: 9 })).toBe(true);
+    expect(await repo.recordFirstAttempt({ ...raced, createdAt }, { at, status: 200, durationMs: 2 }, 'delivered')).toBe(true);
+    expect(await repo.recordFirstAttempt({ ...raced, createdAt }, { at, status: 200, durationMs: 2 }, 'delivered')).toBe(false);
+
+    // A record written before any attempt (a late link): the attempt and end go to the log.
+    await repo.ensure([late]);
+    expect(await repo.recordFirstAttempt({ ...late, createdAt }, { at, status: 410, error: 'the receiver answered 410 Gone', durationMs: 1 }, 'gone')).toBe(
+      true,
+    );
+
+    const ids = [ok, retried, raced, late].map((d) => d.deliveryId);
+    const entries = await mongo.models.deliveryLog.collection.find({ d: { $in: ids } }).toArray();
+    expect(entries.map((e) => e._id).sort()).toEqual([`${late.deliveryId}#end`, `${raced.deliveryId}#end`, `${retried.deliveryId}#end`].sort());
+    const stored = await mongo.models.deliveries.collection.findOne({ _id: ok.deliveryId as never });
+    expect(stored).toMatchObject({ state: 'delivered', lastStatus: 202, deliveredAt: at, createdAt, attempts: [{ at, status: 202, durationMs: 4 }] });
+    expect(stored).not.toHaveProperty('lastError'); // absent, not null
+    expect(stored!.attempts[0]).not.toHaveProperty('error');
+
+    const byDep = new Map((await repo.forKey(keyId)).map((d) => [d.dependentId, d]));
+    expect(byDep.get('dep_first_ok')).toMatchObject({ state: 'delivered', lastStatus: 202, deliveredAt: at, attempts: [{ status: 202 }] });
+    expect(byDep.get('dep_first_retried')).toMatchObject({
+      state: 'delivered',
+      lastStatus: 200,
+      attempts: [{ status: 503, error: 'HTTP 503' }, { status: 200 }],
+    });
+    expect(byDep.get('dep_first_raced')).toMatchObject({ state: 'delivered', attempts: [{ error: 'ECONNRESET: socket hang up' }, { status: 200 }] });
+    expect(byDep.get('dep_first_late')).toMatchObject({ state: 'gone', lastStatus: 410, attempts: [{ status: 410 }] });
+    const progress = await repo.progress(keyId);
+    expect(ids.map((id) => progress.get(id))).toEqual([
+      { attempts: 1, final: 'delivered' },
+      { attempts: 2, final: 'delivered' },
+      { attempts: 1, final: 'delivered' },
+      { attempts: 1, final: 'gone' },
+    ]);
     await repo.flush();
   });
 });

@@ -105,6 +105,9 @@ describe('a revoked key with three dependents', () => {
       ['delivered', 1, 200],
       ['delivered', 1, 200],
     ]);
+    // One document per delivery decided by its first POST: the record carries the attempt.
+    expect(await mongo.models.deliveries.collection.countDocuments({ keyId: key.keyId })).toBe(3);
+    expect(await mongo.models.deliveryLog.collection.countDocuments({ k: key.keyId })).toBe(0);
   });
 
   it('posts the notice to the channel and DMs the creator, then updates it, with no secret anywhere', async () => {

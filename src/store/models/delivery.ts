@@ -3,9 +3,13 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
 const attemptSchema = new Schema({ at: Date, status: Number, error: String, durationMs: Number }, { _id: false });
 
 /**
- * One per (revocation, dependent): who is to be told, written once and never updated.
- * What became of it is in `delivery_log`. `state`, `attempts`, `lastStatus`, `lastError`
- * and `deliveredAt` are only read, from deliveries written before the log existed.
+ * One per (revocation, dependent): who is to be told, written once and never updated. The
+ * fan-out writes it after the first POST, with that attempt in `attempts` and `state` saying
+ * whether the attempt decided it (then also `lastStatus`, `lastError`, `deliveredAt`): one
+ * insert per dependent, and the insert decides as the log's `#end` does. Later attempts and
+ * ends are in `delivery_log`. A record written before its first attempt (a late link, the
+ * sweeper, earlier versions) has no attempts; deliveries from before the log carry every
+ * attempt here.
  */
 export const deliverySchema = new Schema(
   {
