@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Core } from '../src/core.js';
 import { deadline } from '../src/util/deadline.js';
@@ -111,6 +112,32 @@ export interface WorkerTuning {
   maxStalledCount?: number;
 }
 
+/** ioredis' longest reconnect backoff (its default retryStrategy: 5 s + up to 200 ms jitter), with a margin. */
+const RECONNECT_WAIT_MS = 6_000;
+
+/**
+ * Worker.close(), safe for a worker whose blocking client lost Redis. A graceful close
+ * interrupts the blocking read with ioredis `disconnect()` and waits for its `end`; a client
+ * in `reconnecting` (no socket, a retry timer armed: still in its backoff after an outage, or
+ * Redis still down) never emits it, as `disconnect()` then only clears the retry timer, and the
+ * close waits forever (bullmq#4656). Such a client is given one backoff to reconnect; still
+ * without a socket, the worker is closed without waiting for its jobs (they could not report
+ * to Redis anyway; their locks expire and they run again).
+ */
+async function closeWorker(worker: Worker): Promise<void> {
+  const client = await worker.getBackend().blockingClient;
+  if (client?.status === 'reconnecting') {
+    let onReady = () => {};
+    const ready = new Promise<void>((resolve) => (onReady = resolve));
+    client.once('ready', onReady);
+    const timeout = new AbortController();
+    await Promise.race([ready, sleep(RECONNECT_WAIT_MS, undefined, { signal: timeout.signal }).catch(() => undefined)]);
+    timeout.abort();
+    client.removeListener('ready', onReady);
+  }
+  await worker.close(client?.status === 'reconnecting');
+}
+
 /**
  * The worker side: one Worker per queue with the configured concurrency, the sweeper, and
  * a graceful close that stops taking jobs, waits for those in flight, then disconnects.
@@ -187,7 +214,7 @@ export async function startWorkers(core: Core, tuning: WorkerTuning = {}): Promi
       // Fan-outs in flight finish their POSTs, start no more, and go back to the queue.
       stopping = true;
       await Promise.all([sweeper.stop(), lifeScanner.stop()]);
-      await Promise.allSettled([revocations.close(), webhooks.close(), life.close(), rolls.close(), requests.close()]);
+      await Promise.allSettled([revocations, webhooks, life, rolls, requests].map(closeWorker));
       await deps.deliveries.flush();
       deps.noticeUpdates.stop();
       await Promise.allSettled([queues.revocations.close(), queues.webhooks.close(), queues.life.close(), queues.rolls.close(), queues.requests.close()]);

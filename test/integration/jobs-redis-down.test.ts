@@ -93,6 +93,7 @@ describe('Redis down at revoke time', () => {
       expect(receivers.receivedOn('/cold/0')).toHaveLength(1);
     } finally {
       await publisher2.close();
+      await core2.close();
     }
   });
 });
