@@ -22,6 +22,8 @@ function toRecord(d: DependentDoc): DependentRecord {
 export type FanoutDependent = Pick<SigningDependent, 'dependentId' | 'keyId' | 'name' | 'webhookUrl' | 'status' | 'signingSecret'>;
 const fanoutFields = { _id: 0, dependentId: 1, keyId: 1, name: 1, webhookUrl: 1, signingSecret: 1 } as const;
 type RawFanoutDependent = Omit<FanoutDependent, 'status'>;
+/** A `find` or `getMore` answer. */
+type Page = { cursor: { id: unknown; firstBatch?: RawFanoutDependent[]; nextBatch?: RawFanoutDependent[] } };
 
 /** A cursor id as the server sent it (read without promoting longs); 0 once the cursor is exhausted. */
 const isExhausted = (id: unknown) => id === 0 || id === undefined || id === null || (id instanceof mongoose.mongo.Long && id.isZero());
@@ -96,25 +98,32 @@ export class DependentRepository {
     const db = this.m.dependents.db.db;
     if (!db) throw new Error('MongoDB is not connected');
     const collection = this.m.dependents.collection.collectionName;
-    type Page = { cursor: { id: unknown; firstBatch?: RawFanoutDependent[]; nextBatch?: RawFanoutDependent[] } };
-    let batchSize = first;
-    let page = (await db.command(
-      { find: collection, filter: { keyId: keyIds.length === 1 ? keyIds[0]! : { $in: keyIds }, status: 'active' }, projection: fanoutFields, batchSize },
-      { promoteLongs: false },
-    )) as Page;
-    let id = page.cursor.id;
+    // One session for the find and its getMores: MongoDB refuses a getMore from another
+    // session than the cursor's (the driver's cursor does this itself).
+    const session = this.m.dependents.db.getClient().startSession();
+    const run = (command: Record<string, unknown>) => db.command(command, { session, promoteLongs: false }) as Promise<Page>;
+    let id: unknown;
     try {
+      let batchSize = first;
+      let page = await run({
+        find: collection,
+        filter: { keyId: keyIds.length === 1 ? keyIds[0]! : { $in: keyIds }, status: 'active' },
+        projection: fanoutFields,
+        batchSize,
+      });
+      id = page.cursor.id;
       for (;;) {
         const docs = page.cursor.firstBatch ?? page.cursor.nextBatch ?? [];
         if (docs.length > 0) yield docs.map((d) => this.toFanout(d));
         if (isExhausted(id)) return;
         batchSize = Math.min(most, batchSize * 2);
-        page = (await db.command({ getMore: asLong(id), collection, batchSize }, { promoteLongs: false })) as Page;
+        page = await run({ getMore: asLong(id), collection, batchSize });
         id = page.cursor.id;
       }
     } finally {
       // Left early (the consumer stopped, or a page failed): the server's cursor is closed.
-      if (!isExhausted(id)) await db.command({ killCursors: collection, cursors: [asLong(id)] }).catch(() => undefined);
+      if (!isExhausted(id)) await run({ killCursors: collection, cursors: [asLong(id)] }).catch(() => undefined);
+      await session.endSession();
     }
   }
 
