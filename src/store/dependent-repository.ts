@@ -88,13 +88,17 @@ export class DependentRepository {
    * collection.
    *
    * Pages grow: the first holds `first` dependents, so that a fan-out sends to them while
-   * the scan goes on; each later page is twice the one before, up to `most`. Written as the
-   * `find` and `getMore` commands themselves (the wire protocol's own), because the driver's
-   * cursor keeps one batch size for every page and hands documents out one promise at a
-   * time: reading 1,000 dependents in pages of 100 through it cost the worker about 40 ms of
-   * CPU, against about 8 ms for two pages read like this (bench/revocation-fanout, part 3).
+   * the scan goes on; each later page is twice the one before, up to `most`. Every command
+   * costs the worker's process 1–2 ms of CPU whatever it carries, so fewer, larger pages are
+   * cheaper; but FerretDB answers a page only once it has found all of it, so pages of
+   * 1,000 left the POSTs of a mass revocation (matches at the end of a long scan) waiting:
+   * 200 is the largest page. Written as the `find` and `getMore` commands themselves (the
+   * wire protocol's own), because the driver's cursor keeps one batch size for every page
+   * and hands documents out one promise at a time: reading 1,000 dependents in pages of 100
+   * through it cost the worker about 40 ms of CPU, a handful of pages read like this about
+   * 10 ms.
    */
-  async *activeForSigning(keyIds: string[], first = 50, most = 1_000): AsyncGenerator<FanoutDependent[]> {
+  async *activeForSigning(keyIds: string[], first = 50, most = 200): AsyncGenerator<FanoutDependent[]> {
     const db = this.m.dependents.db.db;
     if (!db) throw new Error('MongoDB is not connected');
     const collection = this.m.dependents.collection.collectionName;
