@@ -178,6 +178,66 @@ describe('DeliveryRepository', () => {
   });
 });
 
+describe('DependentRepository.activeForSigning', () => {
+  it('reads in pages growing from 50 to 200, the find and every getMore in one session (MongoDB refuses a getMore from another)', async () => {
+    const watched = await openTestMongo('pagessession', { monitorCommands: 'true' });
+    try {
+      const repo = new DependentRepository(watched.models, new SecretBox([]));
+      const keyId = 'ak_pagesx000001';
+      await watched.models.dependents.insertMany(
+        Array.from({ length: 520 }, (_, i) => ({
+          communityId: 'T0LOG',
+          dependentId: `dep_p${String(i).padStart(4, '0')}`,
+          keyId,
+          kind: 'playbook',
+          name: `paged ${i}`,
+          webhookUrl: `https://example.com/p/${i}`,
+          signingSecret: `whsec_paged${i}`,
+          status: 'active',
+          createdBy: 'UADMIN1',
+          createdAt: new Date(),
+        })),
+      );
+      const commands: Array<{ name: string; batchSize: unknown; lsid: string }> = [];
+      watched.conn.getClient().on('commandStarted', (e) => {
+        if (e.commandName !== 'find' && e.commandName !== 'getMore' && e.commandName !== 'killCursors') return;
+        const cmd = e.command as { batchSize?: unknown; lsid?: { id?: { toString(encoding: string): string } } };
+        commands.push({ name: e.commandName, batchSize: cmd.batchSize, lsid: cmd.lsid?.id?.toString('hex') ?? 'none' });
+      });
+      // Between the first page and the rest, another session takes a server session and holds
+      // it (the driver pools them): a getMore outside the find's session would get another.
+      const reading = repo.activeForSigning([keyId])[Symbol.asyncIterator]();
+      const pages: number[] = [];
+      const first = await reading.next();
+      pages.push(first.done ? 0 : first.value.length);
+      const other = watched.conn.getClient().startSession();
+      await watched.conn.db!.command({ ping: 1 }, { session: other });
+      for (let next = await reading.next(); !next.done; next = await reading.next()) pages.push(next.value.length);
+      await other.endSession();
+      expect(pages).toEqual([50, 100, 200, 170]);
+      expect(commands.map((c) => [c.name, c.batchSize])).toEqual([
+        ['find', 50],
+        ['getMore', 100],
+        ['getMore', 200],
+        ['getMore', 200],
+      ]);
+      expect(commands[0]!.lsid).not.toBe('none');
+      expect(new Set(commands.map((c) => c.lsid)).size).toBe(1);
+
+      // A reader that stops early closes the cursor, in the same session.
+      commands.length = 0;
+      for await (const page of repo.activeForSigning([keyId])) {
+        expect(page).toHaveLength(50);
+        break;
+      }
+      expect(commands.map((c) => c.name)).toEqual(['find', 'killCursors']);
+      expect(new Set(commands.map((c) => c.lsid)).size).toBe(1);
+    } finally {
+      await watched.drop();
+    }
+  });
+});
+
 describe('DependentsReader', () => {
   it('gives each of several fan-outs asking together, or while a read is under way, exactly its own active dependents with their secrets', async () => {
     const box = new SecretBox([]);
