@@ -103,7 +103,10 @@ export class BatchedInserter<T> {
  * driver's insertMany, which goes through its bulk-write machinery: that serializes every
  * document twice (once to size the batch, once to send it) and builds a result per document,
  * about half the worker's database CPU in a fan-out of 1,000 (bench/revocation-fanout).
- * Documents go as given: nothing is cast, validated or given an `_id`.
+ * Documents go as given: nothing is cast, validated or given an `_id`. Unlike insertMany on
+ * a replica set, the driver does not retry the command after a network error or a primary
+ * step-down: the batch fails, every caller waiting on it is rejected, and their jobs run
+ * again (every document has a deterministic `_id`, so a batch that did land is not doubled).
  */
 export function insertCommand<T>(db: () => mongoose.mongo.Db | undefined, collection: string): (docs: T[]) => Promise<unknown> {
   return async (docs) => {
