@@ -82,8 +82,7 @@ export class DependentsReader {
     let failure: Error | undefined;
     try {
       for await (const page of this.repo.activeForSigning([...batch.keys()])) {
-        if (batch.size === 1) for (const c of batch.values().next().value!) c.push(page);
-        else for (const [keyId, own] of byKey(page)) for (const c of batch.get(keyId) ?? []) c.push(own);
+        for (const [keyId, own] of byKey(page)) for (const c of batch.get(keyId) ?? []) c.push(own);
       }
     } catch (e) {
       failure = e instanceof Error ? e : new Error(`reading dependents failed: ${String(e)}`);

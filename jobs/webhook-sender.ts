@@ -75,10 +75,10 @@ export class WebhookSender {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          res.on('error', (e) => done({ status, error: `HTTP ${status}, then ${e.message}` }));
           if (status >= 200 && status < 300) {
             // Success: the body is never read, only drained so the socket can be reused.
             res.on('end', () => done({ status }));
-            res.on('error', (e) => done({ status, error: `HTTP ${status}, then ${e.message}` }));
             res.resume();
             return;
           }
@@ -94,7 +94,6 @@ export class WebhookSender {
             const snippet = errorSnippet(Buffer.concat(chunks).toString('utf8'));
             done({ status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}` });
           });
-          res.on('error', (e) => done({ status, error: `HTTP ${status}, then ${e.message}` }));
         },
       );
       // One deadline for connect, headers and body together.
